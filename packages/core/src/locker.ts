@@ -1,0 +1,562 @@
+import type { AcquireGranted, LockBackend, Unsubscribe } from './backend.js';
+import { type Clock, systemClock } from './clock.js';
+import { type Election, type ElectionOptions, elect } from './election.js';
+import {
+  InvalidArgumentError,
+  isLockError,
+  LockAbortedError,
+  LockClosedError,
+  LockTimeoutError,
+  NotAcquiredError,
+} from './errors.js';
+import { KeepaliveGroup } from './keepalive.js';
+import {
+  asBackendError,
+  HeldLock,
+  type LockCallbacks,
+  type LockContext,
+  type LockHandle,
+} from './lock-handle.js';
+import {
+  LOCK_OPTION_NAMES,
+  LOCKER_OPTION_NAMES,
+  type LockerOptions,
+  type LockInfo,
+  type LockOptions,
+  TRY_LOCK_OPTION_NAMES,
+  type TryLockOptions,
+} from './options.js';
+import { identityOf, newOwnerToken, randomIdentity } from './token.js';
+import {
+  checkFunction,
+  checkKey,
+  checkNonNegative,
+  checkOptions,
+  checkPositive,
+  checkSignal,
+} from './validate.js';
+import { backoffDelay, raceSignal, sleep } from './wait.js';
+
+const DEFAULT_TTL_MS = 30_000;
+const FIXED_DRIFT_MS = 2;
+
+/** Options of {@link Locker.session}: a child locker with its own identity and TTL. */
+export type SessionOptions = Pick<
+  LockerOptions,
+  'ttl' | 'identity' | 'keepalive' | 'onRisk' | 'onLost' | 'onError'
+>;
+
+/**
+ * Takes, waits for, keeps alive and releases locks on one backend. A locker is also a
+ * *session* (as in src-d's lock service): one identity and one TTL, one keepalive tick for all
+ * its locks, a `signal` that aborts when it closes, and `close()` that releases all it holds.
+ * @example
+ * ```ts
+ * import { createLocker } from '@lock/core';
+ * import { LocalBackend } from '@lock/local';
+ *
+ * const locker = createLocker(new LocalBackend(), { ttl: 10_000 });
+ * const total = await locker.withLock('report', async (signal) => buildReport({ signal }));
+ * await locker.close();
+ * ```
+ */
+export class Locker {
+  /** Public identity shown to others as the holder of this locker's locks. */
+  readonly identity: string;
+  /** Default TTL of this locker's locks, in milliseconds. */
+  readonly ttl: number;
+  readonly #backend: LockBackend;
+  readonly #ownsBackend: boolean;
+  readonly #clock: Clock;
+  readonly #keepaliveMs: ((ttl: number) => number) | undefined;
+  readonly #driftFactor: number;
+  readonly #retry: { minDelay: number; maxDelay: number; pollInterval: number };
+  readonly #callbacks: LockCallbacks;
+  readonly #onError: (error: unknown) => void;
+  readonly #groups = new Map<string, KeepaliveGroup>();
+  readonly #groupOf = new WeakMap<HeldLock, KeepaliveGroup>();
+  readonly #closed = new AbortController();
+  readonly #children = new Set<Locker>();
+  readonly #context: LockContext;
+  #closing: Promise<void> | undefined;
+
+  /** Use {@link createLocker} or `connect`; this constructor's options are already checked. */
+  constructor(backend: LockBackend, options: LockerOptions = {}, ownsBackend = true) {
+    checkBackend(backend);
+    checkLockerOptions(options);
+    this.#backend = backend;
+    this.#ownsBackend = ownsBackend;
+    this.#clock = options.clock ?? systemClock;
+    this.ttl = options.ttl ?? DEFAULT_TTL_MS;
+    this.identity = options.identity ?? randomIdentity();
+    const keepalive = options.keepalive ?? true;
+    this.#keepaliveMs =
+      keepalive === false
+        ? undefined
+        : keepalive === true || keepalive.interval === undefined
+          ? (ttl) => ttl / 3
+          : () => keepalive.interval as number;
+    this.#driftFactor = options.driftFactor ?? 0.01;
+    this.#retry = {
+      minDelay: options.retry?.minDelay ?? 2,
+      maxDelay: options.retry?.maxDelay ?? 100,
+      pollInterval: options.retry?.pollInterval ?? 1_000,
+    };
+    this.#callbacks = { onRisk: options.onRisk, onLost: options.onLost };
+    this.#onError = options.onError ?? warnToConsole;
+    this.#context = {
+      clock: this.#clock,
+      backend,
+      driftMs: (ttl) => ttl * this.#driftFactor + FIXED_DRIFT_MS,
+      track: (lock) => this.#track(lock, this.#keepaliveMs !== undefined),
+      untrack: (lock) => this.#untrack(lock),
+      report: (error) => this.#onError(error),
+    };
+  }
+
+  /** Aborted (with a {@link LockClosedError}) once `close()` has been called. */
+  get signal(): AbortSignal {
+    return this.#closed.signal;
+  }
+
+  /** The clock this locker judges time by. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** The backend this locker runs on. */
+  get backend(): LockBackend {
+    return this.#backend;
+  }
+
+  /** Number of locks this locker (not counting its sessions) holds right now. */
+  get heldCount(): number {
+    let count = 0;
+    for (const group of this.#groups.values()) count += group.size;
+    return count;
+  }
+
+  /**
+   * Takes `key` if it is free, without waiting.
+   * @throws {NotAcquiredError} when someone holds it, with their identity and remaining time.
+   * @example
+   * ```ts
+   * try {
+   *   await using lock = await locker.tryLock('cron:daily');
+   *   await runDaily(lock.signal);
+   * } catch (e) {
+   *   if (!isLockError(e, 'NOT_ACQUIRED')) throw e; // another instance runs it
+   * }
+   * ```
+   */
+  async tryLock(key: string, options?: TryLockOptions): Promise<LockHandle> {
+    checkKey(key);
+    checkOptions(options, 'options', TRY_LOCK_OPTION_NAMES);
+    const ttl = this.#ttlOf(options);
+    this.#assertOpen();
+    const owner = newOwnerToken(this.identity);
+    const sentAt = this.#clock.now();
+    const result = await this.#acquireOnce(key, owner, ttl);
+    if (result.acquired) return this.#adopt(key, owner, result, ttl, sentAt, options);
+    throw new NotAcquiredError(
+      key,
+      result.holder === undefined ? undefined : identityOf(result.holder),
+      result.remainingMs,
+    );
+  }
+
+  /**
+   * Takes `key`, waiting until it is free: in the backend's fair queue when it has one, else
+   * woken by its notifications (subscribed before the first try), else by backoff with jitter,
+   * and always by the holder's TTL running out.
+   * @throws {LockTimeoutError} after `timeout`; {@link LockAbortedError} when `signal` aborts;
+   * {@link LockClosedError} when the locker closes; `BackendError` when the backend fails.
+   */
+  async lock(key: string, options?: LockOptions): Promise<LockHandle> {
+    checkKey(key);
+    checkOptions(options, 'options', LOCK_OPTION_NAMES);
+    const ttl = this.#ttlOf(options);
+    const timeout = options?.timeout ?? Number.POSITIVE_INFINITY;
+    checkNonNegative(timeout, 'options.timeout');
+    if (options?.signal !== undefined) checkSignal(options.signal, 'options.signal');
+    this.#assertOpen();
+    const stop = this.#stopSignal(key, timeout, options?.signal);
+    try {
+      return await this.#wait(key, ttl, timeout, stop.signal, options);
+    } catch (error) {
+      throw stop.signal.aborted && error === stop.signal.reason ? stop.signal.reason : error;
+    } finally {
+      stop.dispose();
+    }
+  }
+
+  /**
+   * Runs `fn` while holding `key`: waits for the lock, keeps it alive while `fn` runs, aborts the
+   * `signal` given to `fn` if the lock is lost, and releases it afterwards.
+   *
+   * If `fn` throws, its error is what you get (a failed release goes to `onError`). If the lock
+   * was lost while `fn` ran, `withLock` rejects with the {@link LockLostError} even if `fn`
+   * succeeded, so a result produced without the lock is never taken for a good one.
+   * @example
+   * ```ts
+   * const n = await locker.withLock('counter', async (signal, lock) => {
+   *   const value = await db.read('counter', { signal });
+   *   await db.write('counter', value + 1, { fence: lock.fence });
+   *   return value + 1;
+   * }, { timeout: 5_000 });
+   * ```
+   */
+  async withLock<T>(
+    key: string,
+    fn: (signal: AbortSignal, lock: LockHandle) => T | Promise<T>,
+    options?: LockOptions,
+  ): Promise<T> {
+    checkFunction(fn, 'fn');
+    const lock = await this.lock(key, options);
+    let result: T;
+    try {
+      result = await fn(lock.signal, lock);
+    } catch (error) {
+      await lock.release().catch((releaseError: unknown) => {
+        if (!isLockError(releaseError, 'LOST')) this.#onError(releaseError);
+      });
+      throw error;
+    }
+    try {
+      await lock.release();
+    } catch (error) {
+      if (isLockError(error, 'BACKEND')) {
+        // The lock was held when fn finished (release checks that first): the result is good,
+        // and the lock will expire by its TTL.
+        this.#onError(error);
+        return result;
+      }
+      throw lock.signal.aborted ? lock.signal.reason : error;
+    }
+    return result;
+  }
+
+  /** Who holds `key` now, or `undefined` if nobody does. */
+  async inspect(key: string): Promise<LockInfo | undefined> {
+    checkKey(key);
+    this.#assertOpen();
+    let info: Awaited<ReturnType<LockBackend['inspect']>>;
+    try {
+      info = await this.#backend.inspect(key);
+    } catch (error) {
+      throw asBackendError(error, key, 'inspect');
+    }
+    if (info === undefined) return undefined;
+    return { holder: identityOf(info.owner), remainingMs: info.remainingMs, fence: info.fence };
+  }
+
+  /**
+   * Opens a session: a child locker on the same backend with its own identity and TTL, whose
+   * locks share one keepalive tick, and whose `close()` releases all of them. Closing this
+   * locker closes its sessions.
+   */
+  session(options: SessionOptions = {}): Locker {
+    checkOptions(options, 'options', ['ttl', 'identity', 'keepalive', 'onRisk', 'onLost', 'onError']);
+    this.#assertOpen();
+    const child = new Locker(
+      this.#backend,
+      { clock: this.#clock, driftFactor: this.#driftFactor, retry: this.#retry, ...options },
+      false,
+    );
+    this.#children.add(child);
+    child.signal.addEventListener('abort', () => this.#children.delete(child), { once: true });
+    return child;
+  }
+
+  /**
+   * Campaigns for leadership of `key`: `onLeader(signal)` runs when this locker wins, `signal`
+   * aborts when leadership is lost, and `onFollower()` runs whenever it is not (or no longer)
+   * the leader. Campaigns again after losing, until `stop()`.
+   */
+  elect(key: string, options: ElectionOptions): Election {
+    return elect(this, key, options);
+  }
+
+  /**
+   * Releases every lock this locker and its sessions hold, stops their keepalive, rejects
+   * pending waits with {@link LockClosedError}, and closes the backend if this locker owns it.
+   * Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #close(): Promise<void> {
+    this.#closed.abort(new LockClosedError(this.#ownsBackend ? 'locker' : 'session'));
+    await Promise.all([...this.#children].map((child) => child.close()));
+    const held = [...this.#groups.values()].flatMap((group) => [...group.members()]);
+    const errors: unknown[] = [];
+    await Promise.all(
+      held.map((lock) =>
+        lock.release().catch((error: unknown) => {
+          if (!isLockError(error, 'LOST')) errors.push(error);
+        }),
+      ),
+    );
+    if (this.#ownsBackend) {
+      try {
+        await this.#backend.close();
+      } catch (error) {
+        errors.push(asBackendError(error, undefined, 'close'));
+      }
+    }
+    for (const error of errors) this.#onError(error);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
+  }
+
+  #ttlOf(options: TryLockOptions | undefined): number {
+    const ttl = options?.ttl ?? this.ttl;
+    checkPositive(ttl, 'options.ttl');
+    return ttl;
+  }
+
+  async #acquireOnce(key: string, owner: string, ttl: number) {
+    try {
+      return await this.#backend.acquire({ key, owner, ttlMs: ttl });
+    } catch (error) {
+      throw asBackendError(error, key, 'acquire');
+    }
+  }
+
+  #adopt(
+    key: string,
+    owner: string,
+    grant: AcquireGranted,
+    ttl: number,
+    sentAt: number,
+    options: TryLockOptions | undefined,
+  ): HeldLock {
+    const effectiveTtl = Math.min(ttl, grant.ttlMs ?? ttl);
+    const lock = new HeldLock(this.#context, key, owner, grant.fence, effectiveTtl, sentAt, {
+      onRisk: options?.onRisk ?? this.#callbacks.onRisk,
+      onLost: options?.onLost ?? this.#callbacks.onLost,
+    });
+    this.#track(lock, (options?.keepalive ?? true) && this.#keepaliveMs !== undefined);
+    if (this.#closed.signal.aborted) {
+      // Closed while the acquire was in flight: hand the lock straight back.
+      lock.release().catch((error: unknown) => this.#onError(error));
+      throw this.#closed.signal.reason;
+    }
+    lock.checkExpiry();
+    lock.assertHeld();
+    return lock;
+  }
+
+  #track(lock: HeldLock, keepalive: boolean): void {
+    const interval = keepalive && this.#keepaliveMs ? this.#keepaliveMs(lock.ttlMs) : Number.POSITIVE_INFINITY;
+    const id = `${lock.ttlMs}:${interval}`;
+    let group = this.#groups.get(id);
+    if (group === undefined) {
+      group = new KeepaliveGroup(this.#clock, this.#backend, lock.ttlMs, interval, () =>
+        this.#groups.delete(id),
+      );
+      this.#groups.set(id, group);
+    }
+    this.#groupOf.set(lock, group);
+    group.add(lock);
+  }
+
+  #untrack(lock: HeldLock): void {
+    this.#groupOf.get(lock)?.delete(lock);
+    this.#groupOf.delete(lock);
+  }
+
+  /** One signal for everything that ends a wait: caller's abort, timeout, locker closed. */
+  #stopSignal(key: string, timeout: number, user: AbortSignal | undefined) {
+    const controller = new AbortController();
+    const onUserAbort = () => controller.abort(new LockAbortedError(key, user?.reason));
+    const onClose = () => controller.abort(this.#closed.signal.reason);
+    if (user?.aborted) onUserAbort();
+    user?.addEventListener('abort', onUserAbort, { once: true });
+    this.#closed.signal.addEventListener('abort', onClose, { once: true });
+    // A zero timeout means one attempt: let it finish rather than cut it off at once.
+    const timer = Number.isFinite(timeout) && timeout > 0
+      ? this.#clock.setTimeout(() => controller.abort(new LockTimeoutError(key, timeout)), timeout)
+      : undefined;
+    return {
+      signal: controller.signal,
+      dispose: () => {
+        this.#clock.clearTimeout(timer);
+        user?.removeEventListener('abort', onUserAbort);
+        this.#closed.signal.removeEventListener('abort', onClose);
+      },
+    };
+  }
+
+  async #wait(
+    key: string,
+    ttl: number,
+    timeout: number,
+    stop: AbortSignal,
+    options: LockOptions | undefined,
+  ): Promise<HeldLock> {
+    const owner = newOwnerToken(this.identity);
+    if (this.#backend.acquireQueued !== undefined) {
+      const grant = await this.#guard(
+        this.#backend.acquireQueued(
+          { key, owner, ttlMs: ttl },
+          { signal: stop, now: () => this.#clock.now() },
+        ),
+        key,
+        owner,
+        stop,
+      );
+      return this.#adopt(key, owner, grant, ttl, grant.sentAt, options);
+    }
+    let woken = false;
+    let wake: (() => void) | undefined;
+    let unsubscribe: Unsubscribe | undefined;
+    if (this.#backend.watch !== undefined) {
+      // Subscribe before the first try, so a release between a failed try and the wait still wakes us.
+      unsubscribe = await this.#guard(
+        Promise.resolve(
+          this.#backend.watch(key, () => {
+            woken = true;
+            wake?.();
+          }),
+        ),
+        key,
+        undefined,
+        stop,
+      );
+    }
+    try {
+      const deadline = this.#clock.now() + timeout;
+      for (let attempt = 0; ; attempt++) {
+        if (stop.aborted) throw stop.reason;
+        woken = false;
+        const sentAt = this.#clock.now();
+        const result = await this.#guard(
+          this.#acquireOnce(key, owner, ttl),
+          key,
+          owner,
+          stop,
+        );
+        if (result.acquired) return this.#adopt(key, owner, result, ttl, sentAt, options);
+        const now = this.#clock.now();
+        if (now >= deadline) throw new LockTimeoutError(key, timeout);
+        let delay = unsubscribe
+          ? this.#retry.pollInterval
+          : backoffDelay(attempt, this.#retry.minDelay, this.#retry.maxDelay);
+        if (result.remainingMs !== undefined) delay = Math.min(delay, result.remainingMs + 1);
+        delay = Math.min(delay, deadline - now);
+        if (!woken) {
+          await sleep(this.#clock, delay, stop, (resume) => {
+            wake = resume;
+          });
+        }
+        wake = undefined;
+      }
+    } finally {
+      if (unsubscribe) {
+        Promise.resolve(unsubscribe()).catch((error: unknown) => this.#onError(error));
+      }
+    }
+  }
+
+  /**
+   * Awaits `promise` unless `stop` aborts first. If it then still grants a lock (`owner` given),
+   * that lock is released in the background, so giving up never leaves a lock behind.
+   */
+  async #guard<T>(
+    promise: Promise<T>,
+    key: string,
+    owner: string | undefined,
+    stop: AbortSignal,
+  ): Promise<T> {
+    try {
+      return await raceSignal(promise, stop);
+    } catch (error) {
+      if (stop.aborted && owner !== undefined) {
+        promise.then(
+          (late) => {
+            if ((late as { acquired?: boolean }).acquired) {
+              this.#backend.release({ key, owner }).catch((e: unknown) => this.#onError(e));
+            }
+          },
+          () => {},
+        );
+      }
+      throw stop.aborted ? stop.reason : asBackendError(error, key, 'acquire');
+    }
+  }
+}
+
+/**
+ * Creates a {@link Locker} over `backend`. The locker owns the backend: `locker.close()`
+ * closes it. Use `locker.session()` for more lockers on the same backend.
+ * @example
+ * ```ts
+ * const locker = createLocker(new LocalBackend(), { ttl: 5_000 });
+ * await using lock = await locker.lock('resource', { timeout: 1_000 });
+ * ```
+ */
+export function createLocker(backend: LockBackend, options?: LockerOptions): Locker {
+  return new Locker(backend, options);
+}
+
+function checkBackend(backend: unknown): asserts backend is LockBackend {
+  const methods = ['acquire', 'extend', 'release', 'inspect', 'close'] as const;
+  if (
+    typeof backend !== 'object' ||
+    backend === null ||
+    methods.some((m) => typeof (backend as Record<string, unknown>)[m] !== 'function')
+  ) {
+    throw new InvalidArgumentError('backend', backend, `must implement ${methods.join(', ')}`);
+  }
+}
+
+function checkLockerOptions(options: LockerOptions): void {
+  checkOptions(options, 'options', LOCKER_OPTION_NAMES);
+  if (options.ttl !== undefined) checkPositive(options.ttl, 'options.ttl');
+  if (options.identity !== undefined) {
+    checkKey(options.identity, 'options.identity');
+    if (/\s/.test(options.identity)) {
+      throw new InvalidArgumentError('options.identity', options.identity, 'must not contain whitespace');
+    }
+  }
+  const keepalive = options.keepalive;
+  if (keepalive !== undefined && typeof keepalive !== 'boolean') {
+    checkOptions(keepalive, 'options.keepalive', ['interval']);
+    if (keepalive.interval !== undefined) checkPositive(keepalive.interval, 'options.keepalive.interval');
+  }
+  if (options.driftFactor !== undefined) {
+    if (typeof options.driftFactor !== 'number' || !(options.driftFactor >= 0 && options.driftFactor < 0.5)) {
+      throw new InvalidArgumentError('options.driftFactor', options.driftFactor, 'must be a number in [0, 0.5)');
+    }
+  }
+  if (options.retry !== undefined) {
+    checkOptions(options.retry, 'options.retry', ['minDelay', 'maxDelay', 'pollInterval']);
+    for (const name of ['minDelay', 'maxDelay', 'pollInterval'] as const) {
+      const value = options.retry[name];
+      if (value !== undefined) checkPositive(value, `options.retry.${name}`);
+    }
+  }
+  for (const name of ['onError', 'onRisk', 'onLost'] as const) {
+    if (options[name] !== undefined) checkFunction(options[name], `options.${name}`);
+  }
+  if (options.clock !== undefined) {
+    const clock = options.clock as unknown as Record<string, unknown>;
+    if (['now', 'setTimeout', 'clearTimeout'].some((m) => typeof clock[m] !== 'function')) {
+      throw new InvalidArgumentError('options.clock', options.clock, 'must have now, setTimeout and clearTimeout');
+    }
+  }
+}
+
+function warnToConsole(error: unknown): void {
+  const described = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  console.warn(`[@lock/core] ${described}`);
+}

@@ -1,0 +1,59 @@
+import { InvalidArgumentError } from './errors.js';
+
+/** Throws unless `key` is a non-empty string. */
+export function checkKey(key: unknown, name = 'key'): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new InvalidArgumentError(name, key, 'must be a non-empty string');
+  }
+}
+
+/** Throws unless `value` is a finite number > 0. */
+export function checkPositive(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError(name, value, 'must be a finite number > 0');
+  }
+}
+
+/** Throws unless `value` is a number >= 0 (Infinity allowed: "wait forever"). */
+export function checkNonNegative(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new InvalidArgumentError(name, value, 'must be a number >= 0 (Infinity allowed)');
+  }
+}
+
+/** Throws unless `value` is an `AbortSignal`. */
+export function checkSignal(value: unknown, name = 'signal'): asserts value is AbortSignal {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as AbortSignal).aborted !== 'boolean' ||
+    typeof (value as AbortSignal).addEventListener !== 'function'
+  ) {
+    throw new InvalidArgumentError(name, value, 'must be an AbortSignal');
+  }
+}
+
+/** Throws unless `value` is a function. */
+export function checkFunction(value: unknown, name: string): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function') throw new InvalidArgumentError(name, value, 'must be a function');
+}
+
+/**
+ * Throws unless `options` is undefined or a plain object whose keys are all in `allowed`,
+ * so a misspelt option (`tll`) is an error instead of a silent default.
+ */
+export function checkOptions(
+  options: unknown,
+  name: string,
+  allowed: readonly string[],
+): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(name, options, 'must be an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      throw new InvalidArgumentError(`${name}.${key}`, (options as Record<string, unknown>)[key], `is not a known option (known: ${allowed.join(', ')})`);
+    }
+  }
+}
