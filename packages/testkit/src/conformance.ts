@@ -1,0 +1,376 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  createLocker,
+  isLockError,
+  type LockBackend,
+  type Locker,
+  type LockerOptions,
+  type LockHandle,
+} from '@lock/core';
+import type { ConformanceTarget } from './conformance-target.js';
+import { randomKey, randomNamespace, sleep } from './random.js';
+
+/**
+ * Defines the whole conformance suite for one backend as jest tests. Every backend package
+ * runs it with one call; a backend passes when every test does.
+ * @example
+ * ```ts
+ * runConformanceSuite({ name: 'local', createBackend: async (ns) => …, forceDelete: …, createUnreachableBackend: … });
+ * ```
+ */
+export function runConformanceSuite(target: ConformanceTarget): void {
+  const minTtl = target.capabilities?.minTtlMs ?? 300;
+  const slack = target.capabilities?.expirySlackMs ?? 50;
+  const contenders = target.capabilities?.seedContenders ?? 1000;
+
+  describe(`conformance: ${target.name}`, () => {
+    let namespace: string;
+    const open: Locker[] = [];
+    const locker = async (options: LockerOptions = {}) => {
+      const created = createLocker(await target.createBackend(namespace), {
+        onError: () => {},
+        ...options,
+      });
+      open.push(created);
+      return created;
+    };
+
+    beforeAll(() => {
+      namespace = randomNamespace();
+    });
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((l) => l.close()));
+      namespace = randomNamespace();
+    });
+    afterAll(async () => {
+      await Promise.all(open.splice(0).map((l) => l.close()));
+    });
+
+    it(`seed scenario: ${contenders} contenders each increment a shared counter once under the lock`, async () => {
+      const lockers = await Promise.all(Array.from({ length: 4 }, () => locker({ ttl: 10_000 })));
+      const key = randomKey();
+      let counter = 0;
+      let inside = 0;
+      let maxInside = 0;
+      const spans: { fence: number; start: number; end: number }[] = [];
+      await Promise.all(
+        Array.from({ length: contenders }, (_, i) =>
+          (lockers[i % lockers.length] as Locker).withLock(
+            key,
+            async (_signal, lock) => {
+              inside += 1;
+              maxInside = Math.max(maxInside, inside);
+              const start = performance.now();
+              const read = counter;
+              await new Promise((resolve) => setImmediate(resolve));
+              counter = read + 1;
+              inside -= 1;
+              spans.push({ fence: lock.fence, start, end: performance.now() });
+            },
+            { timeout: 120_000 },
+          ),
+        ),
+      );
+      expect(counter).toBe(contenders);
+      expect(maxInside).toBe(1);
+      spans.sort((a, b) => a.fence - b.fence);
+      for (let i = 1; i < spans.length; i++) {
+        const previous = spans[i - 1] as (typeof spans)[number];
+        const current = spans[i] as (typeof spans)[number];
+        expect(current.fence).toBeGreaterThan(previous.fence);
+        expect(current.start).toBeGreaterThanOrEqual(previous.end);
+      }
+    }, 180_000);
+
+    it('tryLock on a held key reports the holder and its remaining TTL', async () => {
+      const a = await locker({ identity: 'holder-a' });
+      const b = await locker({ identity: 'contender-b' });
+      const key = randomKey();
+      const held = await a.tryLock(key, { ttl: 10_000 });
+      const error = await b.tryLock(key).catch((e: unknown) => e);
+      expect(isLockError(error, 'NOT_ACQUIRED')).toBe(true);
+      const notAcquired = error as { holder?: string; remainingMs?: number; message: string };
+      expect(notAcquired.holder).toBe('holder-a');
+      expect(notAcquired.remainingMs).toBeGreaterThan(0);
+      expect(notAcquired.remainingMs).toBeLessThanOrEqual(10_000 + slack);
+      expect(notAcquired.message).not.toContain(held.owner);
+      const info = await b.inspect(key);
+      expect(info?.holder).toBe('holder-a');
+      if (info?.fence !== undefined) expect(info.fence).toBe(held.fence);
+      await held.release();
+      expect(await b.inspect(key)).toBeUndefined();
+    });
+
+    it('the same locker taking the same key twice is two contenders, not reentrancy', async () => {
+      const a = await locker();
+      const key = randomKey();
+      const first = await a.tryLock(key);
+      await expect(a.tryLock(key)).rejects.toMatchObject({ code: 'NOT_ACQUIRED' });
+      await first.release();
+      const second = await a.tryLock(key);
+      expect(second.owner).not.toBe(first.owner);
+      expect(second.fence).toBeGreaterThan(first.fence);
+    });
+
+    it('release by a non-owner is forbidden and release of a missing lock is not-found', async () => {
+      const backend = await target.createBackend(namespace);
+      try {
+        const a = await locker();
+        const key = randomKey();
+        const held = await a.tryLock(key);
+        await expect(backend.release({ key, owner: `${held.identity}.not-the-secret` })).resolves.toBe('forbidden');
+        await expect(backend.extend({ key, owner: 'intruder.x', ttlMs: 1000 })).resolves.toBe('forbidden');
+        expect(held.held).toBe(true);
+        await held.release();
+        await expect(backend.release({ key, owner: held.owner })).resolves.toBe('not-found');
+        await expect(backend.extend({ key, owner: held.owner, ttlMs: 1000 })).resolves.toBe('not-found');
+        await expect(backend.release({ key: randomKey(), owner: held.owner })).resolves.toBe('not-found');
+      } finally {
+        await backend.close();
+      }
+    });
+
+    it('releasing a lock that was taken away reports not-found and aborts its signal', async () => {
+      const a = await locker({ keepalive: false });
+      const key = randomKey();
+      const held = await a.tryLock(key, { ttl: 10_000 });
+      await target.forceDelete(namespace, key);
+      await expect(held.release()).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(held.signal.aborted).toBe(true);
+      await expect(held.release()).resolves.toBeUndefined();
+    });
+
+    it('expiry frees a lock whose holder vanished', async () => {
+      const a = await locker({ keepalive: false });
+      const b = await locker();
+      const key = randomKey();
+      const held = await a.tryLock(key, { ttl: minTtl });
+      await expect(b.tryLock(key)).rejects.toMatchObject({ code: 'NOT_ACQUIRED' });
+      await sleep(minTtl + slack + 50);
+      expect(held.held).toBe(false);
+      const next = await b.tryLock(key);
+      expect(next.fence).toBeGreaterThan(held.fence);
+    });
+
+    it('keepalive holds a lock across more than 10 TTLs', async () => {
+      const a = await locker({ ttl: minTtl });
+      const b = await locker();
+      const key = randomKey();
+      const held = await a.tryLock(key);
+      const lost = new Promise((resolve) => held.signal.addEventListener('abort', resolve));
+      await Promise.race([sleep(minTtl * 10.5), lost]);
+      expect(held.signal.aborted).toBe(false);
+      expect(held.held).toBe(true);
+      await expect(b.tryLock(key)).rejects.toMatchObject({ code: 'NOT_ACQUIRED' });
+      await held.release();
+    }, 60_000);
+
+    it('loss is signalled within one TTL when the key is taken away behind the holder', async () => {
+      const ttl = Math.max(minTtl, 600);
+      const a = await locker({ ttl });
+      const b = await locker();
+      const key = randomKey();
+      const held = await a.tryLock(key);
+      await target.forceDelete(namespace, key);
+      const thief = await b.tryLock(key, { ttl: 30_000 });
+      const started = performance.now();
+      const reason = await new Promise<unknown>((resolve) => {
+        if (held.signal.aborted) resolve(held.signal.reason);
+        held.signal.addEventListener('abort', () => resolve(held.signal.reason));
+      });
+      expect(performance.now() - started).toBeLessThan(ttl);
+      expect(isLockError(reason, 'LOST')).toBe(true);
+      expect(held.held).toBe(false);
+      await expect(held.release()).rejects.toMatchObject({ code: 'LOST' });
+      expect(thief.held).toBe(true);
+      expect(thief.fence).toBeGreaterThan(held.fence);
+    });
+
+    it('fencing tokens strictly grow across 1000 acquisitions from several lockers', async () => {
+      const lockers = [await locker(), await locker()];
+      const key = randomKey();
+      let last = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < 1000; i++) {
+        const lock = await (lockers[i % 2] as Locker).tryLock(key);
+        expect(lock.fence).toBeGreaterThan(last);
+        last = lock.fence;
+        await lock.release();
+      }
+    }, 60_000);
+
+    it('a waiter gets the lock promptly after release', async () => {
+      const a = await locker();
+      const b = await locker();
+      const key = randomKey();
+      const held = await a.tryLock(key);
+      const waiting = b.lock(key, { timeout: 10_000 });
+      await sleep(100);
+      const releasedAt = performance.now();
+      await held.release();
+      const next = await waiting;
+      expect(performance.now() - releasedAt).toBeLessThan(1_000);
+      expect(next.fence).toBeGreaterThan(held.fence);
+    });
+
+    it('lock() with a timeout rejects within its bound and leaves nothing behind', async () => {
+      const a = await locker();
+      const b = await locker();
+      const key = randomKey();
+      const held = await a.tryLock(key);
+      const started = performance.now();
+      const error = await b.lock(key, { timeout: 250 }).catch((e: unknown) => e);
+      const elapsed = performance.now() - started;
+      expect(isLockError(error, 'TIMEOUT')).toBe(true);
+      expect(elapsed).toBeGreaterThanOrEqual(240);
+      expect(elapsed).toBeLessThan(2_000);
+      await held.release();
+      await expect(b.lock(key, { timeout: 0 })).resolves.toMatchObject({ key });
+    });
+
+    it('an aborted signal stops a wait at once', async () => {
+      const a = await locker();
+      const b = await locker();
+      const key = randomKey();
+      await a.tryLock(key);
+      const controller = new AbortController();
+      const waiting = b.lock(key, { signal: controller.signal }).catch((e: unknown) => e);
+      await sleep(50);
+      const abortedAt = performance.now();
+      controller.abort(new Error('user gave up'));
+      const error = await waiting;
+      expect(performance.now() - abortedAt).toBeLessThan(100);
+      expect(isLockError(error, 'ABORTED')).toBe(true);
+      expect((error as Error).cause).toMatchObject({ message: 'user gave up' });
+      const pre = new AbortController();
+      pre.abort();
+      await expect(b.lock(randomKey(), { signal: pre.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    });
+
+    it('withLock releases on throw and keeps the routine’s own error', async () => {
+      const a = await locker();
+      const key = randomKey();
+      const boom = new Error('routine failed');
+      await expect(a.withLock(key, async () => { throw boom; })).rejects.toBe(boom);
+      expect(await a.inspect(key)).toBeUndefined();
+      await expect(a.withLock(key, async (signal) => signal.aborted)).resolves.toBe(false);
+      expect(await a.inspect(key)).toBeUndefined();
+    });
+
+    it('withLock rejects with the lost error when the lock is lost while the routine runs', async () => {
+      const ttl = Math.max(minTtl, 600);
+      const a = await locker({ ttl });
+      const key = randomKey();
+      const error = await a
+        .withLock(key, async (signal) => {
+          await target.forceDelete(namespace, key);
+          await new Promise((resolve) => signal.addEventListener('abort', resolve));
+          return 'produced without the lock';
+        })
+        .catch((e: unknown) => e);
+      expect(isLockError(error, 'LOST')).toBe(true);
+    });
+
+    it('await using releases on scope exit', async () => {
+      const a = await locker();
+      const key = randomKey();
+      {
+        await using lock = await a.lock(key);
+        expect((await a.inspect(key))?.holder).toBe(lock.identity);
+      }
+      expect(await a.inspect(key)).toBeUndefined();
+    });
+
+    it('a session releases everything it holds when closed, and its signal aborts', async () => {
+      const root = await locker();
+      const session = root.session({ ttl: 5_000, identity: 'session-1' });
+      const keys = [randomKey(), randomKey(), randomKey()];
+      const locks: LockHandle[] = [];
+      for (const key of keys) locks.push(await session.tryLock(key));
+      expect(session.heldCount).toBe(3);
+      await session.close();
+      expect(session.signal.aborted).toBe(true);
+      for (const key of keys) expect(await root.inspect(key)).toBeUndefined();
+      await expect(session.tryLock(randomKey())).rejects.toMatchObject({ code: 'CLOSED' });
+    });
+
+    it('leader election: exactly one leader, and another takes over when it steps down', async () => {
+      const key = randomKey();
+      const lockers = [await locker(), await locker(), await locker()];
+      const leaders = new Set<number>();
+      let concurrent = 0;
+      let maxConcurrent = 0;
+      const elections = lockers.map((l, i) =>
+        l.elect(key, {
+          onLeader: (signal) => {
+            leaders.add(i);
+            concurrent += 1;
+            maxConcurrent = Math.max(maxConcurrent, concurrent);
+            signal.addEventListener('abort', () => {
+              concurrent -= 1;
+            });
+          },
+        }),
+      );
+      await waitFor(() => leaders.size === 1);
+      const first = [...leaders][0] as number;
+      expect(elections[first]?.isLeader).toBe(true);
+      expect((await elections[first]?.leader())?.holder).toBe(lockers[first]?.identity);
+      await elections[first]?.stop();
+      await waitFor(() => leaders.size === 2);
+      expect(maxConcurrent).toBe(1);
+      await Promise.all(elections.map((e) => e.stop()));
+    });
+
+    it('rejects every invalid input before any I/O, and leaves nothing locked', async () => {
+      const a = await locker();
+      const key = randomKey();
+      const bad: [string, () => Promise<unknown>][] = [
+        ['empty key', () => a.tryLock('')],
+        ['non-string key', () => a.lock(42 as unknown as string)],
+        ['ttl 0', () => a.tryLock(key, { ttl: 0 })],
+        ['negative ttl', () => a.lock(key, { ttl: -5 })],
+        ['NaN ttl', () => a.tryLock(key, { ttl: Number.NaN })],
+        ['infinite ttl', () => a.tryLock(key, { ttl: Number.POSITIVE_INFINITY })],
+        ['negative timeout', () => a.lock(key, { timeout: -1 })],
+        ['NaN timeout', () => a.lock(key, { timeout: Number.NaN })],
+        ['unknown option', () => a.lock(key, { tll: 5 } as never)],
+        ['bad signal', () => a.lock(key, { signal: {} as AbortSignal })],
+        ['non-function routine', () => a.withLock(key, 'nope' as never)],
+        ['empty inspect key', () => a.inspect('')],
+        ['bad locker ttl', async () => createLocker(await target.createBackend(namespace), { ttl: 0 })],
+      ];
+      for (const [name, call] of bad) {
+        const error = await call().catch((e: unknown) => e);
+        expect([name, isLockError(error, 'INVALID_ARGUMENT')]).toEqual([name, true]);
+      }
+      const named = await a.tryLock(key, { ttl: -1 }).catch((e: unknown) => e);
+      expect((named as Error).message).toContain('options.ttl');
+      expect((named as Error).message).toContain('-1');
+      expect(await a.inspect(key)).toBeUndefined();
+    });
+
+    it('a backend that cannot be reached fails fast with a backend error that keeps the cause', async () => {
+      const backend: LockBackend = await target.createUnreachableBackend();
+      const unreachable = createLocker(backend, { onError: () => {} });
+      try {
+        const started = performance.now();
+        const error = await unreachable.tryLock(randomKey()).catch((e: unknown) => e);
+        expect(performance.now() - started).toBeLessThan(10_000);
+        expect(isLockError(error, 'BACKEND') || isLockError(error, 'CLOSED')).toBe(true);
+        if (isLockError(error, 'BACKEND')) expect((error as Error).cause).toBeDefined();
+        const waitError = await unreachable.lock(randomKey(), { timeout: 5_000 }).catch((e: unknown) => e);
+        expect(isLockError(waitError, 'BACKEND') || isLockError(waitError, 'CLOSED')).toBe(true);
+      } finally {
+        await unreachable.close();
+      }
+    }, 30_000);
+  });
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}

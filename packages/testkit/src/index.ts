@@ -1,0 +1,19 @@
+/**
+ * `@lock/testkit` (private): the conformance suite every backend runs, the real-server harness,
+ * and small test helpers.
+ * @packageDocumentation
+ */
+export { runConformanceSuite } from './conformance.js';
+export type { Capabilities, ConformanceTarget } from './conformance-target.js';
+export { FaultyBackend } from './faulty-backend.js';
+export {
+  canConnect,
+  freePort,
+  hasCommand,
+  isCI,
+  type RunningServer,
+  type ServerSpec,
+  serverAvailable,
+  startServer,
+} from './harness.js';
+export { randomKey, randomNamespace, sleep } from './random.js';
