@@ -5,7 +5,7 @@ import {
   isLockError,
   UnsupportedServiceError,
 } from './errors.js';
-import { type Locker, createLocker } from './locker.js';
+import { createLocker, type Locker } from './locker.js';
 import { LOCKER_OPTION_NAMES, type LockerOptions } from './options.js';
 import { checkOptions } from './validate.js';
 
@@ -54,9 +54,14 @@ const registered = new Map<string, BackendLoader>();
  */
 export function registerBackend(scheme: string, loader: BackendLoader): void {
   if (typeof scheme !== 'string' || !/^[a-z][a-z0-9+.-]*$/.test(scheme)) {
-    throw new InvalidArgumentError('scheme', scheme, 'must be a URI scheme such as "mystore" (lower case, no colon)');
+    throw new InvalidArgumentError(
+      'scheme',
+      scheme,
+      'must be a URI scheme such as "mystore" (lower case, no colon)',
+    );
   }
-  if (typeof loader !== 'function') throw new InvalidArgumentError('loader', loader, 'must be a function');
+  if (typeof loader !== 'function')
+    throw new InvalidArgumentError('loader', loader, 'must be a function');
   registered.set(scheme, loader);
 }
 
@@ -64,7 +69,10 @@ export function registerBackend(scheme: string, loader: BackendLoader): void {
 export function schemeOf(uri: string): string {
   const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(uri);
   if (match === null) {
-    throw new InvalidConnectionStringError(uri, 'expected "<scheme>:…", such as "local:" or "redis://host:6379"');
+    throw new InvalidConnectionStringError(
+      uri,
+      'expected "<scheme>:…", such as "local:" or "redis://host:6379"',
+    );
   }
   return (match[1] as string).toLowerCase();
 }
@@ -87,7 +95,10 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
   checkOptions(options, 'options', [...LOCKER_OPTION_NAMES, 'backend']);
   const scheme = schemeOf(uri);
   const { backend: backendOptions, ...lockerOptions } = options;
-  if (backendOptions !== undefined && (typeof backendOptions !== 'object' || backendOptions === null)) {
+  if (
+    backendOptions !== undefined &&
+    (typeof backendOptions !== 'object' || backendOptions === null)
+  ) {
     throw new InvalidArgumentError('options.backend', backendOptions, 'must be an object');
   }
   const module = await loadModule(scheme);
@@ -107,12 +118,18 @@ async function loadModule(scheme: string): Promise<BackendModule> {
   if (packageName === undefined) throw new UnsupportedServiceError(scheme);
   let module: Partial<BackendModule>;
   try {
-    module = (await import(/* webpackIgnore: true */ /* @vite-ignore */ packageName)) as Partial<BackendModule>;
+    module = (await import(
+      /* webpackIgnore: true */ /* @vite-ignore */ packageName
+    )) as Partial<BackendModule>;
   } catch (error) {
     if (isLockError(error)) throw error;
     const code = (error as { code?: unknown } | null)?.code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new UnsupportedServiceError(scheme, packageName.split('/').slice(0, 2).join('/'), error);
+      throw new UnsupportedServiceError(
+        scheme,
+        packageName.split('/').slice(0, 2).join('/'),
+        error,
+      );
     }
     throw error;
   }

@@ -48,7 +48,14 @@ export interface Election {
 /** Implementation of `locker.elect()`: a loop of lock → lead until lost → follow → lock again. */
 export function elect(locker: Locker, key: string, options: ElectionOptions): Election {
   checkKey(key);
-  checkOptions(options, 'options', ['onLeader', 'onFollower', 'onError', 'ttl', 'retryDelay', 'signal']);
+  checkOptions(options, 'options', [
+    'onLeader',
+    'onFollower',
+    'onError',
+    'ttl',
+    'retryDelay',
+    'signal',
+  ]);
   checkFunction(options.onLeader, 'options.onLeader');
   if (options.onFollower !== undefined) checkFunction(options.onFollower, 'options.onFollower');
   if (options.onError !== undefined) checkFunction(options.onError, 'options.onError');

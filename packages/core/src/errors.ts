@@ -97,10 +97,14 @@ export class LockTimeoutError extends LockError {
 /** The caller's `AbortSignal` stopped the operation; `cause` is the signal's reason. */
 export class LockAbortedError extends LockError {
   constructor(key: string | undefined, cause?: unknown) {
-    super('ABORTED', key === undefined ? 'operation aborted' : `waiting for lock "${key}" was aborted`, {
-      key,
-      cause,
-    });
+    super(
+      'ABORTED',
+      key === undefined ? 'operation aborted' : `waiting for lock "${key}" was aborted`,
+      {
+        key,
+        cause,
+      },
+    );
   }
 }
 

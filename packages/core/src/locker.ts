@@ -256,7 +256,14 @@ export class Locker {
    * locker closes its sessions.
    */
   session(options: SessionOptions = {}): Locker {
-    checkOptions(options, 'options', ['ttl', 'identity', 'keepalive', 'onRisk', 'onLost', 'onError']);
+    checkOptions(options, 'options', [
+      'ttl',
+      'identity',
+      'keepalive',
+      'onRisk',
+      'onLost',
+      'onError',
+    ]);
     this.#assertOpen();
     const child = new Locker(
       this.#backend,
@@ -356,7 +363,8 @@ export class Locker {
   }
 
   #track(lock: HeldLock, keepalive: boolean): void {
-    const interval = keepalive && this.#keepaliveMs ? this.#keepaliveMs(lock.ttlMs) : Number.POSITIVE_INFINITY;
+    const interval =
+      keepalive && this.#keepaliveMs ? this.#keepaliveMs(lock.ttlMs) : Number.POSITIVE_INFINITY;
     const id = `${lock.ttlMs}:${interval}`;
     let group = this.#groups.get(id);
     if (group === undefined) {
@@ -383,9 +391,13 @@ export class Locker {
     user?.addEventListener('abort', onUserAbort, { once: true });
     this.#closed.signal.addEventListener('abort', onClose, { once: true });
     // A zero timeout means one attempt: let it finish rather than cut it off at once.
-    const timer = Number.isFinite(timeout) && timeout > 0
-      ? this.#clock.setTimeout(() => controller.abort(new LockTimeoutError(key, timeout)), timeout)
-      : undefined;
+    const timer =
+      Number.isFinite(timeout) && timeout > 0
+        ? this.#clock.setTimeout(
+            () => controller.abort(new LockTimeoutError(key, timeout)),
+            timeout,
+          )
+        : undefined;
     return {
       signal: controller.signal,
       dispose: () => {
@@ -439,12 +451,7 @@ export class Locker {
         if (stop.aborted) throw stop.reason;
         woken = false;
         const sentAt = this.#clock.now();
-        const result = await this.#guard(
-          this.#acquireOnce(key, owner, ttl),
-          key,
-          owner,
-          stop,
-        );
+        const result = await this.#guard(this.#acquireOnce(key, owner, ttl), key, owner, stop);
         if (result.acquired) return this.#adopt(key, owner, result, ttl, sentAt, options);
         const now = this.#clock.now();
         if (now >= deadline) throw new LockTimeoutError(key, timeout);
@@ -525,17 +532,29 @@ function checkLockerOptions(options: LockerOptions): void {
   if (options.identity !== undefined) {
     checkKey(options.identity, 'options.identity');
     if (/\s/.test(options.identity)) {
-      throw new InvalidArgumentError('options.identity', options.identity, 'must not contain whitespace');
+      throw new InvalidArgumentError(
+        'options.identity',
+        options.identity,
+        'must not contain whitespace',
+      );
     }
   }
   const keepalive = options.keepalive;
   if (keepalive !== undefined && typeof keepalive !== 'boolean') {
     checkOptions(keepalive, 'options.keepalive', ['interval']);
-    if (keepalive.interval !== undefined) checkPositive(keepalive.interval, 'options.keepalive.interval');
+    if (keepalive.interval !== undefined)
+      checkPositive(keepalive.interval, 'options.keepalive.interval');
   }
   if (options.driftFactor !== undefined) {
-    if (typeof options.driftFactor !== 'number' || !(options.driftFactor >= 0 && options.driftFactor < 0.5)) {
-      throw new InvalidArgumentError('options.driftFactor', options.driftFactor, 'must be a number in [0, 0.5)');
+    if (
+      typeof options.driftFactor !== 'number' ||
+      !(options.driftFactor >= 0 && options.driftFactor < 0.5)
+    ) {
+      throw new InvalidArgumentError(
+        'options.driftFactor',
+        options.driftFactor,
+        'must be a number in [0, 0.5)',
+      );
     }
   }
   if (options.retry !== undefined) {
@@ -551,7 +570,11 @@ function checkLockerOptions(options: LockerOptions): void {
   if (options.clock !== undefined) {
     const clock = options.clock as unknown as Record<string, unknown>;
     if (['now', 'setTimeout', 'clearTimeout'].some((m) => typeof clock[m] !== 'function')) {
-      throw new InvalidArgumentError('options.clock', options.clock, 'must have now, setTimeout and clearTimeout');
+      throw new InvalidArgumentError(
+        'options.clock',
+        options.clock,
+        'must have now, setTimeout and clearTimeout',
+      );
     }
   }
 }

@@ -110,7 +110,14 @@ export interface LockOptions extends TryLockOptions {
 }
 
 /** Option names of {@link LockOptions}. */
-export const LOCK_OPTION_NAMES = ['ttl', 'keepalive', 'timeout', 'signal', 'onRisk', 'onLost'] as const;
+export const LOCK_OPTION_NAMES = [
+  'ttl',
+  'keepalive',
+  'timeout',
+  'signal',
+  'onRisk',
+  'onLost',
+] as const;
 /** Option names of {@link TryLockOptions}. */
 export const TRY_LOCK_OPTION_NAMES = ['ttl', 'keepalive', 'onRisk', 'onLost'] as const;
 

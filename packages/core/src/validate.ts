@@ -34,26 +34,30 @@ export function checkSignal(value: unknown, name = 'signal'): asserts value is A
 }
 
 /** Throws unless `value` is a function. */
-export function checkFunction(value: unknown, name: string): asserts value is (...args: never[]) => unknown {
-  if (typeof value !== 'function') throw new InvalidArgumentError(name, value, 'must be a function');
+export function checkFunction(
+  value: unknown,
+  name: string,
+): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function')
+    throw new InvalidArgumentError(name, value, 'must be a function');
 }
 
 /**
  * Throws unless `options` is undefined or a plain object whose keys are all in `allowed`,
  * so a misspelt option (`tll`) is an error instead of a silent default.
  */
-export function checkOptions(
-  options: unknown,
-  name: string,
-  allowed: readonly string[],
-): void {
+export function checkOptions(options: unknown, name: string, allowed: readonly string[]): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidArgumentError(name, options, 'must be an object');
   }
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) {
-      throw new InvalidArgumentError(`${name}.${key}`, (options as Record<string, unknown>)[key], `is not a known option (known: ${allowed.join(', ')})`);
+      throw new InvalidArgumentError(
+        `${name}.${key}`,
+        (options as Record<string, unknown>)[key],
+        `is not a known option (known: ${allowed.join(', ')})`,
+      );
     }
   }
 }

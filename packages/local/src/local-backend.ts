@@ -6,8 +6,8 @@ import {
   checkOptions,
   type ExtendRequest,
   InvalidConnectionStringError,
-  LockClosedError,
   type LockBackend,
+  LockClosedError,
   type OwnerCheckedResult,
   type QueuedAcquireOptions,
   type QueuedGrant,
@@ -70,7 +70,10 @@ export class LocalBackend implements LockBackend {
     };
   }
 
-  acquireQueued({ key, owner, ttlMs }: AcquireRequest, { signal }: QueuedAcquireOptions): Promise<QueuedGrant> {
+  acquireQueued(
+    { key, owner, ttlMs }: AcquireRequest,
+    { signal }: QueuedAcquireOptions,
+  ): Promise<QueuedGrant> {
     this.#assertOpen();
     return new Promise<QueuedGrant>((resolve, reject) => {
       if (signal.aborted) {
@@ -154,7 +157,9 @@ const NAMED_STORES = Symbol.for('@lock/local.stores');
  * copies of this package in one process still share it.
  */
 export function namedStore(name: string): LocalStore {
-  const registry = ((globalThis as Record<symbol, unknown>)[NAMED_STORES] ??= new Map()) as Map<string, LocalStore>;
+  const holder = globalThis as Record<symbol, Map<string, LocalStore> | undefined>;
+  const registry = holder[NAMED_STORES] ?? new Map<string, LocalStore>();
+  holder[NAMED_STORES] = registry;
   let store = registry.get(name);
   if (store === undefined) {
     store = new LocalStore(systemClock);
@@ -167,11 +172,17 @@ export function namedStore(name: string): LocalStore {
  * Opens a backend for `connect()`: `local:` is the process-wide default store, `local:name`
  * (or `local://name`) a named one. No options are accepted.
  */
-export async function openBackend(uri: string, options?: Record<string, unknown>): Promise<LockBackend> {
+export async function openBackend(
+  uri: string,
+  options?: Record<string, unknown>,
+): Promise<LockBackend> {
   checkOptions(options, 'options.backend', []);
   const match = /^local:(?:\/\/)?([A-Za-z0-9._-]*)$/i.exec(uri);
   if (match === null) {
-    throw new InvalidConnectionStringError(uri, 'expected "local:" or "local:<name>" (letters, digits, ".", "_", "-")');
+    throw new InvalidConnectionStringError(
+      uri,
+      'expected "local:" or "local:<name>" (letters, digits, ".", "_", "-")',
+    );
   }
   return new LocalBackend({ store: namedStore(match[1] || 'default') });
 }

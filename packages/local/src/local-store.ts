@@ -39,7 +39,11 @@ export class LocalStore {
   }
 
   /** Takes `key` for `owner` if free (and nobody queues ahead). Returns the fence, or the holding. */
-  tryTake(key: string, owner: string, ttlMs: number): { fence: number } | { holding: Holding | undefined } {
+  tryTake(
+    key: string,
+    owner: string,
+    ttlMs: number,
+  ): { fence: number } | { holding: Holding | undefined } {
     const state = this.#state(key);
     const holding = this.#live(key, state);
     if (holding !== undefined || state.queue.length > 0) return { holding };
@@ -108,7 +112,13 @@ export class LocalStore {
   #state(key: string): KeyState {
     let state = this.#keys.get(key);
     if (state === undefined) {
-      state = { holding: undefined, fence: 0, queue: [], listeners: new Set(), expiryTimer: undefined };
+      state = {
+        holding: undefined,
+        fence: 0,
+        queue: [],
+        listeners: new Set(),
+        expiryTimer: undefined,
+      };
       this.#keys.set(key, state);
     }
     return state;

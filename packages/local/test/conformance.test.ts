@@ -1,7 +1,7 @@
 import type { LockBackend } from '@lock/core';
+import { systemClock } from '@lock/core';
 import { runConformanceSuite } from '@lock/testkit';
 import { LocalBackend, LocalStore } from '../src/index.js';
-import { systemClock } from '@lock/core';
 
 const stores = new Map<string, LocalStore>();
 const storeOf = (namespace: string) => {

@@ -118,13 +118,21 @@ export function runConformanceSuite(target: ConformanceTarget): void {
         const a = await locker();
         const key = randomKey();
         const held = await a.tryLock(key);
-        await expect(backend.release({ key, owner: `${held.identity}.not-the-secret` })).resolves.toBe('forbidden');
-        await expect(backend.extend({ key, owner: 'intruder.x', ttlMs: 1000 })).resolves.toBe('forbidden');
+        await expect(
+          backend.release({ key, owner: `${held.identity}.not-the-secret` }),
+        ).resolves.toBe('forbidden');
+        await expect(backend.extend({ key, owner: 'intruder.x', ttlMs: 1000 })).resolves.toBe(
+          'forbidden',
+        );
         expect(held.held).toBe(true);
         await held.release();
         await expect(backend.release({ key, owner: held.owner })).resolves.toBe('not-found');
-        await expect(backend.extend({ key, owner: held.owner, ttlMs: 1000 })).resolves.toBe('not-found');
-        await expect(backend.release({ key: randomKey(), owner: held.owner })).resolves.toBe('not-found');
+        await expect(backend.extend({ key, owner: held.owner, ttlMs: 1000 })).resolves.toBe(
+          'not-found',
+        );
+        await expect(backend.release({ key: randomKey(), owner: held.owner })).resolves.toBe(
+          'not-found',
+        );
       } finally {
         await backend.close();
       }
@@ -243,14 +251,20 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       expect((error as Error).cause).toMatchObject({ message: 'user gave up' });
       const pre = new AbortController();
       pre.abort();
-      await expect(b.lock(randomKey(), { signal: pre.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+      await expect(b.lock(randomKey(), { signal: pre.signal })).rejects.toMatchObject({
+        code: 'ABORTED',
+      });
     });
 
     it('withLock releases on throw and keeps the routine’s own error', async () => {
       const a = await locker();
       const key = randomKey();
       const boom = new Error('routine failed');
-      await expect(a.withLock(key, async () => { throw boom; })).rejects.toBe(boom);
+      await expect(
+        a.withLock(key, async () => {
+          throw boom;
+        }),
+      ).rejects.toBe(boom);
       expect(await a.inspect(key)).toBeUndefined();
       await expect(a.withLock(key, async (signal) => signal.aborted)).resolves.toBe(false);
       expect(await a.inspect(key)).toBeUndefined();
@@ -337,7 +351,10 @@ export function runConformanceSuite(target: ConformanceTarget): void {
         ['bad signal', () => a.lock(key, { signal: {} as AbortSignal })],
         ['non-function routine', () => a.withLock(key, 'nope' as never)],
         ['empty inspect key', () => a.inspect('')],
-        ['bad locker ttl', async () => createLocker(await target.createBackend(namespace), { ttl: 0 })],
+        [
+          'bad locker ttl',
+          async () => createLocker(await target.createBackend(namespace), { ttl: 0 }),
+        ],
       ];
       for (const [name, call] of bad) {
         const error = await call().catch((e: unknown) => e);
@@ -358,7 +375,9 @@ export function runConformanceSuite(target: ConformanceTarget): void {
         expect(performance.now() - started).toBeLessThan(10_000);
         expect(isLockError(error, 'BACKEND') || isLockError(error, 'CLOSED')).toBe(true);
         if (isLockError(error, 'BACKEND')) expect((error as Error).cause).toBeDefined();
-        const waitError = await unreachable.lock(randomKey(), { timeout: 5_000 }).catch((e: unknown) => e);
+        const waitError = await unreachable
+          .lock(randomKey(), { timeout: 5_000 })
+          .catch((e: unknown) => e);
         expect(isLockError(waitError, 'BACKEND') || isLockError(waitError, 'CLOSED')).toBe(true);
       } finally {
         await unreachable.close();

@@ -29,7 +29,9 @@ export class FaultyBackend implements LockBackend {
   constructor(inner: LockBackend) {
     this.inner = inner;
     this.name = `faulty(${inner.name})`;
-    if (inner.watch) this.watch = (key, onChange) => (inner.watch as NonNullable<LockBackend['watch']>)(key, onChange);
+    if (inner.watch)
+      this.watch = (key, onChange) =>
+        (inner.watch as NonNullable<LockBackend['watch']>)(key, onChange);
   }
 
   watch?: (key: string, onChange: () => void) => Unsubscribe | Promise<Unsubscribe>;
@@ -54,7 +56,9 @@ export class FaultyBackend implements LockBackend {
 
   async extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
     return this.#call('extend', () =>
-      this.inner.extendMany ? this.inner.extendMany(requests) : Promise.all(requests.map((r) => this.inner.extend(r))),
+      this.inner.extendMany
+        ? this.inner.extendMany(requests)
+        : Promise.all(requests.map((r) => this.inner.extend(r))),
     );
   }
 

@@ -82,7 +82,9 @@ export function canConnect(port: number, timeoutMs = 500): Promise<boolean> {
  * Whether `spec`'s server can run here: given by URL, or its binary on PATH. When it cannot
  * and we are not under CI, prints a loud warning (the caller then skips); under CI it throws.
  */
-export function serverAvailable(spec: Pick<ServerSpec, 'name' | 'command' | 'installHint'>): boolean {
+export function serverAvailable(
+  spec: Pick<ServerSpec, 'name' | 'command' | 'installHint'>,
+): boolean {
   if (process.env[`LOCK_TEST_${spec.name}_URL`]) return true;
   if (hasCommand(spec.command)) return true;
   const message = `${spec.name} tests need \`${spec.command}\`, which is not installed (${spec.installHint}), and LOCK_TEST_${spec.name}_URL is not set`;
@@ -98,7 +100,14 @@ export function serverAvailable(spec: Pick<ServerSpec, 'name' | 'command' | 'ins
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const given = process.env[`LOCK_TEST_${spec.name}_URL`];
   if (given) {
-    return { url: given, ports: [], process: undefined, pause() {}, resume() {}, stop: async () => {} };
+    return {
+      url: given,
+      ports: [],
+      process: undefined,
+      pause() {},
+      resume() {},
+      stop: async () => {},
+    };
   }
   const ports: number[] = [];
   for (let i = 0; i < (spec.ports ?? 1); i++) ports.push(await freePort());
@@ -122,7 +131,9 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
     if (exitedEarly || Date.now() > deadline) {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`${spec.command} did not become ready on ports ${ports.join(',')}: ${stderr.trim()}`);
+      throw new Error(
+        `${spec.command} did not become ready on ports ${ports.join(',')}: ${stderr.trim()}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
