@@ -1,0 +1,191 @@
+import { LockClosedError } from '@lock/core';
+import { ErrorReply } from 'redis';
+import type { RedisClientLike, RedisClusterLike } from './client-types.js';
+import { connectWithin } from './connect-within.js';
+import { CommandDeadlines } from './deadlines.js';
+import { toBackendError } from './errors.js';
+import type { LockScript } from './scripts.js';
+
+/** Where the connection's client comes from. */
+export type ClientSource =
+  /** A standalone client the user passed in and keeps owning. */
+  | { readonly kind: 'client'; readonly client: RedisClientLike }
+  /** A Cluster client the user passed in and keeps owning. */
+  | { readonly kind: 'cluster'; readonly cluster: RedisClusterLike }
+  /** Clients this package creates (and closes); `create` makes a fresh, unconnected one. */
+  | { readonly kind: 'owned'; readonly create: () => RedisClientLike };
+
+/** Per-command options: no driver timer (our own deadlines replace it). */
+const NO_DRIVER_TIMEOUT = { timeout: 0 } as const;
+
+/**
+ * One logical connection: connects lazily (and again after a failed first connect), sends raw
+ * commands with our own deadlines, runs scripts by SHA with an EVAL fallback, and closes only
+ * what it created.
+ */
+export class RedisConnection {
+  readonly #source: ClientSource;
+  readonly #connectTimeoutMs: number;
+  readonly #deadlines: CommandDeadlines;
+  readonly #onFirstConnect: () => void;
+  #client: RedisClientLike | RedisClusterLike | undefined;
+  #connecting: Promise<RedisClientLike | RedisClusterLike> | undefined;
+  #connectedOnce = false;
+  #closed = false;
+
+  constructor(
+    source: ClientSource,
+    connectTimeoutMs: number,
+    commandTimeoutMs: number,
+    onFirstConnect: () => void,
+  ) {
+    this.#source = source;
+    this.#connectTimeoutMs = connectTimeoutMs;
+    this.#deadlines = new CommandDeadlines(commandTimeoutMs);
+    this.#onFirstConnect = onFirstConnect;
+  }
+
+  /** Whether this connection talks to a Redis Cluster. */
+  get isCluster(): boolean {
+    return this.#source.kind === 'cluster';
+  }
+
+  /** The source the client comes from (the subscriber makes its own from it). */
+  get source(): ClientSource {
+    return this.#source;
+  }
+
+  /** The connect timeout, in milliseconds. */
+  get connectTimeoutMs(): number {
+    return this.#connectTimeoutMs;
+  }
+
+  /** The command deadlines shared by everything on this connection. */
+  get deadlines(): CommandDeadlines {
+    return this.#deadlines;
+  }
+
+  /** The connected client, connecting first if needed. */
+  async client(): Promise<RedisClientLike | RedisClusterLike> {
+    if (this.#closed) throw new LockClosedError('redis backend');
+    const current = this.#client;
+    if (current?.isOpen) return current;
+    this.#connecting ??= this.#open().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  /** Sends one raw command (routed by `firstKey` on a Cluster), bounded by the command timeout. */
+  async send(
+    firstKey: string | undefined,
+    args: readonly string[],
+    what: string,
+    key?: string,
+  ): Promise<unknown> {
+    const client = await this.client();
+    const reply =
+      this.#source.kind === 'cluster'
+        ? (client as RedisClusterLike).sendCommand(firstKey, false, args, NO_DRIVER_TIMEOUT)
+        : (client as RedisClientLike).sendCommand(args, NO_DRIVER_TIMEOUT);
+    return this.#deadlines.track(reply, what, key);
+  }
+
+  /**
+   * Runs `script` by SHA (EVALSHA), loading it with EVAL when the server does not know it yet
+   * (NOSCRIPT, such as after a restart). Errors become `BackendError`s.
+   */
+  async eval(
+    script: LockScript,
+    keys: readonly string[],
+    argv: readonly string[],
+    what: string,
+    key?: string,
+  ): Promise<unknown> {
+    const tail = [String(keys.length), ...keys, ...argv];
+    try {
+      try {
+        return await this.send(keys[0], ['EVALSHA', script.SHA1, ...tail], what, key);
+      } catch (error) {
+        if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return await this.send(keys[0], ['EVAL', script.SCRIPT, ...tail], what, key);
+      }
+    } catch (error) {
+      throw toBackendError(error, what, key);
+    }
+  }
+
+  /** Closes the client if this package created it; never a client the user passed in. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#deadlines.rejectAll(new LockClosedError('redis backend'));
+    const client = this.#client ?? (await this.#connecting?.catch(() => undefined));
+    this.#client = undefined;
+    if (client === undefined || this.#source.kind !== 'owned') return;
+    await closeOwned(client, this.#connectTimeoutMs);
+  }
+
+  async #open(): Promise<RedisClientLike | RedisClusterLike> {
+    const source = this.#source;
+    let client: RedisClientLike | RedisClusterLike;
+    if (source.kind === 'owned') {
+      client = source.create();
+      try {
+        await connectWithin(
+          () => client.connect(),
+          this.#connectTimeoutMs,
+          'redis',
+          () => client.destroy(),
+        );
+      } catch (error) {
+        if (client.isOpen) client.destroy();
+        throw toBackendError(error, 'connect');
+      }
+    } else {
+      client = source.kind === 'client' ? source.client : source.cluster;
+      if (!client.isOpen) {
+        try {
+          await connectWithin(
+            () => client.connect(),
+            this.#connectTimeoutMs,
+            'redis',
+            () => {},
+          );
+        } catch (error) {
+          throw toBackendError(error, 'connect');
+        }
+      }
+    }
+    if (this.#closed) {
+      if (source.kind === 'owned') client.destroy();
+      throw new LockClosedError('redis backend');
+    }
+    this.#client = client;
+    if (!this.#connectedOnce) {
+      this.#connectedOnce = true;
+      this.#onFirstConnect();
+    }
+    return client;
+  }
+}
+
+/** Closes a client we own: gracefully if it answers in time, else by destroying it. */
+export async function closeOwned(
+  client: RedisClientLike | RedisClusterLike,
+  timeoutMs: number,
+): Promise<void> {
+  if (!client.isOpen) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const forced = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      client.destroy();
+      resolve();
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([client.close().catch(() => client.destroy()), forced]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,244 @@
+import type {
+  AcquireRequest,
+  AcquireResult,
+  BackendLockInfo,
+  ExtendRequest,
+  LockBackend,
+  OwnerCheckedResult,
+  QueuedAcquireOptions,
+  QueuedGrant,
+  ReleaseRequest,
+  Unsubscribe,
+} from '@lock/core';
+import { ownedClientFactory } from './client-factory.js';
+import { type ClientSource, RedisConnection } from './connection.js';
+import { checkEvictionPolicy } from './eviction-policy.js';
+import { waitInQueue } from './fair-queue.js';
+import { lockKeys } from './keys.js';
+import { type RedisBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { toAcquireResult, toLockInfo, toOwnerChecked } from './replies.js';
+import {
+  ACQUIRE,
+  ACQUIRE_FAIR,
+  EXTEND,
+  EXTEND_MANY,
+  INSPECT,
+  RELEASE,
+  RELEASE_FAIR,
+} from './scripts.js';
+import { isRefusedSubscription, SharedSubscriber } from './subscriber.js';
+
+/** Locks renewed by one script call in `extendMany` (bounded so one call stays short). */
+const EXTEND_BATCH = 500;
+
+/**
+ * Locks in Redis (standalone or Cluster) through node-redis. Every operation is one Lua script
+ * and one round trip; fences come from a counter next to each lock; waiters wake over one
+ * shared pub/sub connection; fair mode (the default) hands a released lock to the waiters in
+ * the order they came.
+ * @example
+ * ```ts
+ * import { createLocker } from '@lock/core';
+ * import { RedisBackend } from '@lock/redis';
+ *
+ * const locker = createLocker(new RedisBackend({ url: 'redis://127.0.0.1:6379' }), { ttl: 10_000 });
+ * await locker.withLock('invoice:42', async (signal, lock) => {
+ *   await chargeCustomer({ signal, fence: lock.fence });
+ * });
+ * await locker.close();
+ * ```
+ */
+export class RedisBackend implements LockBackend {
+  /** Short name for messages and benchmarks. */
+  readonly name: string;
+  readonly #options: ResolvedOptions;
+  readonly #connection: RedisConnection;
+  readonly #subscriber: SharedSubscriber;
+  readonly #warned = new Set<string>();
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Waits in the key's fair FIFO queue until the lock is granted (present when `fair` is on;
+   * core's `lock()` then uses it instead of its own retry loop).
+   */
+  readonly acquireQueued?: (
+    request: AcquireRequest,
+    options: QueuedAcquireOptions,
+  ) => Promise<QueuedGrant>;
+
+  /** Checks `options` at once; connects on first use (see {@link RedisBackend.connect}). */
+  constructor(options: RedisBackendOptions) {
+    this.#options = resolveOptions(options);
+    this.name = this.#options.fair ? 'redis' : 'redis (unfair)';
+    this.#connection = new RedisConnection(
+      sourceOf(options, this.#options.connectTimeout),
+      this.#options.connectTimeout,
+      this.#options.commandTimeout,
+      () => this.#onFirstConnect(),
+    );
+    this.#subscriber = new SharedSubscriber(this.#connection);
+    if (this.#options.fair) {
+      this.acquireQueued = (request, queued) =>
+        waitInQueue(
+          {
+            connection: this.#connection,
+            prefix: this.#options.prefix,
+            pollIntervalMs: this.#options.queuePollInterval,
+            entryTtlMs: this.#options.queueEntryTtl,
+            subscribe: (channel, onMessage) => this.#subscribe(channel, onMessage),
+            warn: (message) => this.#options.onWarning(message),
+          },
+          request,
+          queued,
+        );
+    }
+  }
+
+  /**
+   * Connects now (otherwise the first call does), so a wrong address or password shows up here.
+   * @throws {BackendError} when Redis cannot be reached within `connectTimeout`.
+   */
+  async connect(): Promise<this> {
+    await this.#connection.client();
+    return this;
+  }
+
+  async acquire(request: AcquireRequest): Promise<AcquireResult> {
+    const keys = lockKeys(this.#options.prefix, request.key);
+    const ttl = String(Math.ceil(request.ttlMs));
+    const reply = this.#options.fair
+      ? await this.#connection.eval(
+          ACQUIRE_FAIR,
+          [keys.lock, keys.fence, keys.queue, keys.queueExpiry, keys.queueTicket],
+          [request.owner, ttl, 'try', String(this.#options.queueEntryTtl)],
+          'acquire',
+          request.key,
+        )
+      : await this.#connection.eval(
+          ACQUIRE,
+          [keys.lock, keys.fence],
+          [request.owner, ttl],
+          'acquire',
+          request.key,
+        );
+    const { ticket: _ticket, ...result } = toAcquireResult(reply);
+    return result;
+  }
+
+  async extend(request: ExtendRequest): Promise<OwnerCheckedResult> {
+    const keys = lockKeys(this.#options.prefix, request.key);
+    const reply = await this.#connection.eval(
+      EXTEND,
+      [keys.lock],
+      [request.owner, String(Math.ceil(request.ttlMs))],
+      'extend',
+      request.key,
+    );
+    return toOwnerChecked(reply);
+  }
+
+  /**
+   * Renews many locks in one round trip: one script call per batch of keys on a standalone
+   * server; on a Cluster one call per lock, all sent at once (node-redis pipelines them per node).
+   */
+  async extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
+    if (this.#connection.isCluster) return Promise.all(requests.map((r) => this.extend(r)));
+    const batches: ExtendRequest[][] = [];
+    for (let i = 0; i < requests.length; i += EXTEND_BATCH) {
+      batches.push(requests.slice(i, i + EXTEND_BATCH));
+    }
+    const replies = await Promise.all(
+      batches.map((batch) =>
+        this.#connection.eval(
+          EXTEND_MANY,
+          batch.map((r) => lockKeys(this.#options.prefix, r.key).lock),
+          batch.flatMap((r) => [r.owner, String(Math.ceil(r.ttlMs))]),
+          'extend',
+        ),
+      ),
+    );
+    return replies.flatMap((reply) => (reply as unknown[]).map(toOwnerChecked));
+  }
+
+  async release(request: ReleaseRequest): Promise<OwnerCheckedResult> {
+    const keys = lockKeys(this.#options.prefix, request.key);
+    const reply = this.#options.fair
+      ? await this.#connection.eval(
+          RELEASE_FAIR,
+          [keys.lock, keys.queue, keys.queueExpiry],
+          [request.owner, keys.channel],
+          'release',
+          request.key,
+        )
+      : await this.#connection.eval(
+          RELEASE,
+          [keys.lock],
+          [request.owner, keys.channel],
+          'release',
+          request.key,
+        );
+    return toOwnerChecked(reply);
+  }
+
+  async inspect(key: string): Promise<BackendLockInfo | undefined> {
+    const keys = lockKeys(this.#options.prefix, key);
+    const reply = await this.#connection.eval(INSPECT, [keys.lock, keys.fence], [], 'inspect', key);
+    return toLockInfo(reply);
+  }
+
+  /**
+   * Calls `onChange` when `key` is released, over the backend's one shared subscriber
+   * connection. If the server refuses the subscription (an ACL without channel rights), warns
+   * once and lets core fall back to its safety poll.
+   */
+  async watch(key: string, onChange: () => void): Promise<Unsubscribe> {
+    const keys = lockKeys(this.#options.prefix, key);
+    return this.#subscribe(keys.channel, () => onChange());
+  }
+
+  /** Closes the connections this backend opened; never a client or cluster you passed in. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#subscriber.close();
+      await this.#connection.close();
+    })();
+    return this.#closing;
+  }
+
+  async #subscribe(channel: string, onMessage: (message: string) => void): Promise<() => void> {
+    try {
+      return await this.#subscriber.add(channel, onMessage);
+    } catch (error) {
+      if (!isRefusedSubscription(error)) throw error;
+      this.#warnOnce(
+        'subscribe',
+        'Redis refused a pub/sub subscription (does the ACL user lack channel rights, "&*"?); waiters fall back to polling',
+      );
+      return () => {};
+    }
+  }
+
+  #warnOnce(id: string, message: string): void {
+    if (this.#warned.has(id)) return;
+    this.#warned.add(id);
+    this.#options.onWarning(message);
+  }
+
+  #onFirstConnect(): void {
+    if (!this.#options.checkEvictionPolicy) return;
+    void checkEvictionPolicy(
+      () => this.#connection.send(undefined, ['CONFIG', 'GET', 'maxmemory-policy'], 'CONFIG GET'),
+      (message) => this.#warnOnce('eviction', message),
+    );
+  }
+}
+
+function sourceOf(options: RedisBackendOptions, connectTimeout: number): ClientSource {
+  if (options.client !== undefined) return { kind: 'client', client: options.client };
+  if (options.cluster !== undefined) return { kind: 'cluster', cluster: options.cluster };
+  const clientOptions = {
+    ...options.clientOptions,
+    ...(options.url === undefined ? {} : { url: options.url }),
+  };
+  return { kind: 'owned', create: ownedClientFactory(clientOptions, connectTimeout) };
+}
