@@ -1,0 +1,300 @@
+import {
+  type AcquireRequest,
+  type AcquireResult,
+  type BackendLockInfo,
+  type ExtendRequest,
+  InvalidArgumentError,
+  type LockBackend,
+  LockClosedError,
+  type OwnerCheckedResult,
+  type ReleaseRequest,
+} from '@lock/core';
+import { Client, Server } from 'memjs';
+import { CasCache } from './cas-cache.js';
+import {
+  addItem,
+  casDeleteItem,
+  casSetItem,
+  currentConnection,
+  getItem,
+  incrementCounter,
+  MemcachedStatusError,
+  type RawReply,
+  STATUS,
+} from './cas-requests.js';
+import { Deadlines } from './deadline.js';
+import { deadlineError, toBackendError } from './errors.js';
+import { deadlineFlags, expirySeconds, remainingFromFlags } from './expiry.js';
+import { itemKeys } from './keys.js';
+import {
+  checkBackendOptions,
+  type MemcachedBackendOptions,
+  memjsOptions,
+  type ServerAddress,
+} from './options.js';
+import { parseServer, parseUri } from './uri.js';
+
+/** How often extend/release re-read an item that changed between their read and their write. */
+const MAX_CAS_ATTEMPTS = 4;
+
+/**
+ * Locks in memcached through memjs. `acquire` is an ADD (create-if-absent) with the owner token
+ * as the value; extend and release are CAS-guarded SET and DELETE, so only the holder can touch
+ * its lock; each acquisition also increments a per-key fence counter. memcached has no
+ * notifications, so waiters poll (core's backoff).
+ * @example
+ * ```ts
+ * import { createLocker } from '@lock/core';
+ * import { MemcachedBackend } from '@lock/memcached';
+ *
+ * const locker = createLocker(new MemcachedBackend({ servers: ['127.0.0.1:11211'] }), { ttl: 10_000 });
+ * await locker.withLock('nightly-report', async (signal, lock) => {
+ *   console.log('exclusive, fence', lock.fence);
+ * });
+ * await locker.close();
+ * ```
+ */
+export class MemcachedBackend implements LockBackend {
+  readonly name = 'memcached';
+  /** The memjs client in use (yours when you passed `client`). */
+  readonly client: Client;
+  /** Prefix of every key this backend writes. */
+  readonly keyPrefix: string;
+  readonly #ownsClient: boolean;
+  readonly #deadlines: Deadlines;
+  readonly #cas = new CasCache();
+  #closed = false;
+
+  /**
+   * @throws {InvalidArgumentError} for an unknown option, one memjs cannot honour (named with
+   * the reason), or a bad value.
+   * @throws {InvalidConnectionStringError} for a bad `uri`.
+   */
+  constructor(options: MemcachedBackendOptions) {
+    checkBackendOptions(options, 'options');
+    let resolved = options;
+    let servers: readonly ServerAddress[] = [];
+    if (options.uri !== undefined) {
+      const parsed = parseUri(options.uri);
+      resolved = { ...parsed.options, ...withoutUndefined(options) };
+      if (parsed.username !== undefined && options.username === undefined) {
+        resolved = { ...resolved, username: parsed.username, password: parsed.password as string };
+      }
+      servers = parsed.servers;
+    } else if (options.host !== undefined) {
+      servers = [{ host: options.host, port: options.port ?? 11211 }];
+    } else if (options.servers !== undefined) {
+      const list =
+        typeof options.servers === 'string' ? options.servers.split(',') : options.servers;
+      servers = list.map((text) => {
+        try {
+          return parseServer(text);
+        } catch (error) {
+          throw new InvalidArgumentError(
+            'options.servers',
+            options.servers,
+            (error as Error).message,
+          );
+        }
+      });
+    }
+    this.keyPrefix = resolved.keyPrefix ?? 'lock:';
+    this.#deadlines = new Deadlines(resolved.operationTimeout ?? 5_000, deadlineError);
+    if (options.client !== undefined) {
+      this.client = options.client;
+      this.#ownsClient = false;
+    } else {
+      const settings = memjsOptions(resolved);
+      const memjsServers = servers.map(
+        ({ host, port }) => new Server(host, port, resolved.username, resolved.password, settings),
+      );
+      this.client = new Client(memjsServers, settings);
+      this.#ownsClient = true;
+    }
+  }
+
+  /**
+   * Takes `key` with an ADD of the owner token, expiring after the TTL rounded up to whole
+   * seconds plus one (see the README), and in the same write increments the fence counter.
+   */
+  async acquire({ key, owner, ttlMs }: AcquireRequest): Promise<AcquireResult> {
+    this.#assertOpen();
+    const keys = itemKeys(this.keyPrefix, key);
+    const expiry = expirySeconds(ttlMs);
+    const flags = deadlineFlags(ttlMs);
+    try {
+      return await this.#deadlines.run('acquire', this.#acquire(keys, owner, flags, expiry));
+    } catch (error) {
+      throw toBackendError(error, 'acquire', key);
+    }
+  }
+
+  async #acquire(
+    keys: { lock: string; fence: string },
+    owner: string,
+    flags: number,
+    expiry: number,
+  ): Promise<AcquireResult> {
+    // The ADD and the INCREMENT go out back to back on the connection to the lock's server,
+    // which applies them in order: a winner's fence is always counted after its ADD, so after
+    // the previous holder's. A failed ADD burns a fence number; gaps are allowed.
+    const [added, counted] = await Promise.allSettled([
+      addItem(this.client, keys.lock, owner, flags, expiry),
+      incrementCounter(this.client, keys.lock, keys.fence, initialFence()),
+    ]);
+    if (added.status === 'rejected') throw added.reason;
+    const reply = added.value;
+    if (reply.status === STATUS.exists) return this.#denied(keys.lock);
+    if (reply.status !== STATUS.ok) throw new MemcachedStatusError('add', reply.status);
+    if (counted.status === 'rejected') {
+      // Taken without a fence: hand it back rather than grant a lock with no token.
+      await casDeleteItem(this.client, keys.lock, reply.cas).catch(() => {});
+      throw counted.reason;
+    }
+    this.#cas.set(keys.lock, owner, reply.cas, reply.connection);
+    return { acquired: true, fence: counted.value };
+  }
+
+  async #denied(lockKey: string): Promise<AcquireResult> {
+    const reply = await getItem(this.client, lockKey);
+    if (reply.status === STATUS.notFound) return { acquired: false };
+    if (reply.status !== STATUS.ok) throw new MemcachedStatusError('get', reply.status);
+    return {
+      acquired: false,
+      holder: reply.value.toString('utf8'),
+      remainingMs: remainingFromFlags(flagsOf(reply)),
+    };
+  }
+
+  /** Resets the TTL of `key` with a SET guarded by the CAS of `owner`'s item. */
+  async extend({ key, owner, ttlMs }: ExtendRequest): Promise<OwnerCheckedResult> {
+    this.#assertOpen();
+    const lockKey = itemKeys(this.keyPrefix, key).lock;
+    const expiry = expirySeconds(ttlMs);
+    try {
+      return await this.#deadlines.run(
+        'extend',
+        this.#ownerChecked(lockKey, owner, (cas) =>
+          casSetItem(this.client, lockKey, owner, deadlineFlags(ttlMs), expiry, cas),
+        ),
+      );
+    } catch (error) {
+      throw toBackendError(error, 'extend', key);
+    }
+  }
+
+  /** Extends each lock; the requests are pipelined on the connections. */
+  async extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
+    return Promise.all(requests.map((request) => this.extend(request)));
+  }
+
+  /** Deletes `key` with a DELETE guarded by the CAS of `owner`'s item. */
+  async release({ key, owner }: ReleaseRequest): Promise<OwnerCheckedResult> {
+    this.#assertOpen();
+    const lockKey = itemKeys(this.keyPrefix, key).lock;
+    try {
+      const result = await this.#deadlines.run(
+        'release',
+        this.#ownerChecked(lockKey, owner, (cas) => casDeleteItem(this.client, lockKey, cas)),
+      );
+      this.#cas.delete(lockKey, owner);
+      return result;
+    } catch (error) {
+      throw toBackendError(error, 'release', key);
+    }
+  }
+
+  /**
+   * Runs a CAS-guarded `write` on `owner`'s item: first with the CAS this process remembers from
+   * its own last write (one round trip), else with the CAS of a fresh read that shows `owner`
+   * as the value. A CAS mismatch means the item changed since; it is read again.
+   */
+  async #ownerChecked(
+    lockKey: string,
+    owner: string,
+    write: (cas: Buffer) => Promise<RawReply>,
+  ): Promise<OwnerCheckedResult> {
+    let cas = this.#cas.get(lockKey, owner, currentConnection(this.client, lockKey));
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      if (cas === undefined) {
+        const read = await getItem(this.client, lockKey);
+        if (read.status === STATUS.notFound) return this.#forget(lockKey, owner, 'not-found');
+        if (read.status !== STATUS.ok) throw new MemcachedStatusError('get', read.status);
+        if (read.value.toString('utf8') !== owner) {
+          return this.#forget(lockKey, owner, 'forbidden');
+        }
+        cas = read.cas;
+      }
+      const reply = await write(cas);
+      if (reply.status === STATUS.ok) {
+        this.#cas.set(lockKey, owner, reply.cas, reply.connection);
+        return 'ok';
+      }
+      if (reply.status === STATUS.notFound) return this.#forget(lockKey, owner, 'not-found');
+      if (reply.status !== STATUS.exists) throw new MemcachedStatusError('cas', reply.status);
+      cas = undefined;
+      this.#cas.delete(lockKey, owner);
+    }
+    throw new Error(`the item kept changing during ${MAX_CAS_ATTEMPTS} CAS attempts`);
+  }
+
+  #forget(lockKey: string, owner: string, result: OwnerCheckedResult): OwnerCheckedResult {
+    this.#cas.delete(lockKey, owner);
+    return result;
+  }
+
+  /**
+   * Who holds `key`. `remainingMs` is an estimate from the deadline the holder wrote by its own
+   * wall clock (memcached cannot report an item's TTL over memjs's protocol); `fence` is not
+   * stored with the lock, so it is `undefined`.
+   */
+  async inspect(key: string): Promise<BackendLockInfo | undefined> {
+    this.#assertOpen();
+    const lockKey = itemKeys(this.keyPrefix, key).lock;
+    try {
+      const reply = await this.#deadlines.run('inspect', getItem(this.client, lockKey));
+      if (reply.status === STATUS.notFound) return undefined;
+      if (reply.status !== STATUS.ok) throw new MemcachedStatusError('get', reply.status);
+      return {
+        owner: reply.value.toString('utf8'),
+        remainingMs: remainingFromFlags(flagsOf(reply)),
+        fence: undefined,
+      };
+    } catch (error) {
+      throw toBackendError(error, 'inspect', key);
+    }
+  }
+
+  /**
+   * Stops this backend: calls in flight reject with `LockClosedError`, and the connections are
+   * closed, unless the client was passed in (you close yours).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#deadlines.close(new LockClosedError('memcached backend'));
+    this.#cas.clear();
+    if (this.#ownsClient) this.client.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new LockClosedError('memcached backend');
+  }
+}
+
+/**
+ * The value a missing fence counter starts at: the wall clock in microseconds. A counter lost
+ * to a restart or an eviction then restarts above every fence it handed out, as long as it was
+ * incremented less than once per microsecond on average and the clocks are roughly right.
+ */
+function initialFence(): bigint {
+  return BigInt(Date.now()) * 1000n;
+}
+
+function flagsOf(reply: RawReply): number {
+  return reply.extras.length >= 4 ? reply.extras.readUInt32BE(0) : 0;
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
