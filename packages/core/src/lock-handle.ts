@@ -8,6 +8,7 @@ import {
   type LostReason,
   NotFoundError,
 } from './errors.js';
+import type { KeepaliveGroup } from './keepalive.js';
 import { identityOf } from './token.js';
 import { checkPositive } from './validate.js';
 
@@ -113,6 +114,8 @@ export class HeldLock implements LockHandle {
   #lostError: LockLostError | undefined;
   /** Created on first use of `signal`: most locks are never watched, and signals are not free. */
   #controller: AbortController | undefined;
+  /** The keepalive group keeping this lock alive (set by the locker). */
+  group: KeepaliveGroup | undefined;
   readonly #context: LockContext;
   readonly #callbacks: LockCallbacks | undefined;
 

@@ -1,5 +1,5 @@
-import type { AcquireGranted, LockBackend, Unsubscribe } from './backend.js';
-import { type Clock, systemClock } from './clock.js';
+import type { AcquireGranted, AcquireResult, LockBackend, Unsubscribe } from './backend.js';
+import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { type Election, type ElectionOptions, elect } from './election.js';
 import {
   InvalidArgumentError,
@@ -74,9 +74,10 @@ export class Locker {
   readonly #callbacks: LockCallbacks;
   readonly #onError: (error: unknown) => void;
   readonly #groups = new Map<string, KeepaliveGroup>();
-  readonly #groupOf = new WeakMap<HeldLock, KeepaliveGroup>();
   readonly #closed = new AbortController();
   readonly #children = new Set<Locker>();
+  /** Pending waits to stop on close (a set, not one listener each on the closed signal). */
+  readonly #waits = new Set<() => void>();
   readonly #context: LockContext;
   #closing: Promise<void> | undefined;
 
@@ -180,9 +181,18 @@ export class Locker {
     checkNonNegative(timeout, 'options.timeout');
     if (options?.signal !== undefined) checkSignal(options.signal, 'options.signal');
     this.#assertOpen();
+    const owner = newOwnerToken(this.identity);
+    if (options?.signal === undefined) {
+      // Fast path: one plain attempt. The waiting machinery (signals, timers, a queue place or a
+      // subscription) is only built when the key turns out to be taken.
+      const sentAt = this.#clock.now();
+      const first = await this.#firstAttempt(key, owner, ttl, timeout);
+      if (first.acquired) return this.#adopt(key, owner, first, ttl, sentAt, options);
+      if (timeout === 0) throw new LockTimeoutError(key, timeout);
+    }
     const stop = this.#stopSignal(key, timeout, options?.signal);
     try {
-      return await this.#wait(key, ttl, timeout, stop.signal, options);
+      return await this.#wait(key, owner, ttl, timeout, stop.signal, options);
     } catch (error) {
       throw stop.signal.aborted && error === stop.signal.reason ? stop.signal.reason : error;
     } finally {
@@ -300,6 +310,7 @@ export class Locker {
 
   async #close(): Promise<void> {
     this.#closed.abort(new LockClosedError(this.#ownsBackend ? 'locker' : 'session'));
+    for (const stopWait of [...this.#waits]) stopWait();
     await Promise.all([...this.#children].map((child) => child.close()));
     const held = [...this.#groups.values()].flatMap((group) => [...group.members()]);
     const errors: unknown[] = [];
@@ -347,10 +358,22 @@ export class Locker {
     options: TryLockOptions | undefined,
   ): HeldLock {
     const effectiveTtl = Math.min(ttl, grant.ttlMs ?? ttl);
-    const lock = new HeldLock(this.#context, key, owner, grant.fence, effectiveTtl, sentAt, {
-      onRisk: options?.onRisk ?? this.#callbacks.onRisk,
-      onLost: options?.onLost ?? this.#callbacks.onLost,
-    });
+    const callbacks =
+      options?.onRisk === undefined && options?.onLost === undefined
+        ? this.#callbacks
+        : {
+            onRisk: options.onRisk ?? this.#callbacks.onRisk,
+            onLost: options.onLost ?? this.#callbacks.onLost,
+          };
+    const lock = new HeldLock(
+      this.#context,
+      key,
+      owner,
+      grant.fence,
+      effectiveTtl,
+      sentAt,
+      callbacks,
+    );
     this.#track(lock, (options?.keepalive ?? true) && this.#keepaliveMs !== undefined);
     if (this.#closed.signal.aborted) {
       // Closed while the acquire was in flight: hand the lock straight back.
@@ -373,13 +396,13 @@ export class Locker {
       );
       this.#groups.set(id, group);
     }
-    this.#groupOf.set(lock, group);
+    lock.group = group;
     group.add(lock);
   }
 
   #untrack(lock: HeldLock): void {
-    this.#groupOf.get(lock)?.delete(lock);
-    this.#groupOf.delete(lock);
+    lock.group?.delete(lock);
+    lock.group = undefined;
   }
 
   /** One signal for everything that ends a wait: caller's abort, timeout, locker closed. */
@@ -389,7 +412,7 @@ export class Locker {
     const onClose = () => controller.abort(this.#closed.signal.reason);
     if (user?.aborted) onUserAbort();
     user?.addEventListener('abort', onUserAbort, { once: true });
-    this.#closed.signal.addEventListener('abort', onClose, { once: true });
+    this.#waits.add(onClose);
     // A zero timeout means one attempt: let it finish rather than cut it off at once.
     const timer =
       Number.isFinite(timeout) && timeout > 0
@@ -403,19 +426,54 @@ export class Locker {
       dispose: () => {
         this.#clock.clearTimeout(timer);
         user?.removeEventListener('abort', onUserAbort);
-        this.#closed.signal.removeEventListener('abort', onClose);
+        this.#waits.delete(onClose);
       },
     };
   }
 
+  /** One attempt, cut off by a finite non-zero `timeout` (a late grant is then released). */
+  async #firstAttempt(
+    key: string,
+    owner: string,
+    ttl: number,
+    timeout: number,
+  ): Promise<AcquireResult> {
+    const attempt = this.#acquireOnce(key, owner, ttl);
+    if (!Number.isFinite(timeout) || timeout === 0) return attempt;
+    let timer: TimerHandle | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = this.#clock.setTimeout(() => reject(new LockTimeoutError(key, timeout)), timeout);
+    });
+    try {
+      return await Promise.race([attempt, timedOut]);
+    } catch (error) {
+      if (isLockError(error, 'TIMEOUT')) this.#releaseIfGranted(attempt, key, owner);
+      throw error;
+    } finally {
+      this.#clock.clearTimeout(timer);
+    }
+  }
+
+  /** Releases, in the background, a lock that `attempt` grants after we stopped waiting for it. */
+  #releaseIfGranted(attempt: Promise<unknown>, key: string, owner: string): void {
+    attempt.then(
+      (late) => {
+        if ((late as { acquired?: boolean }).acquired) {
+          this.#backend.release({ key, owner }).catch((e: unknown) => this.#onError(e));
+        }
+      },
+      () => {},
+    );
+  }
+
   async #wait(
     key: string,
+    owner: string,
     ttl: number,
     timeout: number,
     stop: AbortSignal,
     options: LockOptions | undefined,
   ): Promise<HeldLock> {
-    const owner = newOwnerToken(this.identity);
     if (this.#backend.acquireQueued !== undefined) {
       const grant = await this.#guard(
         this.#backend.acquireQueued(
@@ -487,16 +545,7 @@ export class Locker {
     try {
       return await raceSignal(promise, stop);
     } catch (error) {
-      if (stop.aborted && owner !== undefined) {
-        promise.then(
-          (late) => {
-            if ((late as { acquired?: boolean }).acquired) {
-              this.#backend.release({ key, owner }).catch((e: unknown) => this.#onError(e));
-            }
-          },
-          () => {},
-        );
-      }
+      if (stop.aborted && owner !== undefined) this.#releaseIfGranted(promise, key, owner);
       throw stop.aborted ? stop.reason : asBackendError(error, key, 'acquire');
     }
   }

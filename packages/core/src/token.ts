@@ -23,11 +23,37 @@ export function identityOf(owner: string): string {
   return dot < 0 ? owner : owner.slice(0, dot);
 }
 
+/**
+ * Random bytes are drawn from Web Crypto (global in Node >= 20, Deno, Bun and browsers, which
+ * keeps core free of `node:` imports) 4 KiB at a time: one `getRandomValues` call per token cost
+ * more than the rest of an in-process acquire. Each byte is used once.
+ */
+const POOL_SIZE = 4096;
+let pool = new Uint8Array(0);
+let poolOffset = 0;
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
 function randomBase64Url(bytes: number): string {
-  // Web Crypto is global in every runtime we support (Node >= 20, Deno, Bun, browsers),
-  // which keeps core free of `node:` imports.
-  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
-  let binary = '';
-  for (const byte of buffer) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  if (poolOffset + bytes > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(POOL_SIZE));
+    poolOffset = 0;
+  }
+  let out = '';
+  // 6 bits per character from each byte's low bits would waste entropy; take 3 bytes → 4 chars.
+  for (let i = 0; i < bytes; i += 3) {
+    const a = pool[poolOffset + i] as number;
+    // Past this token's last byte, pad with zeros: never read bytes another token will use.
+    const b = i + 1 < bytes ? (pool[poolOffset + i + 1] as number) : 0;
+    const c = i + 2 < bytes ? (pool[poolOffset + i + 2] as number) : 0;
+    const n = (a << 16) | (b << 8) | c;
+    out += ALPHABET[(n >> 18) & 63];
+    out += ALPHABET[(n >> 12) & 63];
+    if (i + 1 < bytes) out += ALPHABET[(n >> 6) & 63];
+    if (i + 2 < bytes) out += ALPHABET[n & 63];
+  }
+  // Zero the used bytes so a later memory disclosure cannot recover issued secrets from the pool.
+  pool.fill(0, poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return out;
 }

@@ -18,8 +18,10 @@ interface KeyState {
   holding: Holding | undefined;
   /** Highest fence handed out for this key; kept after release so fences only grow. */
   fence: number;
-  readonly queue: Waiter[];
-  readonly listeners: Set<() => void>;
+  /** Waiters in order; created on first use (most keys never have any). */
+  queue: Waiter[] | undefined;
+  /** Watchers; created on first use. */
+  listeners: Set<() => void> | undefined;
   expiryTimer: TimerHandle | undefined;
 }
 
@@ -46,19 +48,20 @@ export class LocalStore {
   ): { fence: number } | { holding: Holding | undefined } {
     const state = this.#state(key);
     const holding = this.#live(key, state);
-    if (holding !== undefined || state.queue.length > 0) return { holding };
+    if (holding !== undefined || (state.queue?.length ?? 0) > 0) return { holding };
     return { fence: this.#take(state, owner, ttlMs) };
   }
 
   /** Queues `waiter` for `key` (FIFO); it is granted the lock directly when its turn comes. */
   enqueue(key: string, waiter: Waiter): () => void {
     const state = this.#state(key);
+    state.queue ??= [];
     state.queue.push(waiter);
     this.#handOver(key, state);
     this.#armExpiry(key, state);
     return () => {
-      const index = state.queue.indexOf(waiter);
-      if (index >= 0) state.queue.splice(index, 1);
+      const index = state.queue?.indexOf(waiter) ?? -1;
+      if (index >= 0) state.queue?.splice(index, 1);
       this.#idle(state);
     };
   }
@@ -102,9 +105,10 @@ export class LocalStore {
   /** Calls `listener` whenever `key` may have become free. */
   listen(key: string, listener: () => void): () => void {
     const state = this.#state(key);
+    state.listeners ??= new Set();
     state.listeners.add(listener);
     return () => {
-      state.listeners.delete(listener);
+      state.listeners?.delete(listener);
       this.#idle(state);
     };
   }
@@ -142,14 +146,14 @@ export class LocalStore {
 
   #freed(key: string, state: KeyState): void {
     this.#handOver(key, state);
-    for (const listener of [...state.listeners]) listener();
+    if (state.listeners !== undefined) for (const listener of [...state.listeners]) listener();
     this.#idle(state);
   }
 
   /** Grants a free key to the first waiter in line. */
   #handOver(key: string, state: KeyState): void {
     if (state.holding !== undefined) return;
-    const next = state.queue.shift();
+    const next = state.queue?.shift();
     if (next === undefined) return;
     const sentAt = this.clock.now();
     next.grant(this.#take(state, next.owner, next.ttlMs), sentAt);
@@ -161,7 +165,7 @@ export class LocalStore {
     this.clock.clearTimeout(state.expiryTimer);
     state.expiryTimer = undefined;
     const holding = state.holding;
-    if (holding === undefined || (state.queue.length === 0 && state.listeners.size === 0)) return;
+    if (holding === undefined || (!state.queue?.length && !state.listeners?.size)) return;
     state.expiryTimer = this.clock.setTimeout(() => {
       state.expiryTimer = undefined;
       if (this.#live(key, state) !== undefined) this.#armExpiry(key, state);
@@ -173,7 +177,7 @@ export class LocalStore {
    * dozen bytes) because its fence counter must survive for fences to keep growing.
    */
   #idle(state: KeyState): void {
-    if (state.holding === undefined && state.queue.length === 0 && state.listeners.size === 0) {
+    if (state.holding === undefined && !state.queue?.length && !state.listeners?.size) {
       this.clock.clearTimeout(state.expiryTimer);
       state.expiryTimer = undefined;
     }

@@ -17,3 +17,4 @@ export {
   startServer,
 } from './harness.js';
 export { randomKey, randomNamespace, sleep } from './random.js';
+export { percentile } from './stats.js';

@@ -1,0 +1,17 @@
+/**
+ * `@lock/testkit/servers`: the real-server harness and helpers, without jest, for the demo and
+ * the benchmarks as well as tests.
+ * @packageDocumentation
+ */
+export {
+  canConnect,
+  freePort,
+  hasCommand,
+  isCI,
+  type RunningServer,
+  type ServerSpec,
+  serverAvailable,
+  startServer,
+} from './harness.js';
+export { randomKey, randomNamespace, sleep } from './random.js';
+export { percentile } from './stats.js';
