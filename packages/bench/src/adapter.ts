@@ -1,0 +1,32 @@
+/** A lock held through a {@link LockAdapter}. */
+export interface HeldByAdapter {
+  release(): Promise<void>;
+}
+
+/**
+ * One lock implementation under benchmark: ours or a peer's, behind the same two calls, so
+ * every workload measures every implementation the same way.
+ */
+export interface LockAdapter {
+  /** Column name in the report, such as `@lock/redis` or `redlock 4.2.0`. */
+  readonly name: string;
+  /** Waits for `key` (up to `timeoutMs`) and holds it with `ttlMs`. */
+  acquire(key: string, options: { ttlMs: number; timeoutMs: number }): Promise<HeldByAdapter>;
+  /** Whether held locks are renewed automatically (for the memory workload's notes). */
+  readonly keepalive: boolean;
+  /** Requests the backend server has processed so far, when that can be read (e.g. Redis INFO). */
+  requestCount?(): Promise<number>;
+  /** Frees connections. */
+  close(): Promise<void>;
+}
+
+/** A group of adapters measured together against one server. */
+export interface Suite {
+  /** Name of the backend, such as `local` or `redis`. */
+  readonly name: string;
+  /** Versions and settings worth printing with the results. */
+  readonly notes: string[];
+  readonly adapters: LockAdapter[];
+  /** Stops servers this suite started. */
+  teardown(): Promise<void>;
+}
