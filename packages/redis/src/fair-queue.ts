@@ -1,4 +1,9 @@
-import type { AcquireRequest, QueuedAcquireOptions, QueuedGrant } from '@lock/core';
+import {
+  type AcquireRequest,
+  isLockError,
+  type QueuedAcquireOptions,
+  type QueuedGrant,
+} from '@lock/core';
 import type { RedisConnection } from './connection.js';
 import { lockKeys } from './keys.js';
 import { toAcquireResult } from './replies.js';
@@ -65,11 +70,12 @@ export async function waitInQueue(
         'leave queue',
         request.key,
       )
-      .catch(() =>
+      .catch((error: unknown) => {
+        if (isLockError(error, 'CLOSED')) return; // the backend closed: the place expires by itself
         context.warn(
           `could not leave the queue of lock "${request.key}"; the place expires by itself`,
-        ),
-      );
+        );
+      });
   };
   signal.addEventListener('abort', leave, { once: true });
   try {
