@@ -27,6 +27,7 @@ import {
   RELEASE_FAIR,
 } from './scripts.js';
 import { isRefusedSubscription, SharedSubscriber } from './subscriber.js';
+import { WatcherGroups } from './watchers.js';
 
 /** Locks renewed by one script call in `extendMany` (bounded so one call stays short). */
 const EXTEND_BATCH = 500;
@@ -55,6 +56,8 @@ export class RedisBackend implements LockBackend {
   readonly #connection: RedisConnection;
   readonly #subscriber: SharedSubscriber;
   readonly #warned = new Set<string>();
+  readonly #watchers = new WatcherGroups();
+  readonly #subscriptions = new Map<string, Promise<() => void>>();
   #closing: Promise<void> | undefined;
 
   /**
@@ -188,12 +191,29 @@ export class RedisBackend implements LockBackend {
 
   /**
    * Calls `onChange` when `key` is released, over the backend's one shared subscriber
-   * connection. If the server refuses the subscription (an ACL without channel rights), warns
+   * connection. Each release wakes one of this backend's watchers of `key` (in turn), not all,
+   * so waiters do not stampede (see `WatcherGroups`). If the server refuses the subscription (an ACL without channel rights), warns
    * once and lets core fall back to its safety poll.
    */
   async watch(key: string, onChange: () => void): Promise<Unsubscribe> {
-    const keys = lockKeys(this.#options.prefix, key);
-    return this.#subscribe(keys.channel, () => onChange());
+    const { channel } = lockKeys(this.#options.prefix, key);
+    const watcher = () => onChange();
+    let unsubscribe: (() => void) | undefined;
+    if (this.#watchers.add(channel, watcher)) {
+      const subscribed = this.#subscribe(channel, () => this.#watchers.wakeOne(channel));
+      this.#subscriptions.set(channel, subscribed);
+    }
+    try {
+      unsubscribe = await this.#subscriptions.get(channel);
+    } catch (error) {
+      if (this.#watchers.delete(channel, watcher)) this.#subscriptions.delete(channel);
+      throw error;
+    }
+    return () => {
+      if (!this.#watchers.delete(channel, watcher)) return;
+      this.#subscriptions.delete(channel);
+      unsubscribe?.();
+    };
   }
 
   /** Closes the connections this backend opened; never a client or cluster you passed in. */
