@@ -9,7 +9,10 @@ const out = mkdtempSync(join(tmpdir(), 'lock-pack-'));
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 try {
   run('pnpm', ['pack', '--pack-destination', out]);
-  const tarball = join(out, readdirSync(out).find((f) => f.endsWith('.tgz')));
+  const tarball = join(
+    out,
+    readdirSync(out).find((f) => f.endsWith('.tgz')),
+  );
   run('publint', ['--strict', tarball]);
   run('attw', [tarball, '--profile', 'node16', '--format', 'table-flipped']);
 } finally {

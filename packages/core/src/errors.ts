@@ -176,18 +176,38 @@ export class BackendError extends LockError {
   }
 }
 
+/** The error class behind each {@link LockErrorCode}, for narrowing in {@link isLockError}. */
+export interface LockErrorByCode {
+  NOT_ACQUIRED: NotAcquiredError;
+  NOT_FOUND: NotFoundError;
+  FORBIDDEN: ForbiddenError;
+  TIMEOUT: LockTimeoutError;
+  ABORTED: LockAbortedError;
+  LOST: LockLostError;
+  CLOSED: LockClosedError;
+  UNSUPPORTED_SERVICE: UnsupportedServiceError;
+  INVALID_CONNECTION_STRING: InvalidConnectionStringError;
+  INVALID_ARGUMENT: InvalidArgumentError;
+  BACKEND: BackendError;
+}
+
 /**
  * True when `error` is a {@link LockError} (from any copy of this package), and, when `code`
- * is given, of that kind.
+ * is given, of that kind; narrows to that kind's class.
  * @example
  * ```ts
- * try { await locker.tryLock('jobs') } catch (e) { if (isLockError(e, 'NOT_ACQUIRED')) return }
+ * try { await locker.tryLock('jobs') } catch (e) {
+ *   if (isLockError(e, 'NOT_ACQUIRED')) console.log(`held by ${e.holder}`);
+ *   else throw e;
+ * }
  * ```
  */
+export function isLockError(error: unknown): error is LockError;
 export function isLockError<C extends LockErrorCode>(
   error: unknown,
-  code?: C,
-): error is LockError & { code: C } {
+  code: C,
+): error is LockErrorByCode[C];
+export function isLockError(error: unknown, code?: LockErrorCode): boolean {
   if (typeof error !== 'object' || error === null) return false;
   if (!(error as Record<symbol, unknown>)[BRAND]) return false;
   return code === undefined || (error as LockError).code === code;

@@ -35,6 +35,7 @@ export {
   LockAbortedError,
   LockClosedError,
   LockError,
+  type LockErrorByCode,
   type LockErrorCode,
   LockLostError,
   LockTimeoutError,
