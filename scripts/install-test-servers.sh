@@ -12,4 +12,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 redis-server --version
 memcached -V
-etcd --version | head -1
+etcd_version=$(etcd --version)
+echo "${etcd_version%%$'\n'*}"
