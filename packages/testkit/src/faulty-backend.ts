@@ -46,8 +46,18 @@ export class FaultyBackend implements LockBackend {
     for (const release of this.#hung.splice(0)) release();
   }
 
+  /**
+   * Runs after each real acquire, before its result is returned: lets a test change the world
+   * exactly between a failed try and the caller's wait.
+   */
+  afterAcquire: ((result: AcquireResult) => void) | undefined;
+
   acquire(request: AcquireRequest): Promise<AcquireResult> {
-    return this.#call('acquire', () => this.inner.acquire(request));
+    return this.#call('acquire', async () => {
+      const result = await this.inner.acquire(request);
+      this.afterAcquire?.(result);
+      return result;
+    });
   }
 
   extend(request: ExtendRequest): Promise<OwnerCheckedResult> {
