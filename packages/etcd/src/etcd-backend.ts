@@ -1,0 +1,472 @@
+import {
+  type AcquireRequest,
+  type AcquireResult,
+  type BackendLockInfo,
+  type ExtendRequest,
+  identityOf,
+  type LockBackend,
+  LockClosedError,
+  type OwnerCheckedResult,
+  type QueuedAcquireOptions,
+  type QueuedGrant,
+  type ReleaseRequest,
+  type Unsubscribe,
+} from '@lock/core';
+import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue, type ITxnRequest } from 'etcd3';
+import { toBackendError, withDeadline } from './call.js';
+import { createClient } from './client.js';
+import { KeyLayout, rangeEnd } from './keys.js';
+import { allIn, createdAt, deleteEntry, firstIn, folderEmpty, putEntry } from './kv-ops.js';
+import { type Lease, LeaseGoneError } from './lease.js';
+import { LeasePool } from './lease-pool.js';
+import { type EtcdBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { type QueueContext, waitInQueue } from './queue-wait.js';
+
+/** A lock this backend took: its entry, the revision that created it, and its lease. */
+export interface Holding {
+  readonly key: string;
+  readonly entry: Buffer;
+  readonly revision: string;
+  lease: Lease;
+}
+
+/** Counters for benchmarks and tests. */
+export interface EtcdBackendStats {
+  /** Lease keepalive messages sent (each renews every lock and waiter of one lease). */
+  keepalives: number;
+}
+
+/**
+ * Locks on etcd, after etcd's own `concurrency` recipe: one lease per owner identity and TTL
+ * (a core locker or session), an entry per contender under `<prefix><key>/`, the entry with the
+ * lowest create revision holds the lock, and its create revision is the fence (monotonic
+ * cluster-wide). Waiters queue first-come-first-served, each watching only the entry before it.
+ * @example
+ * ```ts
+ * import { createLocker } from '@lock/core';
+ * import { EtcdBackend } from '@lock/etcd';
+ *
+ * const locker = createLocker(new EtcdBackend({ hosts: 'http://127.0.0.1:2379' }), { ttl: 10_000 });
+ * await locker.withLock('nightly-report', async (signal, lock) => {
+ *   console.log('fence', lock.fence, 'aborted?', signal.aborted);
+ * });
+ * await locker.close();
+ * ```
+ */
+export class EtcdBackend implements LockBackend {
+  readonly name = 'etcd';
+  /** The `etcd3` client in use (yours, if you passed one). */
+  readonly client: Etcd3;
+  /** Where this backend's keys live. */
+  readonly layout: KeyLayout;
+  /** Counters for benchmarks and tests. */
+  readonly stats: EtcdBackendStats = { keepalives: 0 };
+  readonly #options: ResolvedOptions;
+  readonly #ownsClient: boolean;
+  readonly #leases: LeasePool;
+  readonly #held = new Map<string, Holding>();
+  readonly #closed = new AbortController();
+  readonly #queue: QueueContext;
+  #connected = false;
+
+  constructor(options: EtcdBackendOptions = {}) {
+    this.#options = resolveOptions(options);
+    this.#ownsClient = this.#options.client === undefined;
+    this.client = this.#options.client ?? createClient(this.#options);
+    this.layout = new KeyLayout(this.#options.prefix);
+    this.#leases = new LeasePool(
+      {
+        grant: (seconds) => this.#grant(seconds),
+        keepAlive: (id) => this.#keepAliveOnce(id),
+        revoke: (id) => this.#revoke(id),
+      },
+      () => {
+        this.stats.keepalives += 1;
+      },
+    );
+    this.#queue = {
+      layout: this.layout,
+      leases: this.#leases,
+      closed: this.#closed.signal,
+      pollIntervalMs: this.#options.queuePollIntervalMs,
+      giveUpAfterMs: this.#options.requestTimeoutMs,
+      txn: (operation, request, key) => this.#txn(operation, request, key),
+      watchDelete: (entry, fromRevision, onDelete) =>
+        this.#watchDelete(entry, fromRevision, onDelete),
+      adopt: (owner, holding) => this.#adopt(owner, holding),
+    };
+  }
+
+  /**
+   * Takes `key` if nobody holds or waits for it: one transaction that writes this owner's
+   * entry only when the lock's folder is empty, else reads the holder (no write when held).
+   */
+  async acquire({ key, owner, ttlMs }: AcquireRequest): Promise<AcquireResult> {
+    this.#assertOpen();
+    const started = performance.now();
+    const folder = this.layout.folder(key);
+    for (let attempt = 1; ; attempt++) {
+      const lease = await this.#leases.lease(identityOf(owner), ttlMs).catch((error: unknown) => {
+        throw toBackendError('lease grant', error, key);
+      });
+      const entry = this.layout.entry(key, lease.id, owner);
+      // The lock lives as long as its lease: make sure etcd keeps the lease for a full TTL
+      // counted from before this call (core counts validity from then). Usually a no-op.
+      const renewal = lease.ensureValidUntil(started + ttlMs);
+      renewal.catch(() => {});
+      let reply: Awaited<ReturnType<Etcd3['kv']['txn']>>;
+      try {
+        reply = await this.#txn(
+          'acquire',
+          {
+            compare: [folderEmpty(folder)],
+            success: [putEntry(entry, owner, lease.id)],
+            failure: [firstIn(folder)],
+          },
+          key,
+        );
+      } catch (error) {
+        if (attempt < 2 && isLeaseGone(error)) {
+          lease.kill();
+          continue;
+        }
+        throw error;
+      }
+      if (!reply.succeeded) {
+        const holder = reply.responses[0]?.response_range?.kvs[0];
+        return {
+          acquired: false,
+          holder: holder?.value.toString(),
+          remainingMs: holder === undefined ? undefined : await this.#remainingOf(holder),
+        };
+      }
+      const revision = reply.header.revision;
+      try {
+        await renewal;
+      } catch (error) {
+        // We wrote the entry but cannot vouch for its lease: take it back rather than hand out
+        // a lock that may already be gone.
+        await this.#deleteEntry(entry, revision, key).catch(() => {});
+        if (attempt < 2 && error instanceof LeaseGoneError) continue;
+        throw toBackendError('lease keepalive', error, key);
+      }
+      this.#adopt(owner, { key, entry, revision, lease });
+      return { acquired: true, fence: Number(revision), ttlMs: lease.grantedMs };
+    }
+  }
+
+  /**
+   * Waits first-come-first-served: keeps this owner's entry, watches only the entry just
+   * before it, and is granted when none is left before it. See `queue-wait.ts`.
+   */
+  acquireQueued(request: AcquireRequest, options: QueuedAcquireOptions): Promise<QueuedGrant> {
+    this.#assertOpen();
+    return waitInQueue(this.#queue, request, options);
+  }
+
+  /** Renews the lock's lease if `owner` still holds `key`. */
+  async extend(request: ExtendRequest): Promise<OwnerCheckedResult> {
+    const [result] = await this.extendMany([request]);
+    return result as OwnerCheckedResult;
+  }
+
+  /**
+   * Renews many locks: one lease keepalive per lease (normally one: a core keepalive group is
+   * one locker and one TTL), plus one `LeaseTimeToLive` that lists the lease's keys, so a
+   * lock whose entry was deleted is reported even though its lease lives on.
+   */
+  async extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
+    this.#assertOpen();
+    const started = performance.now();
+    const results: OwnerCheckedResult[] = new Array(requests.length).fill('not-found');
+    const byLease = new Map<Lease, number[]>();
+    const unknown: number[] = [];
+    await Promise.all(
+      requests.map(async (request, index) => {
+        const holding = this.#held.get(request.owner);
+        if (holding === undefined || holding.key !== request.key) {
+          unknown.push(index);
+          return;
+        }
+        if (request.ttlMs > holding.lease.grantedMs) {
+          await this.#moveToLongerLease(request, holding);
+        }
+        const list = byLease.get(holding.lease) ?? [];
+        list.push(index);
+        byLease.set(holding.lease, list);
+      }),
+    );
+    const missing: number[] = [...unknown];
+    await Promise.all(
+      [...byLease].map(async ([lease, indexes]) => {
+        const ttlMs = Math.max(...indexes.map((i) => (requests[i] as ExtendRequest).ttlMs));
+        const [renewed, keys] = await Promise.all([
+          lease.ensureValidUntil(started + ttlMs).then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof LeaseGoneError) return false;
+              throw toBackendError('lease keepalive', error);
+            },
+          ),
+          this.#call('lease time-to-live', () =>
+            this.client.leaseClient.leaseTimeToLive({ ID: lease.id, keys: true }),
+          ),
+        ]);
+        const present = new Set(keys.keys.map((k) => Buffer.from(k).toString('latin1')));
+        for (const index of indexes) {
+          const holding = this.#held.get((requests[index] as ExtendRequest).owner) as Holding;
+          if (renewed && present.has(holding.entry.toString('latin1'))) results[index] = 'ok';
+          else missing.push(index);
+        }
+      }),
+    );
+    if (missing.length > 0) await this.#judgeMissing(requests, missing, results);
+    return results;
+  }
+
+  /** Deletes the lock's entry if `owner` still holds `key`, which wakes the next waiter. */
+  async release({ key, owner }: ReleaseRequest): Promise<OwnerCheckedResult> {
+    this.#assertOpen();
+    const holding = this.#held.get(owner);
+    if (holding !== undefined && holding.key === key) {
+      this.#forget(owner);
+      const reply = await this.#txn(
+        'release',
+        {
+          compare: [createdAt(holding.entry, holding.revision)],
+          success: [deleteEntry(holding.entry)],
+          failure: [firstIn(this.layout.folder(key))],
+        },
+        key,
+      );
+      if (reply.succeeded) return 'ok';
+      return reply.responses[0]?.response_range?.kvs.length ? 'forbidden' : 'not-found';
+    }
+    // Not taken through this backend: find the owner's entry by its value.
+    const entries = await this.#entries(key);
+    const index = entries.findIndex((kv) => kv.value.toString() === owner);
+    if (index < 0) return entries.length > 0 ? 'forbidden' : 'not-found';
+    const mine = entries[index] as IKeyValue;
+    const deleted = await this.#deleteEntry(mine.key, mine.create_revision, key);
+    if (index > 0) return 'forbidden';
+    return deleted ? 'ok' : 'not-found';
+  }
+
+  /** The holder of `key` (lowest create revision), its lease's remaining TTL, and its fence. */
+  async inspect(key: string): Promise<BackendLockInfo | undefined> {
+    this.#assertOpen();
+    const folder = this.layout.folder(key);
+    const reply = await this.#call(
+      'inspect',
+      () =>
+        this.client.kv.range({
+          key: folder,
+          range_end: rangeEnd(folder),
+          sort_order: 'Ascend',
+          sort_target: 'Create',
+          limit: 1,
+        }),
+      key,
+    );
+    const holder = reply.kvs[0];
+    if (holder === undefined) return undefined;
+    return {
+      owner: holder.value.toString(),
+      remainingMs: await this.#remainingOf(holder),
+      fence: Number(holder.create_revision),
+    };
+  }
+
+  /** Calls `onChange` whenever an entry of `key` is deleted (a release, an expiry). */
+  async watch(key: string, onChange: () => void): Promise<Unsubscribe> {
+    this.#assertOpen();
+    const folder = this.layout.folder(key);
+    const watcher = this.client.watch().prefix(folder).only('delete').watcher();
+    watcher.on('delete', () => onChange());
+    watcher.on('connected', () => onChange());
+    watcher.on('error', () => {});
+    return () => {
+      watcher.cancel().catch(() => {});
+    };
+  }
+
+  /**
+   * Rejects pending queued waits, revokes this backend's leases (deleting their entries at
+   * once), and closes the client unless it was passed in.
+   */
+  async close(): Promise<void> {
+    if (this.#closed.signal.aborted) return;
+    this.#closed.abort(new LockClosedError('etcd backend'));
+    this.#held.clear();
+    try {
+      await withDeadline('close', this.#options.requestTimeoutMs, () => this.#leases.revokeAll());
+    } catch {
+      // A down cluster: the leases expire by their TTL.
+    } finally {
+      if (this.#ownsClient) this.client.close();
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
+  }
+
+  /** One call under our deadline: the dial timeout until the cluster first answered. */
+  async #call<T>(operation: string, run: () => Promise<T>, key?: string): Promise<T> {
+    const ms = this.#connected ? this.#options.requestTimeoutMs : this.#options.dialTimeoutMs;
+    const result = await withDeadline(operation, ms, run, key);
+    this.#connected = true;
+    return result;
+  }
+
+  #txn(operation: string, request: ITxnRequest, key?: string) {
+    return this.#call(operation, () => this.client.kv.txn(request), key);
+  }
+
+  async #grant(seconds: number): Promise<{ id: string; ttlSeconds: number }> {
+    const reply = await this.#call('lease grant', () =>
+      this.client.leaseClient.leaseGrant({ TTL: seconds }),
+    );
+    return { id: reply.ID, ttlSeconds: Number(reply.TTL) };
+  }
+
+  #keepAliveOnce(id: string): Promise<number> {
+    return this.#call('lease keepalive', async () => {
+      const stream = await this.client.leaseClient.leaseKeepAlive({
+        deadline: Date.now() + this.#options.requestTimeoutMs,
+      });
+      try {
+        return await new Promise<number>((resolve, reject) => {
+          stream.on('data', (reply) => resolve(Number(reply.TTL)));
+          stream.on('error', reject);
+          stream.on('end', () => reject(new Error('lease keepalive stream ended')));
+          stream.write({ ID: id });
+        });
+      } finally {
+        stream.end();
+      }
+    });
+  }
+
+  async #revoke(id: string): Promise<void> {
+    try {
+      await this.#call('lease revoke', () => this.client.leaseClient.leaseRevoke({ ID: id }));
+    } catch (error) {
+      if (!isLeaseGone(error)) throw error;
+    }
+  }
+
+  /** Remaining TTL of the holder's lease in ms, or `undefined` when etcd cannot tell. */
+  async #remainingOf(holder: IKeyValue): Promise<number | undefined> {
+    if (holder.lease === '0') return undefined;
+    try {
+      const reply = await this.#call('lease time-to-live', () =>
+        this.client.leaseClient.leaseTimeToLive({ ID: holder.lease }),
+      );
+      const seconds = Number(reply.TTL);
+      return seconds > 0 ? seconds * 1000 : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #entries(key: string): Promise<IKeyValue[]> {
+    const reply = await this.#txn('read', { success: [allIn(this.layout.folder(key))] }, key);
+    return reply.responses[0]?.response_range?.kvs ?? [];
+  }
+
+  /** Deletes `entry` if it is still the one created at `revision`; true if it was. */
+  async #deleteEntry(entry: Buffer, revision: string, key: string): Promise<boolean> {
+    const reply = await this.#txn(
+      'delete',
+      { compare: [createdAt(entry, revision)], success: [deleteEntry(entry)] },
+      key,
+    );
+    return reply.succeeded;
+  }
+
+  #adopt(owner: string, holding: Holding): void {
+    this.#held.set(owner, holding);
+    holding.lease.holders += 1;
+  }
+
+  #forget(owner: string): void {
+    const holding = this.#held.get(owner);
+    if (holding === undefined) return;
+    this.#held.delete(owner);
+    holding.lease.holders -= 1;
+    this.#leases.release(holding.lease);
+  }
+
+  /**
+   * An extend asked for more than the lock's lease gives: move the entry to the owner's lease
+   * for that TTL (a put keeps the entry's create revision, so its place and fence stay).
+   */
+  async #moveToLongerLease(request: ExtendRequest, holding: Holding): Promise<void> {
+    const lease = await this.#leases.lease(identityOf(request.owner), request.ttlMs);
+    const reply = await this.#txn(
+      'extend',
+      {
+        compare: [createdAt(holding.entry, holding.revision)],
+        success: [putEntry(holding.entry, request.owner, lease.id)],
+      },
+      request.key,
+    );
+    if (!reply.succeeded) return;
+    holding.lease.holders -= 1;
+    this.#leases.release(holding.lease);
+    holding.lease = lease;
+    lease.holders += 1;
+  }
+
+  /**
+   * Sorts refused renewals into `forbidden` (someone else holds the lock) and `not-found`
+   * (nobody does), with one read of each lock's holder. Unknown owners (taken through another
+   * backend) are looked up by value, and renewed if they do hold the lock.
+   */
+  async #judgeMissing(
+    requests: readonly ExtendRequest[],
+    missing: number[],
+    results: OwnerCheckedResult[],
+  ): Promise<void> {
+    await Promise.all(
+      missing.map(async (index) => {
+        const request = requests[index] as ExtendRequest;
+        const entries = await this.#entries(request.key);
+        const holder = entries[0];
+        const known = this.#held.get(request.owner);
+        if (
+          holder !== undefined &&
+          holder.value.toString() === request.owner &&
+          known === undefined
+        ) {
+          results[index] = (await this.#keepAliveOnce(holder.lease)) > 0 ? 'ok' : 'not-found';
+          return;
+        }
+        if (known !== undefined && known.key === request.key) this.#forget(request.owner);
+        results[index] = holder === undefined ? 'not-found' : 'forbidden';
+      }),
+    );
+  }
+
+  #watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void {
+    const watcher = this.client
+      .watch()
+      .key(entry)
+      .only('delete')
+      .startRevision(fromRevision)
+      .watcher();
+    watcher.on('delete', () => onDelete());
+    watcher.on('error', () => {});
+    return () => {
+      watcher.cancel().catch(() => {});
+    };
+  }
+}
+
+/** etcd said the lease does not exist (expired or revoked). */
+function isLeaseGone(error: unknown): boolean {
+  if (error instanceof LeaseGoneError || error instanceof EtcdLeaseInvalidError) return true;
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  return cause instanceof EtcdLeaseInvalidError || cause instanceof LeaseGoneError;
+}

@@ -1,0 +1,78 @@
+import type { ICompare, IRequestOp } from 'etcd3';
+import { rangeEnd } from './keys.js';
+
+/** Compare: nobody has an entry in `folder` (etcd compares an empty range as a zero key). */
+export function folderEmpty(folder: Buffer): ICompare {
+  return {
+    key: folder,
+    range_end: rangeEnd(folder),
+    target: 'Create',
+    result: 'Equal',
+    create_revision: 0,
+  };
+}
+
+/** Compare: `entry` does not exist. */
+export function absent(entry: Buffer): ICompare {
+  return { key: entry, target: 'Create', result: 'Equal', create_revision: 0 };
+}
+
+/** Compare: `entry` is the one created at `revision` (so it was not deleted and re-created). */
+export function createdAt(entry: Buffer, revision: string): ICompare {
+  return { key: entry, target: 'Create', result: 'Equal', create_revision: revision };
+}
+
+/** Read: the holder of `folder`, the entry with the lowest create revision. */
+export function firstIn(folder: Buffer): IRequestOp {
+  return {
+    request_range: {
+      key: folder,
+      range_end: rangeEnd(folder),
+      sort_order: 'Ascend',
+      sort_target: 'Create',
+      limit: 1,
+    },
+  };
+}
+
+/** Read: every entry of `folder`, oldest first. */
+export function allIn(folder: Buffer): IRequestOp {
+  return {
+    request_range: {
+      key: folder,
+      range_end: rangeEnd(folder),
+      sort_order: 'Ascend',
+      sort_target: 'Create',
+    },
+  };
+}
+
+/** Read: the entry just before `revision` in `folder` (the waiter to watch). */
+export function predecessorIn(folder: Buffer, revision: string): IRequestOp {
+  return {
+    request_range: {
+      key: folder,
+      range_end: rangeEnd(folder),
+      sort_order: 'Descend',
+      sort_target: 'Create',
+      max_create_revision: (BigInt(revision) - 1n).toString(),
+      limit: 1,
+      keys_only: true,
+    },
+  };
+}
+
+/** Write: `entry` = `owner`, attached to lease `leaseId`. */
+export function putEntry(entry: Buffer, owner: string, leaseId: string): IRequestOp {
+  return { request_put: { key: entry, value: Buffer.from(owner), lease: leaseId } };
+}
+
+/** Write: delete `entry`. */
+export function deleteEntry(entry: Buffer): IRequestOp {
+  return { request_delete_range: { key: entry } };
+}
+
+/** Read: `entry` alone. */
+export function getEntry(entry: Buffer): IRequestOp {
+  return { request_range: { key: entry } };
+}

@@ -1,0 +1,96 @@
+import { type KeepAliveOnce, Lease } from './lease.js';
+
+/** What the pool needs from the backend: grant and revoke round trips. */
+export interface LeaseRpc {
+  /** Grants a lease of `seconds`; resolves its ID and the TTL etcd actually granted. */
+  grant(seconds: number): Promise<{ id: string; ttlSeconds: number }>;
+  /** Renews a lease once (see {@link KeepAliveOnce}). */
+  keepAlive: KeepAliveOnce;
+  /** Revokes a lease, deleting its keys. */
+  revoke(id: string): Promise<void>;
+}
+
+/**
+ * One current lease per (owner identity, TTL): every lock and waiter of one core locker (or
+ * session) with one TTL shares it, so one keepalive renews all of them. A lease that has gone
+ * unrenewed for half its TTL is not handed out again (it may expire under a new key); a fresh
+ * one is granted, and the old one is revoked once nothing uses it.
+ */
+export class LeasePool {
+  readonly #rpc: LeaseRpc;
+  readonly #onRenewal: () => void;
+  readonly #current = new Map<string, Lease>();
+  readonly #granting = new Map<string, Promise<Lease>>();
+  readonly #all = new Set<Lease>();
+
+  constructor(rpc: LeaseRpc, onRenewal: () => void) {
+    this.#rpc = rpc;
+    this.#onRenewal = onRenewal;
+  }
+
+  /** The lease for `identity` and `ttlMs`, granting one when there is none fit for use. */
+  lease(identity: string, ttlMs: number): Promise<Lease> {
+    const id = `${ttlMs}\u0000${identity}`;
+    const lease = this.#current.get(id);
+    if (
+      lease !== undefined &&
+      !lease.dead &&
+      performance.now() < lease.confirmedAt + lease.grantedMs / 2
+    ) {
+      return Promise.resolve(lease);
+    }
+    if (lease !== undefined) {
+      this.#current.delete(id);
+      this.release(lease);
+    }
+    let granting = this.#granting.get(id);
+    if (granting === undefined) {
+      granting = this.#grant(Math.max(1, Math.ceil(ttlMs / 1000))).then(
+        (granted) => {
+          this.#granting.delete(id);
+          this.#current.set(id, granted);
+          return granted;
+        },
+        (error: unknown) => {
+          this.#granting.delete(id);
+          throw error;
+        },
+      );
+      this.#granting.set(id, granting);
+    }
+    return granting;
+  }
+
+  /** Revokes `lease` in the background if nothing uses it and it is no longer current. */
+  release(lease: Lease): void {
+    if (!lease.idle || [...this.#current.values()].includes(lease)) return;
+    this.#all.delete(lease);
+    if (lease.dead) return;
+    lease.kill();
+    this.#rpc.revoke(lease.id).catch(() => {
+      // It expires by its TTL anyway.
+    });
+  }
+
+  /** Revokes every lease this pool granted (on close): their keys go at once. */
+  async revokeAll(): Promise<void> {
+    const leases = [...this.#all];
+    this.#all.clear();
+    this.#current.clear();
+    await Promise.all(
+      leases.map(async (lease) => {
+        const wasDead = lease.dead;
+        lease.kill();
+        if (!wasDead) await this.#rpc.revoke(lease.id).catch(() => {});
+      }),
+    );
+  }
+
+  async #grant(seconds: number): Promise<Lease> {
+    const sentAt = performance.now();
+    const { id, ttlSeconds } = await this.#rpc.grant(seconds);
+    const lease = new Lease(id, ttlSeconds, sentAt, this.#rpc.keepAlive, this.#onRenewal);
+    this.#all.add(lease);
+    return lease;
+  }
+}

@@ -1,0 +1,246 @@
+import {
+  type AcquireRequest,
+  identityOf,
+  type QueuedAcquireOptions,
+  type QueuedGrant,
+} from '@lock/core';
+import type { ITxnRequest, ITxnResponse } from 'etcd3';
+import { abortable, sleep } from './abortable.js';
+import { toBackendError } from './call.js';
+import type { Holding } from './etcd-backend.js';
+import type { KeyLayout } from './keys.js';
+import {
+  absent,
+  createdAt,
+  deleteEntry,
+  firstIn,
+  getEntry,
+  predecessorIn,
+  putEntry,
+} from './kv-ops.js';
+import { LeaseGoneError } from './lease.js';
+import type { LeasePool } from './lease-pool.js';
+
+/** What a queued wait needs from its backend. */
+export interface QueueContext {
+  readonly layout: KeyLayout;
+  readonly leases: LeasePool;
+  /** Aborted when the backend closes. */
+  readonly closed: AbortSignal;
+  /** Safety re-check while waiting, in case a watch event is lost. */
+  readonly pollIntervalMs: number;
+  /** How long calls may keep failing, beyond the lease's TTL, before the wait gives up. */
+  readonly giveUpAfterMs: number;
+  txn(operation: string, request: ITxnRequest, key: string): Promise<ITxnResponse>;
+  /** Calls `onDelete` when `entry` is deleted at or after `fromRevision`; returns a canceller. */
+  watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void;
+  /** Records a granted lock, so extend and release find it. */
+  adopt(owner: string, holding: Holding): void;
+}
+
+type Position =
+  | { readonly kind: 'unknown' }
+  | { readonly kind: 'first' }
+  | { readonly kind: 'behind'; readonly predecessor: Buffer; readonly watchFrom: string }
+  | { readonly kind: 'gone' };
+
+const MIN_RETRY_MS = 50;
+const MAX_RETRY_MS = 1_000;
+
+/**
+ * Waits for `key` in etcd's fair queue, after Go's `concurrency.Mutex.Lock`:
+ *
+ * 1. One transaction writes this owner's entry (under the owner's lease) and reads the holder;
+ *    if the entry is the oldest, the lock is granted at once.
+ * 2. Otherwise it watches only the entry created just before it, from the revision it read
+ *    (so a delete in between is replayed), and re-checks when that one is deleted (released,
+ *    expired, or its waiter gave up) or every `pollIntervalMs`. Waiters thus wake one at a time,
+ *    in create-revision order: FIFO, no thundering herd.
+ * 3. While it waits, the owner's lease is renewed in the background, so the entry keeps its place.
+ *
+ * **`sentAt` of the grant.** Core counts the lock's validity from `sentAt`. The entry lives as
+ * long as its lease, and the lease only as long as renewals reach etcd, so the time the entry
+ * was created says nothing about a grant that came after a long wait. Instead, `sentAt` is
+ * `now()` taken just before the check that found no entry ahead, and the grant waits until
+ * etcd has confirmed a lease renewal sent after that moment (started together with the check,
+ * and skipped when an earlier one already covers a full TTL). The lease then outlives
+ * `sentAt + ttl` on the server's clock, which is what core assumes.
+ *
+ * On abort (caller's signal or backend closed) the entry is deleted, so the queue moves on.
+ * Failures before the entry exists reject at once; once queued, failed calls (a leader
+ * election, a member down) are retried with backoff for as long as the lease may still live.
+ */
+export async function waitInQueue(
+  context: QueueContext,
+  { key, owner, ttlMs }: AcquireRequest,
+  { signal, now }: QueuedAcquireOptions,
+): Promise<QueuedGrant> {
+  const stop = AbortSignal.any([signal, context.closed]);
+  if (stop.aborted) throw stop.reason;
+  const folder = context.layout.folder(key);
+  for (let round = 0; ; round++) {
+    const lease = await abortable(context.leases.lease(identityOf(owner), ttlMs), stop).catch(
+      (error: unknown) => {
+        throw stop.aborted ? stop.reason : toBackendError('lease grant', error, key);
+      },
+    );
+    const entry = context.layout.entry(key, lease.id, owner);
+    lease.addWaiter();
+    let revision: string | undefined;
+    let granted = false;
+    try {
+      let sentAt = now();
+      let since = performance.now();
+      const pending = context.txn(
+        'enqueue',
+        {
+          compare: [absent(entry)],
+          success: [putEntry(entry, owner, lease.id), firstIn(folder)],
+          failure: [getEntry(entry)],
+        },
+        key,
+      );
+      let reply: ITxnResponse;
+      try {
+        reply = await abortable(pending, stop);
+      } catch (error) {
+        if (stop.aborted) {
+          // The write may still land: take it back when it does.
+          pending.then(
+            (late) => {
+              const created = late.succeeded ? late.header.revision : undefined;
+              if (created !== undefined) removeEntry(context, entry, created, key);
+            },
+            () => {},
+          );
+          throw stop.reason;
+        }
+        if (round > 0) {
+          // Re-queueing after our entry vanished: keep trying while the cluster recovers.
+          await sleep(MIN_RETRY_MS * 4, stop);
+          continue;
+        }
+        throw error;
+      }
+      let position: Position;
+      if (reply.succeeded) {
+        revision = reply.header.revision;
+        const holder = reply.responses[1]?.response_range?.kvs[0];
+        position =
+          holder === undefined || holder.create_revision === revision
+            ? { kind: 'first' }
+            : { kind: 'unknown' };
+      } else {
+        revision = reply.responses[0]?.response_range?.kvs[0]?.create_revision;
+        position = revision === undefined ? { kind: 'gone' } : { kind: 'unknown' };
+      }
+      let failingSince: number | undefined;
+      let retryMs = MIN_RETRY_MS;
+      const failed = async (error: unknown): Promise<void> => {
+        if (stop.aborted) throw stop.reason;
+        failingSince ??= performance.now();
+        if (performance.now() - failingSince > lease.grantedMs + context.giveUpAfterMs) {
+          throw toBackendError('queued acquire', error, key);
+        }
+        await sleep(retryMs, stop);
+        retryMs = Math.min(MAX_RETRY_MS, retryMs * 2);
+      };
+      for (;;) {
+        if (position.kind === 'gone' || revision === undefined) break;
+        if (position.kind === 'behind') {
+          await waitForDelete(context, position, stop);
+          position = { kind: 'unknown' };
+          continue;
+        }
+        if (position.kind === 'unknown') {
+          sentAt = now();
+          since = performance.now();
+          lease.ensureValidUntil(since + ttlMs).catch(() => {});
+          try {
+            const check = await abortable(
+              context.txn(
+                'queue check',
+                {
+                  compare: [createdAt(entry, revision)],
+                  success: [predecessorIn(folder, revision)],
+                },
+                key,
+              ),
+              stop,
+            );
+            failingSince = undefined;
+            retryMs = MIN_RETRY_MS;
+            const ahead = check.responses[0]?.response_range?.kvs[0];
+            position = !check.succeeded
+              ? { kind: 'gone' }
+              : ahead === undefined
+                ? { kind: 'first' }
+                : {
+                    kind: 'behind',
+                    predecessor: ahead.key,
+                    watchFrom: (BigInt(check.header.revision) + 1n).toString(),
+                  };
+          } catch (error) {
+            await failed(error);
+          }
+          continue;
+        }
+        // First in line: the lock is ours once the lease is known to outlive sentAt + ttl.
+        try {
+          await abortable(lease.ensureValidUntil(since + ttlMs), stop);
+        } catch (error) {
+          if (error instanceof LeaseGoneError) {
+            position = { kind: 'gone' };
+          } else {
+            await failed(error);
+            position = { kind: 'unknown' };
+          }
+          continue;
+        }
+        context.adopt(owner, { key, entry, revision, lease });
+        granted = true;
+        return { acquired: true, fence: Number(revision), sentAt, ttlMs: lease.grantedMs };
+      }
+      // Our entry vanished (its lease expired during an outage, or it was deleted): queue again.
+      revision = undefined;
+    } finally {
+      lease.removeWaiter();
+      if (!granted && revision !== undefined) removeEntry(context, entry, revision, key);
+    }
+  }
+}
+
+/** Resolves when `position.predecessor` is deleted, or after the poll interval. */
+async function waitForDelete(
+  context: QueueContext,
+  position: { readonly predecessor: Buffer; readonly watchFrom: string },
+  stop: AbortSignal,
+): Promise<void> {
+  let wake: (() => void) | undefined;
+  let deleted = false;
+  const cancel = context.watchDelete(position.predecessor, position.watchFrom, () => {
+    deleted = true;
+    wake?.();
+  });
+  try {
+    if (!deleted) {
+      await sleep(context.pollIntervalMs, stop, (resume) => {
+        wake = resume;
+      });
+    }
+  } finally {
+    cancel();
+  }
+}
+
+/** Deletes a waiter's entry in the background, retrying a few times, so the queue moves on. */
+function removeEntry(context: QueueContext, entry: Buffer, revision: string, key: string): void {
+  const attempt = (left: number): void => {
+    context
+      .txn('dequeue', { compare: [createdAt(entry, revision)], success: [deleteEntry(entry)] }, key)
+      .catch(() => {
+        if (left > 0) setTimeout(() => attempt(left - 1), 200).unref?.();
+      });
+  };
+  attempt(5);
+}
