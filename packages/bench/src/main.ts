@@ -7,10 +7,12 @@ import { fileURLToPath } from 'node:url';
 import type { Suite } from './adapter.js';
 import { type AdapterResult, type SuiteResult, toMarkdown } from './report.js';
 import { localSuite } from './suites/local.js';
+import { redisSuite } from './suites/redis.js';
 import { contended, heldMany, uncontended } from './workloads.js';
 
 const SUITES: Record<string, () => Promise<Suite>> = {
   local: localSuite,
+  redis: redisSuite,
 };
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 2_000);

@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from '@lock/core';
+import { Redis as IORedis } from 'ioredis';
+import { createClient } from 'redis';
+import { Mutex as SemaphoreMutex } from 'redis-semaphore';
+import Redlock4 from 'redlock';
+import { createLock, NodeRedisAdapter } from 'redlock-universal';
+import Redlock5 from 'redlock5';
+import type { LockAdapter, Suite } from '../adapter.js';
+import { ourAdapter } from '../adapters/ours.js';
+import { startRedis } from './servers.js';
+
+const RELEASE =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/** Peers that poll: a 10 ms retry for up to the workload's 10 s timeout (their best case here). */
+const RETRY_MS = 10;
+
+/**
+ * Redis: @lock/redis (fair FIFO by default, and its non-fair fast path) against redlock 4.2.0,
+ * redlock 5.0.0-beta.2 (ioredis), redlock-universal (node-redis), redis-semaphore (ioredis) and a
+ * raw SET NX PX + Lua delete loop on node-redis as the floor. One redis-server for all.
+ */
+export async function redisSuite(): Promise<Suite> {
+  const server = await startRedis();
+  const url = server.url;
+  const counter = createClient({ url });
+  await counter.connect();
+  const requestCount = async () => {
+    const info = await counter.info('stats');
+    return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+  };
+  const adapters: LockAdapter[] = [
+    ourAdapter('@lock/redis (fair)', await connect(url, { ttl: 10_000 }), { requestCount }),
+    ourAdapter(
+      '@lock/redis (fair: false)',
+      await connect(url, { ttl: 10_000, backend: { fair: false } }),
+      {
+        requestCount,
+      },
+    ),
+    await rawFloor(url, requestCount),
+    redlock4(url, requestCount),
+    redlock5(url, requestCount),
+    await redlockUniversal(url, requestCount),
+    redisSemaphore(url, requestCount),
+  ];
+  return {
+    name: 'redis',
+    notes: [
+      'redis-server 7.0.15 on loopback, no persistence; node-redis 6.3.1, ioredis 5.9.2',
+      `polling peers retry every ${RETRY_MS} ms for up to 10 s; redlock 4.2.0 keeps its defaults (200 ms ± 100 ms, 10 retries)`,
+      'peers hold the 10,000 locks without keepalive (none renews a batch); ours renews them with keepalive on',
+    ],
+    adapters,
+    teardown: async () => {
+      await counter.quit().catch(() => {});
+      await server.stop();
+    },
+  };
+}
+
+async function rawFloor(url: string, requestCount: () => Promise<number>): Promise<LockAdapter> {
+  const client = createClient({ url, commandOptions: { timeout: 0 } } as Parameters<
+    typeof createClient
+  >[0]);
+  await client.connect();
+  const acquireOnce = async (key: string, token: string, ttlMs: number) =>
+    (await client.set(key, token, {
+      condition: 'NX',
+      expiration: { type: 'PX', value: ttlMs },
+    })) !== null;
+  return {
+    name: 'raw SET NX PX + Lua DEL (floor)',
+    keepalive: false,
+    requestCount,
+    acquire: async (key, { ttlMs, timeoutMs }) => {
+      const token = randomBytes(16).toString('base64url');
+      const deadline = performance.now() + timeoutMs;
+      while (!(await acquireOnce(key, token, ttlMs))) {
+        if (performance.now() > deadline) throw new Error('timeout');
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+      return {
+        release: async () => void (await client.eval(RELEASE, { keys: [key], arguments: [token] })),
+      };
+    },
+    close: async () => void (await client.quit()),
+  };
+}
+
+function redlock4(url: string, requestCount: () => Promise<number>): LockAdapter {
+  const client = new IORedis(url);
+  const redlock = new Redlock4([client]);
+  redlock.on('clientError', () => {});
+  return {
+    name: 'redlock 4.2.0 (defaults)',
+    keepalive: false,
+    requestCount,
+    acquire: async (key, { ttlMs }) => {
+      const lock = await redlock.lock(key, ttlMs);
+      return { release: async () => void (await lock.unlock()) };
+    },
+    close: async () => void client.disconnect(),
+  };
+}
+
+function redlock5(url: string, requestCount: () => Promise<number>): LockAdapter {
+  const client = new IORedis(url);
+  const redlock = new Redlock5([client], {
+    retryCount: 1000,
+    retryDelay: RETRY_MS,
+    retryJitter: 5,
+  });
+  redlock.on('error', () => {});
+  return {
+    name: 'redlock 5.0.0-beta.2',
+    keepalive: false,
+    requestCount,
+    acquire: async (key, { ttlMs }) => {
+      const lock = await redlock.acquire([key], ttlMs);
+      return { release: async () => void (await lock.release()) };
+    },
+    close: async () => void client.disconnect(),
+  };
+}
+
+async function redlockUniversal(
+  url: string,
+  requestCount: () => Promise<number>,
+): Promise<LockAdapter> {
+  const client = createClient({ url });
+  await client.connect();
+  const adapter = new NodeRedisAdapter(client as never);
+  return {
+    name: 'redlock-universal 0.8.5',
+    keepalive: false,
+    requestCount,
+    acquire: async (key, { ttlMs, timeoutMs }) => {
+      const lock = createLock({
+        adapter,
+        key,
+        ttl: ttlMs,
+        retryAttempts: Math.ceil(timeoutMs / RETRY_MS),
+        retryDelay: RETRY_MS,
+      });
+      const handle = await lock.acquire();
+      return { release: async () => void (await lock.release(handle)) };
+    },
+    close: async () => void (await client.quit()),
+  };
+}
+
+function redisSemaphore(url: string, requestCount: () => Promise<number>): LockAdapter {
+  const client = new IORedis(url);
+  return {
+    name: 'redis-semaphore 5.8.0',
+    keepalive: false,
+    requestCount,
+    acquire: async (key, { ttlMs, timeoutMs }) => {
+      const mutex = new SemaphoreMutex(client, key, {
+        lockTimeout: ttlMs,
+        acquireTimeout: timeoutMs,
+        retryInterval: RETRY_MS,
+        refreshInterval: 0,
+      });
+      await mutex.acquire();
+      return { release: () => mutex.release() };
+    },
+    close: async () => void client.disconnect(),
+  };
+}
