@@ -6,13 +6,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Suite } from './adapter.js';
 import { type AdapterResult, type SuiteResult, toMarkdown } from './report.js';
+import { etcdSuite } from './suites/etcd.js';
 import { localSuite } from './suites/local.js';
+import { memcachedSuite } from './suites/memcached.js';
 import { redisSuite } from './suites/redis.js';
 import { contended, heldMany, uncontended } from './workloads.js';
 
 const SUITES: Record<string, () => Promise<Suite>> = {
   local: localSuite,
   redis: redisSuite,
+  memcached: memcachedSuite,
+  etcd: etcdSuite,
 };
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 2_000);
