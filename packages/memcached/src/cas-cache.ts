@@ -5,6 +5,7 @@
  */
 
 interface Entry {
+  readonly lockKey: string;
   readonly cas: Buffer;
   readonly connection: object;
 }
@@ -13,20 +14,20 @@ interface Entry {
 const MAX_ENTRIES = 10_000;
 
 /**
- * CAS of the items this backend wrote, per lock key and owner. An entry is trusted only on the
- * connection that returned it: a server restart drops the connection and restarts its CAS
- * numbering from 1, so a CAS remembered across one could match someone else's item.
+ * CAS of the items this backend wrote, per owner token (unique per acquisition). An entry is
+ * trusted only for the same lock key and on the connection that returned it: a server restart
+ * drops the connection and restarts its CAS numbering from 1, so a CAS remembered across one
+ * could match someone else's item.
  */
 export class CasCache {
   readonly #entries = new Map<string, Entry>();
 
   /** The CAS remembered for `owner` on `lockKey`, if it came on `connection`. */
   get(lockKey: string, owner: string, connection: object | undefined): Buffer | undefined {
-    const id = idOf(lockKey, owner);
-    const entry = this.#entries.get(id);
+    const entry = this.#entries.get(owner);
     if (entry === undefined) return undefined;
-    if (connection === undefined || entry.connection !== connection) {
-      this.#entries.delete(id);
+    if (entry.lockKey !== lockKey || connection === undefined || entry.connection !== connection) {
+      this.#entries.delete(owner);
       return undefined;
     }
     return entry.cas;
@@ -34,27 +35,22 @@ export class CasCache {
 
   /** Remembers `cas` for `owner` on `lockKey`, as returned on `connection`. */
   set(lockKey: string, owner: string, cas: Buffer, connection: object | undefined): void {
-    const id = idOf(lockKey, owner);
-    this.#entries.delete(id);
+    this.#entries.delete(owner);
     if (connection === undefined) return;
-    this.#entries.set(id, { cas, connection });
+    this.#entries.set(owner, { lockKey, cas, connection });
     if (this.#entries.size > MAX_ENTRIES) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
   }
 
-  /** Forgets `owner`'s entry on `lockKey`. */
-  delete(lockKey: string, owner: string): void {
-    this.#entries.delete(idOf(lockKey, owner));
+  /** Forgets `owner`'s entry. */
+  delete(owner: string): void {
+    this.#entries.delete(owner);
   }
 
   /** Forgets everything. */
   clear(): void {
     this.#entries.clear();
   }
-}
-
-function idOf(lockKey: string, owner: string): string {
-  return `${lockKey}\n${owner}`;
 }

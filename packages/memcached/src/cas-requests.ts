@@ -14,6 +14,13 @@
  * @module
  */
 import { type Client, Utils } from 'memjs';
+import type { Deadlines } from './deadline.js';
+
+/** Where requests go: the memjs client, and the deadlines every request gets. */
+export interface Target {
+  readonly client: Client;
+  readonly deadlines: Deadlines;
+}
 
 /** Binary-protocol opcodes used here. */
 const OP = { get: 0x00, set: 0x01, add: 0x02, delete: 0x04, increment: 0x05 } as const;
@@ -46,7 +53,7 @@ export interface RawReply {
 
 /** A memjs `Server` with the socket field that memjs keeps private. */
 interface ServerInternals {
-  _socket?: object;
+  _socket?: { cork?: () => void; uncork?: () => void };
 }
 
 /** Identity of the socket memjs uses now for `routingKey`'s server, if it has one open. */
@@ -56,11 +63,29 @@ export function currentConnection(client: Client, routingKey: string): object | 
 }
 
 /**
+ * Runs `sendAll`, which sends several requests to `routingKey`'s server, with that server's
+ * socket corked, so they leave in one write (one system call) instead of one each. memjs
+ * writes synchronously to a connected socket; when it is still connecting, memjs queues the
+ * requests in order and this is a no-op.
+ */
+export function corked<T>(client: Client, routingKey: string, sendAll: () => T): T {
+  const server = client.server(routingKey) as unknown as ServerInternals | undefined | null;
+  const socket = server?._socket;
+  socket?.cork?.();
+  try {
+    return sendAll();
+  } finally {
+    socket?.uncork?.();
+  }
+}
+
+/**
  * Sends one request to the server that owns `routingKey` and resolves with its reply.
- * Rejects with whatever memjs reports (an `Error`, or a bare string on SASL failure).
+ * Rejects with whatever memjs reports (an `Error`, or a bare string on SASL failure), or when
+ * the request outlives its deadline.
  */
 export function send(
-  client: Client,
+  target: Target,
   routingKey: string,
   opcode: number,
   key: string,
@@ -68,13 +93,16 @@ export function send(
   value: string | Buffer,
   cas?: Buffer,
 ): Promise<RawReply> {
+  const { client, deadlines } = target;
   return new Promise<RawReply>((resolve, reject) => {
+    const pending = deadlines.watch(reject);
     try {
       client.incrSeq();
       const seq = client.seq;
       const request = Utils.makeRequestBuffer(opcode, key, extras, value, seq);
       if (cas !== undefined) cas.copy(request, 16, 0, 8);
       client.perform(routingKey, request, seq, (error: unknown, response?: unknown) => {
+        deadlines.unwatch(pending);
         if (error !== null && error !== undefined) {
           reject(error);
           return;
@@ -86,6 +114,7 @@ export function send(
         };
         resolve({
           status: reply.header.status,
+          // Copied: the header is a view into memjs's read buffer.
           cas: Buffer.from(reply.header.cas),
           extras: reply.extras,
           value: reply.val,
@@ -93,52 +122,56 @@ export function send(
         });
       });
     } catch (error) {
+      deadlines.unwatch(pending);
       reject(error);
     }
   });
 }
 
+/** Scratch extras: `makeRequestBuffer` copies them at once, so one buffer each serves all calls. */
+const STORE_EXTRAS = Buffer.alloc(8);
+const INCREMENT_EXTRAS = Buffer.alloc(20);
+
 /** Flags (4 bytes) + expiration in seconds (4 bytes): the extras of ADD and SET. */
 function storeExtras(flags: number, expirySeconds: number): Buffer {
-  const extras = Buffer.alloc(8);
-  extras.writeUInt32BE(flags >>> 0, 0);
-  extras.writeUInt32BE(expirySeconds, 4);
-  return extras;
+  STORE_EXTRAS.writeUInt32BE(flags >>> 0, 0);
+  STORE_EXTRAS.writeUInt32BE(expirySeconds, 4);
+  return STORE_EXTRAS;
 }
 
 const NO_EXTRAS = Buffer.alloc(0);
 
 /** ADD: store `value` only if `key` is absent. Status `ok` or `exists`; the reply carries the new CAS. */
 export function addItem(
-  client: Client,
+  target: Target,
   key: string,
   value: string,
   flags: number,
   expirySeconds: number,
 ): Promise<RawReply> {
-  return send(client, key, OP.add, key, storeExtras(flags, expirySeconds), value);
+  return send(target, key, OP.add, key, storeExtras(flags, expirySeconds), value);
 }
 
 /** GET: value, flags (in `extras`) and CAS. Status `ok` or `notFound`. */
-export function getItem(client: Client, key: string): Promise<RawReply> {
-  return send(client, key, OP.get, key, NO_EXTRAS, NO_EXTRAS);
+export function getItem(target: Target, key: string): Promise<RawReply> {
+  return send(target, key, OP.get, key, NO_EXTRAS, NO_EXTRAS);
 }
 
 /** SET guarded by `cas`: status `ok` (reply has the new CAS), `notFound`, or `exists` (changed). */
 export function casSetItem(
-  client: Client,
+  target: Target,
   key: string,
   value: string,
   flags: number,
   expirySeconds: number,
   cas: Buffer,
 ): Promise<RawReply> {
-  return send(client, key, OP.set, key, storeExtras(flags, expirySeconds), value, cas);
+  return send(target, key, OP.set, key, storeExtras(flags, expirySeconds), value, cas);
 }
 
 /** DELETE guarded by `cas`: status `ok`, `notFound`, or `exists` (changed). */
-export function casDeleteItem(client: Client, key: string, cas: Buffer): Promise<RawReply> {
-  return send(client, key, OP.delete, key, NO_EXTRAS, NO_EXTRAS, cas);
+export function casDeleteItem(target: Target, key: string, cas: Buffer): Promise<RawReply> {
+  return send(target, key, OP.delete, key, NO_EXTRAS, NO_EXTRAS, cas);
 }
 
 /**
@@ -148,16 +181,16 @@ export function casDeleteItem(client: Client, key: string, cas: Buffer): Promise
  * Resolves with the new value; rejects on any status but `ok`.
  */
 export async function incrementCounter(
-  client: Client,
+  target: Target,
   routingKey: string,
   counterKey: string,
   initial: bigint,
 ): Promise<number> {
-  const extras = Buffer.alloc(20);
+  const extras = INCREMENT_EXTRAS;
   extras.writeBigUInt64BE(1n, 0);
   extras.writeBigUInt64BE(initial, 8);
   extras.writeUInt32BE(0, 16); // 0 = create when missing, never expire
-  const reply = await send(client, routingKey, OP.increment, counterKey, extras, NO_EXTRAS);
+  const reply = await send(target, routingKey, OP.increment, counterKey, extras, NO_EXTRAS);
   if (reply.status !== STATUS.ok) throw new MemcachedStatusError('increment', reply.status);
   return Number(reply.value.readBigUInt64BE(0));
 }

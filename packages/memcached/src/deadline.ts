@@ -1,89 +1,71 @@
 /**
- * Deadlines for backend calls, kept by this package's own clock: memjs's per-request timeout is
- * its own business (and a bug there must not hang a lock), so every call also races a deadline.
- * One sweeping timer serves all calls in flight, instead of one timer per call.
+ * Deadlines for requests, kept by this package's own clock: memjs's per-request timeout is its
+ * own business (and a bug there must not hang a lock), so every request also has a deadline.
+ * One sweeping timer serves all requests in flight, instead of one timer per request.
  * @module
  */
 
-interface Pending {
-  readonly operation: string;
+/** One request in flight. */
+export interface Pending {
   readonly deadline: number;
   readonly fail: (error: unknown) => void;
 }
 
-/** Rejects calls that outlive their deadline, and all of them at once on {@link close}. */
+/** Fails requests that outlive their deadline, and all of them at once on {@link close}. */
 export class Deadlines {
-  readonly #timeoutMs: number;
-  readonly #onTimeout: (operation: string, timeoutMs: number) => unknown;
+  /** How long a request may take, in ms. */
+  readonly timeoutMs: number;
   readonly #pending = new Set<Pending>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  /**
-   * @param timeoutMs how long a call may take.
-   * @param onTimeout makes the error a timed-out call rejects with.
-   */
-  constructor(timeoutMs: number, onTimeout: (operation: string, timeoutMs: number) => unknown) {
-    this.#timeoutMs = timeoutMs;
-    this.#onTimeout = onTimeout;
+  /** @param timeoutMs how long a request may take, in ms. */
+  constructor(timeoutMs: number) {
+    this.timeoutMs = timeoutMs;
   }
 
-  /** Number of calls in flight. */
+  /** Number of requests in flight. */
   get size(): number {
     return this.#pending.size;
   }
 
-  /** `work`'s outcome, or a rejection with `onTimeout(operation)` once the deadline passes. */
-  run<T>(operation: string, work: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const entry: Pending = {
-        operation,
-        deadline: performance.now() + this.#timeoutMs,
-        fail: (error) => {
-          this.#pending.delete(entry);
-          reject(error);
-        },
-      };
-      this.#pending.add(entry);
-      this.#arm();
-      work.then(
-        (value) => {
-          this.#pending.delete(entry);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.#pending.delete(entry);
-          reject(error);
-        },
-      );
-      // Whichever settles first wins; a promise settles once, so a late outcome is ignored.
-    });
+  /** Starts the clock of a request; `fail` runs if it is still in flight at its deadline. */
+  watch(fail: (error: unknown) => void): Pending {
+    const entry: Pending = { deadline: performance.now() + this.timeoutMs, fail };
+    this.#pending.add(entry);
+    if (this.#timer === undefined) {
+      const tick = Math.max(10, Math.min(250, this.timeoutMs / 10));
+      this.#timer = setInterval(() => this.#sweep(), tick);
+      this.#timer.unref?.();
+    }
+    return entry;
   }
 
-  /** Rejects every call in flight with `error` and stops the timer. */
+  /** The request settled: stop its clock. */
+  unwatch(entry: Pending): void {
+    this.#pending.delete(entry);
+  }
+
+  /** Fails every request in flight with `error` and stops the timer. */
   close(error: unknown): void {
-    for (const entry of [...this.#pending]) entry.fail(error);
-    this.#disarm();
+    const pending = [...this.#pending];
+    this.#pending.clear();
+    this.#stop();
+    for (const entry of pending) entry.fail(error);
   }
 
-  #arm(): void {
-    if (this.#timer !== undefined) return;
-    const tick = Math.max(10, Math.min(250, this.#timeoutMs / 10));
-    this.#timer = setInterval(() => this.#sweep(), tick);
-    this.#timer.unref?.();
-  }
-
-  #disarm(): void {
+  #stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
   }
 
   #sweep(): void {
     const now = performance.now();
-    for (const entry of [...this.#pending]) {
+    for (const entry of this.#pending) {
       if (entry.deadline <= now) {
-        entry.fail(this.#onTimeout(entry.operation, this.#timeoutMs));
+        this.#pending.delete(entry);
+        entry.fail(new Error(`no reply within ${this.timeoutMs} ms (operationTimeout)`));
       }
     }
-    if (this.#pending.size === 0) this.#disarm();
+    if (this.#pending.size === 0) this.#stop();
   }
 }

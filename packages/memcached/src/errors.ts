@@ -19,14 +19,6 @@ export function toBackendError(error: unknown, operation: string, key?: string):
   });
 }
 
-/** The timeout error of a call that outlived its deadline. */
-export function deadlineError(operation: string, timeoutMs: number): BackendError {
-  return new BackendError(
-    `memcached ${operation} got no answer within ${timeoutMs} ms (operationTimeout)`,
-    { cause: new Error(`no reply within ${timeoutMs} ms`) },
-  );
-}
-
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;

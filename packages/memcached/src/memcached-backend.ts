@@ -15,15 +15,17 @@ import {
   addItem,
   casDeleteItem,
   casSetItem,
+  corked,
   currentConnection,
   getItem,
   incrementCounter,
   MemcachedStatusError,
   type RawReply,
   STATUS,
+  type Target,
 } from './cas-requests.js';
 import { Deadlines } from './deadline.js';
-import { deadlineError, toBackendError } from './errors.js';
+import { toBackendError } from './errors.js';
 import { deadlineFlags, expirySeconds, remainingFromFlags } from './expiry.js';
 import { itemKeys } from './keys.js';
 import {
@@ -62,6 +64,7 @@ export class MemcachedBackend implements LockBackend {
   readonly keyPrefix: string;
   readonly #ownsClient: boolean;
   readonly #deadlines: Deadlines;
+  readonly #target: Target;
   readonly #cas = new CasCache();
   #closed = false;
 
@@ -99,7 +102,7 @@ export class MemcachedBackend implements LockBackend {
       });
     }
     this.keyPrefix = resolved.keyPrefix ?? 'lock:';
-    this.#deadlines = new Deadlines(resolved.operationTimeout ?? 5_000, deadlineError);
+    this.#deadlines = new Deadlines(resolved.operationTimeout ?? 5_000);
     if (options.client !== undefined) {
       this.client = options.client;
       this.#ownsClient = false;
@@ -111,6 +114,7 @@ export class MemcachedBackend implements LockBackend {
       this.client = new Client(memjsServers, settings);
       this.#ownsClient = true;
     }
+    this.#target = { client: this.client, deadlines: this.#deadlines };
   }
 
   /**
@@ -123,7 +127,7 @@ export class MemcachedBackend implements LockBackend {
     const expiry = expirySeconds(ttlMs);
     const flags = deadlineFlags(ttlMs);
     try {
-      return await this.#deadlines.run('acquire', this.#acquire(keys, owner, flags, expiry));
+      return await this.#acquire(keys, owner, flags, expiry);
     } catch (error) {
       throw toBackendError(error, 'acquire', key);
     }
@@ -138,25 +142,30 @@ export class MemcachedBackend implements LockBackend {
     // The ADD and the INCREMENT go out back to back on the connection to the lock's server,
     // which applies them in order: a winner's fence is always counted after its ADD, so after
     // the previous holder's. A failed ADD burns a fence number; gaps are allowed.
-    const [added, counted] = await Promise.allSettled([
-      addItem(this.client, keys.lock, owner, flags, expiry),
-      incrementCounter(this.client, keys.lock, keys.fence, initialFence()),
+    const target = this.#target;
+    const [added, counted] = corked(this.client, keys.lock, () => [
+      addItem(target, keys.lock, owner, flags, expiry),
+      incrementCounter(target, keys.lock, keys.fence, initialFence()),
     ]);
-    if (added.status === 'rejected') throw added.reason;
-    const reply = added.value;
+    // Only read when the ADD succeeds; never an unhandled rejection otherwise.
+    counted.catch(() => {});
+    const reply = await added;
     if (reply.status === STATUS.exists) return this.#denied(keys.lock);
     if (reply.status !== STATUS.ok) throw new MemcachedStatusError('add', reply.status);
-    if (counted.status === 'rejected') {
+    let fence: number;
+    try {
+      fence = await counted;
+    } catch (error) {
       // Taken without a fence: hand it back rather than grant a lock with no token.
-      await casDeleteItem(this.client, keys.lock, reply.cas).catch(() => {});
-      throw counted.reason;
+      await casDeleteItem(target, keys.lock, reply.cas).catch(() => {});
+      throw error;
     }
     this.#cas.set(keys.lock, owner, reply.cas, reply.connection);
-    return { acquired: true, fence: counted.value };
+    return { acquired: true, fence };
   }
 
   async #denied(lockKey: string): Promise<AcquireResult> {
-    const reply = await getItem(this.client, lockKey);
+    const reply = await getItem(this.#target, lockKey);
     if (reply.status === STATUS.notFound) return { acquired: false };
     if (reply.status !== STATUS.ok) throw new MemcachedStatusError('get', reply.status);
     return {
@@ -172,11 +181,8 @@ export class MemcachedBackend implements LockBackend {
     const lockKey = itemKeys(this.keyPrefix, key).lock;
     const expiry = expirySeconds(ttlMs);
     try {
-      return await this.#deadlines.run(
-        'extend',
-        this.#ownerChecked(lockKey, owner, (cas) =>
-          casSetItem(this.client, lockKey, owner, deadlineFlags(ttlMs), expiry, cas),
-        ),
+      return await this.#ownerChecked(lockKey, owner, (cas) =>
+        casSetItem(this.#target, lockKey, owner, deadlineFlags(ttlMs), expiry, cas),
       );
     } catch (error) {
       throw toBackendError(error, 'extend', key);
@@ -193,11 +199,10 @@ export class MemcachedBackend implements LockBackend {
     this.#assertOpen();
     const lockKey = itemKeys(this.keyPrefix, key).lock;
     try {
-      const result = await this.#deadlines.run(
-        'release',
-        this.#ownerChecked(lockKey, owner, (cas) => casDeleteItem(this.client, lockKey, cas)),
+      const result = await this.#ownerChecked(lockKey, owner, (cas) =>
+        casDeleteItem(this.#target, lockKey, cas),
       );
-      this.#cas.delete(lockKey, owner);
+      this.#cas.delete(owner);
       return result;
     } catch (error) {
       throw toBackendError(error, 'release', key);
@@ -217,11 +222,11 @@ export class MemcachedBackend implements LockBackend {
     let cas = this.#cas.get(lockKey, owner, currentConnection(this.client, lockKey));
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       if (cas === undefined) {
-        const read = await getItem(this.client, lockKey);
-        if (read.status === STATUS.notFound) return this.#forget(lockKey, owner, 'not-found');
+        const read = await getItem(this.#target, lockKey);
+        if (read.status === STATUS.notFound) return this.#forget(owner, 'not-found');
         if (read.status !== STATUS.ok) throw new MemcachedStatusError('get', read.status);
         if (read.value.toString('utf8') !== owner) {
-          return this.#forget(lockKey, owner, 'forbidden');
+          return this.#forget(owner, 'forbidden');
         }
         cas = read.cas;
       }
@@ -230,16 +235,16 @@ export class MemcachedBackend implements LockBackend {
         this.#cas.set(lockKey, owner, reply.cas, reply.connection);
         return 'ok';
       }
-      if (reply.status === STATUS.notFound) return this.#forget(lockKey, owner, 'not-found');
+      if (reply.status === STATUS.notFound) return this.#forget(owner, 'not-found');
       if (reply.status !== STATUS.exists) throw new MemcachedStatusError('cas', reply.status);
       cas = undefined;
-      this.#cas.delete(lockKey, owner);
+      this.#cas.delete(owner);
     }
     throw new Error(`the item kept changing during ${MAX_CAS_ATTEMPTS} CAS attempts`);
   }
 
-  #forget(lockKey: string, owner: string, result: OwnerCheckedResult): OwnerCheckedResult {
-    this.#cas.delete(lockKey, owner);
+  #forget(owner: string, result: OwnerCheckedResult): OwnerCheckedResult {
+    this.#cas.delete(owner);
     return result;
   }
 
@@ -252,7 +257,7 @@ export class MemcachedBackend implements LockBackend {
     this.#assertOpen();
     const lockKey = itemKeys(this.keyPrefix, key).lock;
     try {
-      const reply = await this.#deadlines.run('inspect', getItem(this.client, lockKey));
+      const reply = await getItem(this.#target, lockKey);
       if (reply.status === STATUS.notFound) return undefined;
       if (reply.status !== STATUS.ok) throw new MemcachedStatusError('get', reply.status);
       return {

@@ -72,8 +72,10 @@ export interface MemcachedBackendOptions {
    */
   readonly poolSize?: number;
   /**
-   * Hard deadline for each backend call (all of memjs's attempts and retries together), in ms,
-   * kept by this package's own clock so that no call can hang.
+   * Hard deadline for each request to memcached (all of memjs's attempts and retries together),
+   * in ms, kept by this package's own clock so that no call can hang. A call makes one request
+   * (acquire, a release or extend by this process's holder), two (a read first), or, when the
+   * item keeps changing, up to eight.
    * @default 5000
    */
   readonly operationTimeout?: number;
