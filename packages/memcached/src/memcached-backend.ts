@@ -149,9 +149,17 @@ export class MemcachedBackend implements LockBackend {
     ]);
     // Only read when the ADD succeeds; never an unhandled rejection otherwise.
     counted.catch(() => {});
-    const reply = await added;
-    if (reply.status === STATUS.exists) return this.#denied(keys.lock);
-    if (reply.status !== STATUS.ok) throw new MemcachedStatusError('add', reply.status);
+    let reply = await added;
+    if (reply.status === STATUS.exists) {
+      const held = await getItem(target, keys.lock);
+      // Our own token: memjs retried an ADD whose first reply was lost with its connection.
+      if (held.status !== STATUS.ok || held.value.toString('utf8') !== owner) {
+        return denial(held);
+      }
+      reply = held;
+    } else if (reply.status !== STATUS.ok) {
+      throw new MemcachedStatusError('add', reply.status);
+    }
     let fence: number;
     try {
       fence = await counted;
@@ -162,17 +170,6 @@ export class MemcachedBackend implements LockBackend {
     }
     this.#cas.set(keys.lock, owner, reply.cas, reply.connection);
     return { acquired: true, fence };
-  }
-
-  async #denied(lockKey: string): Promise<AcquireResult> {
-    const reply = await getItem(this.#target, lockKey);
-    if (reply.status === STATUS.notFound) return { acquired: false };
-    if (reply.status !== STATUS.ok) throw new MemcachedStatusError('get', reply.status);
-    return {
-      acquired: false,
-      holder: reply.value.toString('utf8'),
-      remainingMs: remainingFromFlags(flagsOf(reply)),
-    };
   }
 
   /** Resets the TTL of `key` with a SET guarded by the CAS of `owner`'s item. */
@@ -294,6 +291,17 @@ export class MemcachedBackend implements LockBackend {
  */
 function initialFence(): bigint {
   return BigInt(Date.now()) * 1000n;
+}
+
+/** What a failed acquire reports, from a GET of the lock item. */
+function denial(read: RawReply): AcquireResult {
+  if (read.status === STATUS.notFound) return { acquired: false };
+  if (read.status !== STATUS.ok) throw new MemcachedStatusError('get', read.status);
+  return {
+    acquired: false,
+    holder: read.value.toString('utf8'),
+    remainingMs: remainingFromFlags(flagsOf(read)),
+  };
 }
 
 function flagsOf(reply: RawReply): number {

@@ -74,6 +74,15 @@ describeMemcached('memcached backend on a real server', () => {
     }
   });
 
+  it('an ADD applied twice (memjs retrying after a lost reply) still grants the lock to its owner', async () => {
+    const key = randomKey();
+    // As if the first ADD reached the server and only its reply was lost.
+    await raw.add(`b:${key}`, 'retried.1', { expires: 10 });
+    const result = await backend.acquire({ key, owner: 'retried.1', ttlMs: 5_000 });
+    expect(result).toMatchObject({ acquired: true });
+    await expect(backend.release({ key, owner: 'retried.1' })).resolves.toBe('ok');
+  });
+
   it('a lost fence counter restarts above the fences it handed out', async () => {
     const key = randomKey();
     const first = await backend.acquire({ key, owner: 'a.1', ttlMs: 5_000 });
