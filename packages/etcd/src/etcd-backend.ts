@@ -229,16 +229,21 @@ export class EtcdBackend implements LockBackend {
     this.#assertOpen();
     const holding = this.#held.get(owner);
     if (holding !== undefined && holding.key === key) {
-      this.#forget(owner);
-      const reply = await this.#txn(
-        'release',
-        {
-          compare: [createdAt(holding.entry, holding.revision)],
-          success: [deleteEntry(holding.entry)],
-          failure: [firstIn(this.layout.folder(key))],
-        },
-        key,
-      );
+      let reply: Awaited<ReturnType<Etcd3['kv']['txn']>>;
+      try {
+        reply = await this.#txn(
+          'release',
+          {
+            compare: [createdAt(holding.entry, holding.revision)],
+            success: [deleteEntry(holding.entry)],
+            failure: [firstIn(this.layout.folder(key))],
+          },
+          key,
+        );
+      } finally {
+        // Only now: forgetting may revoke the lease, which must not race the delete above.
+        this.#forget(owner);
+      }
       if (reply.succeeded) return 'ok';
       return reply.responses[0]?.response_range?.kvs.length ? 'forbidden' : 'not-found';
     }

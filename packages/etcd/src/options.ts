@@ -56,7 +56,7 @@ export interface EtcdBackendOptions {
   readonly keepAliveTimeoutMs?: number;
   /**
    * Safety re-check while waiting in a lock's queue, in ms, in case a watch event is lost.
-   * @default 2000
+   * @default 5000
    */
   readonly queuePollIntervalMs?: number;
 }
@@ -144,7 +144,7 @@ export function resolveOptions(options: EtcdBackendOptions = {}): ResolvedOption
     queuePollIntervalMs: positive(
       options.queuePollIntervalMs,
       'options.queuePollIntervalMs',
-      2_000,
+      5_000,
     ),
   };
 }

@@ -60,11 +60,15 @@ const MAX_RETRY_MS = 1_000;
  *
  * **`sentAt` of the grant.** Core counts the lock's validity from `sentAt`. The entry lives as
  * long as its lease, and the lease only as long as renewals reach etcd, so the time the entry
- * was created says nothing about a grant that came after a long wait. Instead, `sentAt` is
- * `now()` taken just before the check that found no entry ahead, and the grant waits until
- * etcd has confirmed a lease renewal sent after that moment (started together with the check,
- * and skipped when an earlier one already covers a full TTL). The lease then outlives
- * `sentAt + ttl` on the server's clock, which is what core assumes.
+ * was created says nothing about a grant that came after a long wait (reporting it would make
+ * every wait longer than the TTL end in an instantly expired lock). What bounds the lock is the
+ * lease: etcd keeps it at least a full TTL after it received the last confirmed renewal, so
+ * `sentAt` is when that renewal was *sent*, in core's clock (translated from
+ * `performance.now()`, exact with core's `systemClock`). The background renewal every third of
+ * the TTL usually leaves more than half a TTL; when it does not, the grant first waits for a
+ * fresh renewal (started together with the check, and shared with other waiters of the lease).
+ * The entry's existence is confirmed by the check just before; a delete after that is a loss
+ * like any other, reported by the next keepalive.
  *
  * On abort (caller's signal or backend closed) the entry is deleted, so the queue moves on.
  * Failures before the entry exists reject at once; once queued, failed calls (a leader
@@ -89,8 +93,8 @@ export async function waitInQueue(
     let revision: string | undefined;
     let granted = false;
     try {
-      let sentAt = now();
-      let since = performance.now();
+      let coreAt = now();
+      let checkAt = performance.now();
       const pending = context.txn(
         'enqueue',
         {
@@ -134,6 +138,7 @@ export async function waitInQueue(
         revision = reply.responses[0]?.response_range?.kvs[0]?.create_revision;
         position = revision === undefined ? { kind: 'gone' } : { kind: 'unknown' };
       }
+      let woken = false;
       let failingSince: number | undefined;
       let retryMs = MIN_RETRY_MS;
       const failed = async (error: unknown): Promise<void> => {
@@ -148,14 +153,15 @@ export async function waitInQueue(
       for (;;) {
         if (position.kind === 'gone' || revision === undefined) break;
         if (position.kind === 'behind') {
-          await waitForDelete(context, position, stop);
+          woken = await waitForDelete(context, position, stop);
           position = { kind: 'unknown' };
           continue;
         }
         if (position.kind === 'unknown') {
-          sentAt = now();
-          since = performance.now();
-          lease.ensureValidUntil(since + ttlMs).catch(() => {});
+          coreAt = now();
+          checkAt = performance.now();
+          // Woken by a delete: likely our turn, so renew (if needed) alongside the check.
+          if (woken) lease.ensureValidUntil(checkAt + ttlMs / 2).catch(() => {});
           try {
             const check = await abortable(
               context.txn(
@@ -185,9 +191,9 @@ export async function waitInQueue(
           }
           continue;
         }
-        // First in line: the lock is ours once the lease is known to outlive sentAt + ttl.
+        // First in line: the lock is ours, valid from the send time of the lease's last renewal.
         try {
-          await abortable(lease.ensureValidUntil(since + ttlMs), stop);
+          await abortable(lease.ensureValidUntil(checkAt + ttlMs / 2), stop);
         } catch (error) {
           if (error instanceof LeaseGoneError) {
             position = { kind: 'gone' };
@@ -199,6 +205,7 @@ export async function waitInQueue(
         }
         context.adopt(owner, { key, entry, revision, lease });
         granted = true;
+        const sentAt = coreAt + (Math.min(lease.confirmedAt, performance.now()) - checkAt);
         return { acquired: true, fence: Number(revision), sentAt, ttlMs: lease.grantedMs };
       }
       // Our entry vanished (its lease expired during an outage, or it was deleted): queue again.
@@ -210,12 +217,15 @@ export async function waitInQueue(
   }
 }
 
-/** Resolves when `position.predecessor` is deleted, or after the poll interval. */
+/**
+ * Resolves true when `position.predecessor` is deleted, false after the poll interval (with
+ * ±20 % jitter, so a thousand waiters do not re-check in step).
+ */
 async function waitForDelete(
   context: QueueContext,
   position: { readonly predecessor: Buffer; readonly watchFrom: string },
   stop: AbortSignal,
-): Promise<void> {
+): Promise<boolean> {
   let wake: (() => void) | undefined;
   let deleted = false;
   const cancel = context.watchDelete(position.predecessor, position.watchFrom, () => {
@@ -224,10 +234,12 @@ async function waitForDelete(
   });
   try {
     if (!deleted) {
-      await sleep(context.pollIntervalMs, stop, (resume) => {
+      const jitter = 0.8 + Math.random() * 0.4;
+      await sleep(context.pollIntervalMs * jitter, stop, (resume) => {
         wake = resume;
       });
     }
+    return deleted;
   } finally {
     cancel();
   }
