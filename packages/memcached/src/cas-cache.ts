@@ -5,7 +5,6 @@
  */
 
 interface Entry {
-  readonly lockKey: string;
   readonly cas: Buffer;
   readonly connection: object;
 }
@@ -14,8 +13,8 @@ interface Entry {
 const MAX_ENTRIES = 10_000;
 
 /**
- * CAS of the items this backend wrote, per owner token (unique per acquisition). An entry is
- * trusted only for the same lock key and on the connection that returned it: a server restart
+ * CAS of the items this backend wrote, per lock key and owner token. An entry is trusted only
+ * on the connection that returned it: a server restart
  * drops the connection and restarts its CAS numbering from 1, so a CAS remembered across one
  * could match someone else's item.
  */
@@ -24,10 +23,11 @@ export class CasCache {
 
   /** The CAS remembered for `owner` on `lockKey`, if it came on `connection`. */
   get(lockKey: string, owner: string, connection: object | undefined): Buffer | undefined {
-    const entry = this.#entries.get(owner);
+    const id = idOf(lockKey, owner);
+    const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
-    if (entry.lockKey !== lockKey || connection === undefined || entry.connection !== connection) {
-      this.#entries.delete(owner);
+    if (connection === undefined || entry.connection !== connection) {
+      this.#entries.delete(id);
       return undefined;
     }
     return entry.cas;
@@ -35,22 +35,27 @@ export class CasCache {
 
   /** Remembers `cas` for `owner` on `lockKey`, as returned on `connection`. */
   set(lockKey: string, owner: string, cas: Buffer, connection: object | undefined): void {
-    this.#entries.delete(owner);
+    const id = idOf(lockKey, owner);
+    this.#entries.delete(id);
     if (connection === undefined) return;
-    this.#entries.set(owner, { lockKey, cas, connection });
+    this.#entries.set(id, { cas, connection });
     if (this.#entries.size > MAX_ENTRIES) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
   }
 
-  /** Forgets `owner`'s entry. */
-  delete(owner: string): void {
-    this.#entries.delete(owner);
+  /** Forgets `owner`'s entry on `lockKey`. */
+  delete(lockKey: string, owner: string): void {
+    this.#entries.delete(idOf(lockKey, owner));
   }
 
   /** Forgets everything. */
   clear(): void {
     this.#entries.clear();
   }
+}
+
+function idOf(lockKey: string, owner: string): string {
+  return `${lockKey}\n${owner}`;
 }

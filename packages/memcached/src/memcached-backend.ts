@@ -199,7 +199,7 @@ export class MemcachedBackend implements LockBackend {
       const result = await this.#ownerChecked(lockKey, owner, (cas) =>
         casDeleteItem(this.#target, lockKey, cas),
       );
-      this.#cas.delete(owner);
+      this.#cas.delete(lockKey, owner);
       return result;
     } catch (error) {
       throw toBackendError(error, 'release', key);
@@ -220,10 +220,10 @@ export class MemcachedBackend implements LockBackend {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       if (cas === undefined) {
         const read = await getItem(this.#target, lockKey);
-        if (read.status === STATUS.notFound) return this.#forget(owner, 'not-found');
+        if (read.status === STATUS.notFound) return this.#forget(lockKey, owner, 'not-found');
         if (read.status !== STATUS.ok) throw new MemcachedStatusError('get', read.status);
         if (read.value.toString('utf8') !== owner) {
-          return this.#forget(owner, 'forbidden');
+          return this.#forget(lockKey, owner, 'forbidden');
         }
         cas = read.cas;
       }
@@ -232,16 +232,16 @@ export class MemcachedBackend implements LockBackend {
         this.#cas.set(lockKey, owner, reply.cas, reply.connection);
         return 'ok';
       }
-      if (reply.status === STATUS.notFound) return this.#forget(owner, 'not-found');
+      if (reply.status === STATUS.notFound) return this.#forget(lockKey, owner, 'not-found');
       if (reply.status !== STATUS.exists) throw new MemcachedStatusError('cas', reply.status);
       cas = undefined;
-      this.#cas.delete(owner);
+      this.#cas.delete(lockKey, owner);
     }
     throw new Error(`the item kept changing during ${MAX_CAS_ATTEMPTS} CAS attempts`);
   }
 
-  #forget(owner: string, result: OwnerCheckedResult): OwnerCheckedResult {
-    this.#cas.delete(owner);
+  #forget(lockKey: string, owner: string, result: OwnerCheckedResult): OwnerCheckedResult {
+    this.#cas.delete(lockKey, owner);
     return result;
   }
 
