@@ -152,7 +152,8 @@ async function contend(
     }),
   );
   waits.sort((a, b) => a - b);
-  const at = (q: number) => round(waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] ?? 0);
+  const at = (q: number) =>
+    round(waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] ?? 0);
   return {
     acquisitionsPerSec: round((waits.length * 1000) / (performance.now() - started)),
     waitP50Ms: at(0.5),
@@ -200,7 +201,10 @@ function round(value: number): number {
 export function toMarkdown(result: EtcdBenchResult): string {
   const rows: [string, string][] = [
     ['uncontended tryLock+release, 1 in flight', `${result.uncontendedSerialPerSec} pairs/s`],
-    ['uncontended lock+release, 50 keys in parallel', `${result.uncontendedParallel50PerSec} pairs/s`],
+    [
+      'uncontended lock+release, 50 keys in parallel',
+      `${result.uncontendedParallel50PerSec} pairs/s`,
+    ],
     [
       '10 workers on one key, `lock()` (fair queue)',
       `${result.contended.acquisitionsPerSec} acq/s; wait p50 ${result.contended.waitP50Ms} ms, p99 ${result.contended.waitP99Ms} ms, max ${result.contended.waitMaxMs} ms`,
