@@ -69,7 +69,7 @@ export async function runEtcdBench(endpoint: string): Promise<EtcdBenchResult> {
   await serial.close();
 
   const parallel = open('parallel');
-  const uncontendedParallel50PerSec = await rate(PHASE_MS, 50, async (i, worker) => {
+  const uncontendedParallel50PerSec = await rate(PHASE_MS, 50, async (_i, worker) => {
     const lock = await parallel.lock(`parallel-${worker}`);
     await lock.release();
   });

@@ -16,11 +16,20 @@ import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue, type ITxnRequest } f
 import { toBackendError, withDeadline } from './call.js';
 import { createClient } from './client.js';
 import { KeyLayout, rangeEnd } from './keys.js';
-import { allIn, createdAt, deleteEntry, firstIn, folderEmpty, putEntry } from './kv-ops.js';
+import {
+  allIn,
+  createdAt,
+  deleteEntry,
+  firstIn,
+  folderEmpty,
+  ownedBy,
+  putEntry,
+} from './kv-ops.js';
 import { type Lease, LeaseGoneError } from './lease.js';
 import { LeasePool } from './lease-pool.js';
 import { type EtcdBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type QueueContext, waitInQueue } from './queue-wait.js';
+import { removeInBackground } from './removal.js';
 
 /** A lock this backend took: its entry, the revision that created it, and its lease. */
 export interface Holding {
@@ -94,6 +103,8 @@ export class EtcdBackend implements LockBackend {
       watchDelete: (entry, fromRevision, onDelete) =>
         this.#watchDelete(entry, fromRevision, onDelete),
       adopt: (owner, holding) => this.#adopt(owner, holding),
+      removeLater: (entry, guard, key) =>
+        removeInBackground((request) => this.#txn('cleanup', request, key), entry, guard),
     };
   }
 
@@ -130,6 +141,12 @@ export class EtcdBackend implements LockBackend {
           lease.kill();
           continue;
         }
+        // No reply does not mean no write: take the entry back if it landed.
+        removeInBackground(
+          (request) => this.#txn('cleanup', request, key),
+          entry,
+          ownedBy(entry, owner),
+        );
         throw error;
       }
       if (!reply.succeeded) {
@@ -240,6 +257,14 @@ export class EtcdBackend implements LockBackend {
           },
           key,
         );
+      } catch (error) {
+        // The entry may still be there, kept alive by the lease's other locks: keep trying.
+        removeInBackground(
+          (request) => this.#txn('cleanup', request, key),
+          holding.entry,
+          createdAt(holding.entry, holding.revision),
+        );
+        throw error;
       } finally {
         // Only now: forgetting may revoke the lease, which must not race the delete above.
         this.#forget(owner);

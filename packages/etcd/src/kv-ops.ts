@@ -22,6 +22,11 @@ export function createdAt(entry: Buffer, revision: string): ICompare {
   return { key: entry, target: 'Create', result: 'Equal', create_revision: revision };
 }
 
+/** Compare: `entry` holds `owner` (entries are unique per owner token, so this is its own). */
+export function ownedBy(entry: Buffer, owner: string): ICompare {
+  return { key: entry, target: 'Value', result: 'Equal', value: Buffer.from(owner) };
+}
+
 /** Read: the holder of `folder`, the entry with the lowest create revision. */
 export function firstIn(folder: Buffer): IRequestOp {
   return {

@@ -4,7 +4,7 @@ import {
   type QueuedAcquireOptions,
   type QueuedGrant,
 } from '@lock/core';
-import type { ITxnRequest, ITxnResponse } from 'etcd3';
+import type { ICompare, ITxnRequest, ITxnResponse } from 'etcd3';
 import { abortable, sleep } from './abortable.js';
 import { toBackendError } from './call.js';
 import type { Holding } from './etcd-backend.js';
@@ -12,9 +12,9 @@ import type { KeyLayout } from './keys.js';
 import {
   absent,
   createdAt,
-  deleteEntry,
   firstIn,
   getEntry,
+  ownedBy,
   predecessorIn,
   putEntry,
 } from './kv-ops.js';
@@ -34,6 +34,8 @@ export interface QueueContext {
   txn(operation: string, request: ITxnRequest, key: string): Promise<ITxnResponse>;
   /** Calls `onDelete` when `entry` is deleted at or after `fromRevision`; returns a canceller. */
   watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void;
+  /** Deletes `entry` in the background while `guard` holds (see `removal.ts`). */
+  removeLater(entry: Buffer, guard: ICompare, key: string): void;
   /** Records a granted lock, so extend and release find it. */
   adopt(owner: string, holding: Holding): void;
 }
@@ -113,12 +115,14 @@ export async function waitInQueue(
           pending.then(
             (late) => {
               const created = late.succeeded ? late.header.revision : undefined;
-              if (created !== undefined) removeEntry(context, entry, created, key);
+              if (created !== undefined) context.removeLater(entry, createdAt(entry, created), key);
             },
             () => {},
           );
           throw stop.reason;
         }
+        // The write may have landed even though we got no reply: take it back if it did.
+        context.removeLater(entry, ownedBy(entry, owner), key);
         if (round > 0) {
           // Re-queueing after our entry vanished: keep trying while the cluster recovers.
           await sleep(MIN_RETRY_MS * 4, stop);
@@ -212,7 +216,9 @@ export async function waitInQueue(
       revision = undefined;
     } finally {
       lease.removeWaiter();
-      if (!granted && revision !== undefined) removeEntry(context, entry, revision, key);
+      if (!granted && revision !== undefined) {
+        context.removeLater(entry, createdAt(entry, revision), key);
+      }
     }
   }
 }
@@ -243,16 +249,4 @@ async function waitForDelete(
   } finally {
     cancel();
   }
-}
-
-/** Deletes a waiter's entry in the background, retrying a few times, so the queue moves on. */
-function removeEntry(context: QueueContext, entry: Buffer, revision: string, key: string): void {
-  const attempt = (left: number): void => {
-    context
-      .txn('dequeue', { compare: [createdAt(entry, revision)], success: [deleteEntry(entry)] }, key)
-      .catch(() => {
-        if (left > 0) setTimeout(() => attempt(left - 1), 200).unref?.();
-      });
-  };
-  attempt(5);
 }
