@@ -30,6 +30,15 @@ export interface ThroughputRow {
   readonly floor: number;
   /** floor / backend: how many times slower than the floor the backend is. */
   readonly slowdown: number;
+  /**
+   * This process's CPU time per pair, in µs (user + system): steadier than throughput on a
+   * loaded machine, and what limits throughput once requests are pipelined.
+   */
+  readonly cpuUsPerPair: {
+    readonly backend: number;
+    readonly locker: number;
+    readonly floor: number;
+  };
 }
 
 /** One side of the contended handoff scenario. */
@@ -146,18 +155,34 @@ async function compare(
   lanes: number,
   durationMs: number,
 ): Promise<Omit<ThroughputRow, 'slowdown'>> {
-  const rates: [number[], number[], number[]] = [[], [], []];
+  const pairs = [backend, locker, floor];
+  const runs: Measured[][] = [[], [], []];
   for (let round = 0; round < ROUNDS; round++) {
-    rates[0].push(await throughput(backend, lanes, durationMs / ROUNDS));
-    rates[1].push(await throughput(locker, lanes, durationMs / ROUNDS));
-    rates[2].push(await throughput(floor, lanes, durationMs / ROUNDS));
+    for (const [i, pair] of pairs.entries()) {
+      runs[i]?.push(await throughput(pair, lanes, durationMs / ROUNDS));
+    }
   }
-  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1] ?? 0;
-  return { backend: median(rates[0]), locker: median(rates[1]), floor: median(rates[2]) };
+  const median = (i: number, field: keyof Measured) =>
+    (runs[i] ?? []).map((m) => m[field]).sort((a, b) => a - b)[ROUNDS >> 1] ?? 0;
+  return {
+    backend: median(0, 'rate'),
+    locker: median(1, 'rate'),
+    floor: median(2, 'rate'),
+    cpuUsPerPair: {
+      backend: median(0, 'cpuUsPerPair'),
+      locker: median(1, 'cpuUsPerPair'),
+      floor: median(2, 'cpuUsPerPair'),
+    },
+  };
+}
+
+interface Measured {
+  readonly rate: number;
+  readonly cpuUsPerPair: number;
 }
 
 /** Pairs per second with `lanes` keys worked on in parallel, one pair in flight per key. */
-async function throughput(pair: Pair, lanes: number, durationMs: number): Promise<number> {
+async function throughput(pair: Pair, lanes: number, durationMs: number): Promise<Measured> {
   const run = async (ms: number) => {
     const until = performance.now() + ms;
     let count = 0;
@@ -173,9 +198,12 @@ async function throughput(pair: Pair, lanes: number, durationMs: number): Promis
     return count;
   };
   await run(WARMUP_MS / ROUNDS);
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const count = await run(durationMs);
-  return count / ((performance.now() - started) / 1000);
+  const elapsed = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { rate: count / elapsed, cpuUsPerPair: (used.user + used.system) / Math.max(1, count) };
 }
 
 /** `contenders` lockers (one connection each, as separate processes) take turns on one key. */
@@ -262,14 +290,17 @@ async function handoff(
 export function formatBench(result: BenchResult): string {
   const n = (v: number) => Math.round(v).toLocaleString('en-US');
   const ms = (v: number) => v.toFixed(1);
+  const c = (v: number) => v.toFixed(1);
   const h = result.handoff;
   return [
     `memcached at ${result.server}, ${result.durationMs} ms per scenario and column (uncontended: median of ${ROUNDS} interleaved rounds)`,
     '',
-    '| scenario | @lock/memcached backend | through core Locker | raw memjs add+delete (floor) | floor ÷ backend |',
+    '| scenario | @lock/memcached backend | through core Locker | raw memjs add+delete (floor) | backend vs floor |',
     '|---|---:|---:|---:|---:|',
     `| uncontended pairs/s, 1 in flight | ${n(result.sequential.backend)} | ${n(result.sequential.locker)} | ${n(result.sequential.floor)} | ${result.sequential.slowdown.toFixed(2)}× |`,
     `| uncontended pairs/s, ${result.parallel.keys} keys in parallel | ${n(result.parallel.backend)} | ${n(result.parallel.locker)} | ${n(result.parallel.floor)} | ${result.parallel.slowdown.toFixed(2)}× |`,
+    `| client CPU µs per pair, 1 in flight | ${c(result.sequential.cpuUsPerPair.backend)} | ${c(result.sequential.cpuUsPerPair.locker)} | ${c(result.sequential.cpuUsPerPair.floor)} | ${(result.sequential.cpuUsPerPair.backend / result.sequential.cpuUsPerPair.floor).toFixed(2)}× |`,
+    `| client CPU µs per pair, ${result.parallel.keys} keys in parallel | ${c(result.parallel.cpuUsPerPair.backend)} | ${c(result.parallel.cpuUsPerPair.locker)} | ${c(result.parallel.cpuUsPerPair.floor)} | ${(result.parallel.cpuUsPerPair.backend / result.parallel.cpuUsPerPair.floor).toFixed(2)}× |`,
     '',
     `| contended handoff, ${h.contenders} workers on one key | core Locker (backoff) | raw add loop, same backoff (floor) |`,
     '|---|---:|---:|',

@@ -160,6 +160,11 @@ export class MemcachedBackend implements LockBackend {
     } else if (reply.status !== STATUS.ok) {
       throw new MemcachedStatusError('add', reply.status);
     }
+    if (reply.cas.every((byte) => byte === 0)) {
+      // A server started with -C keeps no CAS, and a zero CAS guards nothing: refuse to lock.
+      await casDeleteItem(target, keys.lock, reply.cas).catch(() => {});
+      throw new Error('the server keeps no CAS values (started with -C): locks need them');
+    }
     let fence: number;
     try {
       fence = await counted;

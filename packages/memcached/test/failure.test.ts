@@ -102,3 +102,25 @@ describeMemcached('memcached: a server that stops or freezes', () => {
     }
   }, 30_000);
 });
+
+describeMemcached('memcached started without CAS (-C)', () => {
+  it('refuses to lock, with a BackendError saying why, and leaves nothing behind', async () => {
+    const server = await startServer({
+      ...MEMCACHED,
+      args: (ports, dir) => ['-C', ...MEMCACHED.args(ports, dir)],
+    });
+    const backend = new MemcachedBackend({ servers: [server.url] });
+    try {
+      const key = randomKey();
+      const error = await backend
+        .acquire({ key, owner: 'a.1', ttlMs: 5_000 })
+        .catch((e: unknown) => e);
+      expect(isLockError(error, 'BACKEND')).toBe(true);
+      expect((error as Error).message).toContain('-C');
+      expect(await backend.inspect(key)).toBeUndefined();
+    } finally {
+      await backend.close();
+      await server.stop();
+    }
+  });
+});
