@@ -12,7 +12,13 @@ import {
   type ReleaseRequest,
   type Unsubscribe,
 } from '@lock/core';
-import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue, type ITxnRequest } from 'etcd3';
+import {
+  type Etcd3,
+  EtcdLeaseInvalidError,
+  type IKeyValue,
+  type ITxnRequest,
+  type Watcher,
+} from 'etcd3';
 import { toBackendError, withDeadline } from './call.js';
 import { createClient } from './client.js';
 import { KeyLayout, rangeEnd } from './keys.js';
@@ -77,6 +83,7 @@ export class EtcdBackend implements LockBackend {
   readonly #closed = new AbortController();
   readonly #queue: QueueContext;
   #connected = false;
+  #anchor: Watcher | undefined;
 
   constructor(options: EtcdBackendOptions = {}) {
     this.#options = resolveOptions(options);
@@ -311,6 +318,7 @@ export class EtcdBackend implements LockBackend {
   async watch(key: string, onChange: () => void): Promise<Unsubscribe> {
     this.#assertOpen();
     const folder = this.layout.folder(key);
+    this.#anchorWatchStream();
     const watcher = this.client.watch().prefix(folder).only('delete').watcher();
     watcher.on('delete', () => onChange());
     watcher.on('connected', () => onChange());
@@ -328,6 +336,7 @@ export class EtcdBackend implements LockBackend {
     if (this.#closed.signal.aborted) return;
     this.#closed.abort(new LockClosedError('etcd backend'));
     this.#held.clear();
+    this.#anchor?.cancel().catch(() => {});
     try {
       await withDeadline('close', this.#options.requestTimeoutMs, () => this.#leases.revokeAll());
     } catch {
@@ -479,7 +488,20 @@ export class EtcdBackend implements LockBackend {
     );
   }
 
+  /**
+   * Keeps one watcher on a key that never changes for the backend's lifetime. etcd3's watch
+   * manager tears its stream down when its last watcher leaves, and a watcher attached during
+   * that teardown waits out a reconnect delay; queue waiters come and go constantly, so without
+   * an anchor a handover could stall for that delay.
+   */
+  #anchorWatchStream(): void {
+    if (this.#anchor !== undefined || this.#closed.signal.aborted) return;
+    this.#anchor = this.client.watch().key(`${this.layout.prefix}\u0000anchor`).watcher();
+    this.#anchor.on('error', () => {});
+  }
+
   #watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void {
+    this.#anchorWatchStream();
     const watcher = this.client
       .watch()
       .key(entry)
