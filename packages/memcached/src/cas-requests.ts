@@ -56,6 +56,18 @@ interface ServerInternals {
   _socket?: { cork?: () => void; uncork?: () => void };
 }
 
+/**
+ * Closes a client this package created, for good: marks every server as asleep forever (memjs's
+ * failover field `wakeupAt`), so a retry memjs has already scheduled finds no server instead of
+ * opening a new connection after the close, then ends the sockets.
+ */
+export function retireClient(client: Client): void {
+  for (const server of client.servers) {
+    (server as unknown as { wakeupAt?: number }).wakeupAt = Number.POSITIVE_INFINITY;
+  }
+  client.close();
+}
+
 /** Identity of the socket memjs uses now for `routingKey`'s server, if it has one open. */
 export function currentConnection(client: Client, routingKey: string): object | undefined {
   const server = client.server(routingKey) as unknown as ServerInternals | undefined | null;

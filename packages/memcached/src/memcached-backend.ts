@@ -21,6 +21,7 @@ import {
   incrementCounter,
   MemcachedStatusError,
   type RawReply,
+  retireClient,
   STATUS,
   type Target,
 } from './cas-requests.js';
@@ -92,11 +93,12 @@ export class MemcachedBackend implements LockBackend {
       servers = list.map((text) => {
         try {
           return parseServer(text);
-        } catch (error) {
+        } catch {
+          // Masked: a memjs-style "user:pass@host" entry would carry a password.
           throw new InvalidArgumentError(
             'options.servers',
-            options.servers,
-            (error as Error).message,
+            list.map((entry) => entry.replace(/^.*@/, '***@')),
+            'must be "host[:port]" strings (SASL credentials go in username and password)',
           );
         }
       });
@@ -281,7 +283,7 @@ export class MemcachedBackend implements LockBackend {
     this.#closed = true;
     this.#deadlines.close(new LockClosedError('memcached backend'));
     this.#cas.clear();
-    if (this.#ownsClient) this.client.close();
+    if (this.#ownsClient) retireClient(this.client);
   }
 
   #assertOpen(): void {

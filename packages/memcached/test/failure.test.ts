@@ -78,6 +78,34 @@ describeMemcached('memcached: a server that stops or freezes', () => {
     }
   }, 30_000);
 
+  it('close() while memjs waits to retry leaves no connection behind', async () => {
+    const server = await startMemcached();
+    const backend = new MemcachedBackend({
+      servers: [server.url],
+      timeout: 200,
+      retries: 2,
+      retry: 500,
+    });
+    try {
+      await backend.acquire({ key: randomKey(), owner: 'a.1', ttlMs: 5_000 });
+      server.pause();
+      // Times out after 200 ms; memjs then schedules a retry 500 ms later.
+      const pending = backend.inspect(randomKey()).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      await backend.close();
+      expect(isLockError(await pending, 'CLOSED')).toBe(true);
+      server.resume();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const sockets = backend.client.servers.map(
+        (s) => (s as unknown as { _socket?: object })._socket,
+      );
+      expect(sockets.every((socket) => socket === undefined)).toBe(true);
+    } finally {
+      server.resume();
+      await server.stop();
+    }
+  });
+
   it('after a restart, an old holder cannot release the new holder’s lock, and fences still grow', async () => {
     const port = await freePort();
     let server = await startOnPort(port);

@@ -61,6 +61,13 @@ describe('memcached options', () => {
     expect((error as Error).message).not.toContain('hunter2');
   });
 
+  it('never echoes a password from a memjs-style "user:pass@host" server entry', () => {
+    const error = errorOf(() => new MemcachedBackend({ servers: ['app:hunter2@10.0.0.1:11211'] }));
+    expect(isLockError(error, 'INVALID_ARGUMENT')).toBe(true);
+    expect((error as Error).message).toContain('options.servers');
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+
   it('maps the pip-services options onto memjs', () => {
     const backend = new MemcachedBackend({
       host: '127.0.0.1',
