@@ -58,6 +58,7 @@ const MAX_CAS_ATTEMPTS = 4;
  * ```
  */
 export class MemcachedBackend implements LockBackend {
+  /** Short name for messages and benchmarks. */
   readonly name = 'memcached';
   /** The memjs client in use (yours when you passed `client`). */
   readonly client: Client;

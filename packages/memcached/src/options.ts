@@ -169,6 +169,14 @@ export function checkBackendOptions(options: unknown, name: string): void {
     if (typeof client !== 'object' || client === null || typeof client['perform'] !== 'function') {
       throw new InvalidArgumentError(`${name}.client`, o.client, 'must be a memjs Client');
     }
+    const clientOptions = client['options'] as { failover?: unknown } | undefined;
+    if (clientOptions?.failover) {
+      throw new InvalidArgumentError(
+        `${name}.client`,
+        o.client,
+        `must not fail over (its options.failover is true): ${UNSUPPORTED_OPTIONS['failover']?.replace('is not supported: ', '')}`,
+      );
+    }
     const conflicting = CONNECTION_OPTIONS.filter((k) => o[k] !== undefined);
     if (conflicting.length > 0) {
       throw new InvalidArgumentError(

@@ -48,6 +48,7 @@ describe('memcached options', () => {
       { servers: ['host:99999'] },
       { client: {} },
       { client: Client.create('127.0.0.1:1'), timeout: 100 },
+      { client: Client.create('127.0.0.1:1', { failover: true }) },
     ];
     for (const options of bad) {
       const error = errorOf(() => new MemcachedBackend(options as never));
