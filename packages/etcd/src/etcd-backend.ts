@@ -21,6 +21,7 @@ import {
 } from 'etcd3';
 import { toBackendError, withDeadline } from './call.js';
 import { createClient } from './client.js';
+import { KeepAliveChannel } from './keepalive-channel.js';
 import { KeyLayout, rangeEnd } from './keys.js';
 import {
   allIn,
@@ -84,12 +85,14 @@ export class EtcdBackend implements LockBackend {
   readonly #queue: QueueContext;
   #connected = false;
   #anchor: Watcher | undefined;
+  readonly #keepAlives: KeepAliveChannel;
 
   constructor(options: EtcdBackendOptions = {}) {
     this.#options = resolveOptions(options);
     this.#ownsClient = this.#options.client === undefined;
     this.client = this.#options.client ?? createClient(this.#options);
     this.layout = new KeyLayout(this.#options.prefix);
+    this.#keepAlives = new KeepAliveChannel(() => this.client.leaseClient.leaseKeepAlive());
     this.#leases = new LeasePool(
       {
         grant: (seconds) => this.#grant(seconds),
@@ -337,6 +340,7 @@ export class EtcdBackend implements LockBackend {
     this.#closed.abort(new LockClosedError('etcd backend'));
     this.#held.clear();
     this.#anchor?.cancel().catch(() => {});
+    this.#keepAlives.reset(this.#closed.signal.reason);
     try {
       await withDeadline('close', this.#options.requestTimeoutMs, () => this.#leases.revokeAll());
     } catch {
@@ -369,22 +373,15 @@ export class EtcdBackend implements LockBackend {
     return { id: reply.ID, ttlSeconds: Number(reply.TTL) };
   }
 
-  #keepAliveOnce(id: string): Promise<number> {
-    return this.#call('lease keepalive', async () => {
-      const stream = await this.client.leaseClient.leaseKeepAlive({
-        deadline: Date.now() + this.#options.requestTimeoutMs,
-      });
-      try {
-        return await new Promise<number>((resolve, reject) => {
-          stream.on('data', (reply) => resolve(Number(reply.TTL)));
-          stream.on('error', reject);
-          stream.on('end', () => reject(new Error('lease keepalive stream ended')));
-          stream.write({ ID: id });
-        });
-      } finally {
-        stream.end();
-      }
-    });
+  async #keepAliveOnce(id: string): Promise<number> {
+    try {
+      return await this.#call('lease keepalive', () => this.#keepAlives.keepAlive(id));
+    } catch (error) {
+      // A renewal without a reply may still be answered later: never let that answer be
+      // taken for a newer request's (see KeepAliveChannel).
+      this.#keepAlives.reset(error);
+      throw error;
+    }
   }
 
   async #revoke(id: string): Promise<void> {
