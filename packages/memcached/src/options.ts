@@ -17,7 +17,19 @@ export interface ServerAddress {
 /**
  * Options of {@link MemcachedBackend}. Give exactly one of `client`, `servers`, `uri` or `host`.
  * Durations are in milliseconds, as in pip-services' memcached options; they are converted to
- * the seconds memjs wants.
+ * the seconds memjs wants. Options memjs cannot honour ({@link UNSUPPORTED_OPTIONS}) are
+ * rejected with an `InvalidArgumentError` naming them.
+ * @example
+ * ```ts
+ * new MemcachedBackend({
+ *   servers: ['10.0.0.1:11211', '10.0.0.2:11211'],
+ *   username: 'app',
+ *   password: process.env['MEMCACHED_PASSWORD'] as string,
+ *   keyPrefix: 'billing-locks:',
+ *   timeout: 500,
+ *   retries: 1,
+ * });
+ * ```
  */
 export interface MemcachedBackendOptions {
   /**
