@@ -3,7 +3,7 @@
  * FIFO queue, create-revision fencing, watch wake-ups.
  * @packageDocumentation
  */
-export { EtcdBackend, type EtcdBackendStats, type Holding } from './etcd-backend.js';
+export { EtcdBackend, type EtcdBackendStats } from './etcd-backend.js';
 export { openBackend } from './open-backend.js';
 export {
   ETCD_OPTION_NAMES,
