@@ -70,6 +70,7 @@ export interface EtcdBackendStats {
  * ```
  */
 export class EtcdBackend implements LockBackend {
+  /** Always `"etcd"`. */
   readonly name = 'etcd';
   /** The `etcd3` client in use (yours, if you passed one). */
   readonly client: Etcd3;
@@ -173,7 +174,13 @@ export class EtcdBackend implements LockBackend {
       } catch (error) {
         // We wrote the entry but cannot vouch for its lease: take it back rather than hand out
         // a lock that may already be gone.
-        await this.#deleteEntry(entry, revision, key).catch(() => {});
+        await this.#deleteEntry(entry, revision, key).catch(() => {
+          removeInBackground(
+            (request) => this.#txn('cleanup', request, key),
+            entry,
+            createdAt(entry, revision),
+          );
+        });
         if (attempt < 2 && error instanceof LeaseGoneError) continue;
         throw toBackendError('lease keepalive', error, key);
       }
@@ -186,7 +193,10 @@ export class EtcdBackend implements LockBackend {
    * Waits first-come-first-served: keeps this owner's entry, watches only the entry just
    * before it, and is granted when none is left before it. See `queue-wait.ts`.
    */
-  acquireQueued(request: AcquireRequest, options: QueuedAcquireOptions): Promise<QueuedGrant> {
+  async acquireQueued(
+    request: AcquireRequest,
+    options: QueuedAcquireOptions,
+  ): Promise<QueuedGrant> {
     this.#assertOpen();
     return waitInQueue(this.#queue, request, options);
   }
@@ -206,7 +216,8 @@ export class EtcdBackend implements LockBackend {
     this.#assertOpen();
     const started = performance.now();
     const results: OwnerCheckedResult[] = new Array(requests.length).fill('not-found');
-    const byLease = new Map<Lease, number[]>();
+    // Holdings are captured once: a concurrent release may forget them while we wait.
+    const byLease = new Map<Lease, { index: number; holding: Holding }[]>();
     const unknown: number[] = [];
     await Promise.all(
       requests.map(async (request, index) => {
@@ -219,14 +230,14 @@ export class EtcdBackend implements LockBackend {
           await this.#moveToLongerLease(request, holding);
         }
         const list = byLease.get(holding.lease) ?? [];
-        list.push(index);
+        list.push({ index, holding });
         byLease.set(holding.lease, list);
       }),
     );
     const missing: number[] = [...unknown];
     await Promise.all(
-      [...byLease].map(async ([lease, indexes]) => {
-        const ttlMs = Math.max(...indexes.map((i) => (requests[i] as ExtendRequest).ttlMs));
+      [...byLease].map(async ([lease, members]) => {
+        const ttlMs = Math.max(...members.map((m) => (requests[m.index] as ExtendRequest).ttlMs));
         const [renewed, keys] = await Promise.all([
           lease.ensureValidUntil(started + ttlMs).then(
             () => true,
@@ -240,8 +251,7 @@ export class EtcdBackend implements LockBackend {
           ),
         ]);
         const present = new Set(keys.keys.map((k) => Buffer.from(k).toString('latin1')));
-        for (const index of indexes) {
-          const holding = this.#held.get((requests[index] as ExtendRequest).owner) as Holding;
+        for (const { index, holding } of members) {
           if (renewed && present.has(holding.entry.toString('latin1'))) results[index] = 'ok';
           else missing.push(index);
         }
@@ -406,6 +416,11 @@ export class EtcdBackend implements LockBackend {
     }
   }
 
+  async #holderOf(key: string): Promise<IKeyValue | undefined> {
+    const reply = await this.#txn('read', { success: [firstIn(this.layout.folder(key))] }, key);
+    return reply.responses[0]?.response_range?.kvs[0];
+  }
+
   async #entries(key: string): Promise<IKeyValue[]> {
     const reply = await this.#txn('read', { success: [allIn(this.layout.folder(key))] }, key);
     return reply.responses[0]?.response_range?.kvs ?? [];
@@ -468,8 +483,7 @@ export class EtcdBackend implements LockBackend {
     await Promise.all(
       missing.map(async (index) => {
         const request = requests[index] as ExtendRequest;
-        const entries = await this.#entries(request.key);
-        const holder = entries[0];
+        const holder = await this.#holderOf(request.key);
         const known = this.#held.get(request.owner);
         if (
           holder !== undefined &&

@@ -87,11 +87,6 @@ interface Span {
     const leader = await leaderIndex(cluster.urls);
     cluster.members[leader]?.process?.kill('SIGKILL');
     const outcomes = await Promise.all([holder, ...waiters]);
-    console.log(
-      leader,
-      outcomes,
-      spans.map((s) => [s.who, s.fence, Math.round(s.start), Math.round(s.end), s.lost]),
-    );
 
     // The holder kept its lock or was told it lost it; every waiter got its turn.
     expect(['done', 'lost']).toContain(outcomes[0]);
