@@ -177,4 +177,40 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       await locker.close();
     }
   });
+
+  it('a holder cut off by a frozen server is told it lost the lock; a queued waiter gets it after', async () => {
+    const prefix = `${randomNamespace()}/`;
+    const open = () =>
+      createLocker(new EtcdBackend({ hosts: server.url, prefix, requestTimeoutMs: 1_000 }), {
+        ttl: 1_500,
+        onError: () => {},
+      });
+    const a = open();
+    const b = open();
+    try {
+      const key = randomKey();
+      const held = await a.tryLock(key);
+      const waiting = b.lock(key, { timeout: 30_000 });
+      await sleep(200);
+      server.pause();
+      let risked = false;
+      const reason = await new Promise<unknown>((resolve) => {
+        held.signal.addEventListener('abort', () => resolve(held.signal.reason));
+        const poll = setInterval(() => {
+          if (held.atRisk) risked = true;
+          if (held.signal.aborted) clearInterval(poll);
+        }, 20);
+      });
+      expect(isLockError(reason, 'LOST')).toBe(true);
+      expect(risked).toBe(true);
+      await sleep(500);
+      server.resume();
+      const next = await waiting;
+      expect(next.fence).toBeGreaterThan(held.fence);
+      await next.release();
+    } finally {
+      server.resume();
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 40_000);
 });
