@@ -18,7 +18,7 @@ import {
   predecessorIn,
   putEntry,
 } from './kv-ops.js';
-import { LeaseGoneError } from './lease.js';
+import { type Lease, LeaseGoneError } from './lease.js';
 import type { LeasePool } from './lease-pool.js';
 
 /** What a queued wait needs from its backend. */
@@ -165,7 +165,7 @@ export async function waitInQueue(
           coreAt = now();
           checkAt = performance.now();
           // Woken by a delete: likely our turn, so renew (if needed) alongside the check.
-          if (woken) lease.ensureValidUntil(checkAt + ttlMs / 2).catch(() => {});
+          if (woken) renewedSince(lease, checkAt - ttlMs / 2).catch(() => {});
           try {
             const check = await abortable(
               context.txn(
@@ -197,7 +197,7 @@ export async function waitInQueue(
         }
         // First in line: the lock is ours, valid from the send time of the lease's last renewal.
         try {
-          await abortable(lease.ensureValidUntil(checkAt + ttlMs / 2), stop);
+          await abortable(renewedSince(lease, checkAt - ttlMs / 2), stop);
         } catch (error) {
           if (error instanceof LeaseGoneError) {
             position = { kind: 'gone' };
@@ -221,6 +221,15 @@ export async function waitInQueue(
       }
     }
   }
+}
+
+/**
+ * Resolves once etcd has confirmed a renewal of `lease` sent at or after `since`. A grant is
+ * valid for core from that renewal's send time plus the TTL asked for (which may be shorter than
+ * the lease's whole seconds), so requiring `since = check − ttl/2` leaves at least half a TTL.
+ */
+function renewedSince(lease: Lease, since: number): Promise<void> {
+  return lease.ensureValidUntil(since + lease.grantedMs);
 }
 
 /**

@@ -45,15 +45,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('a waiter granted after waiting longer than its TTL gets a live lock that keepalive keeps', async () => {
     const a = locker({ ttl: 10_000 });
-    const b = locker({ ttl: 1_000 });
+    // 1.5 s asks for less than the 2 s lease etcd grants: validity must follow the 1.5 s.
+    const b = locker({ ttl: 1_500 });
     const key = randomKey();
     const held = await a.tryLock(key);
     const waiting = b.lock(key, { timeout: 20_000 });
-    await sleep(3_000); // three of b's TTLs: its entry survives on its background-renewed lease
+    await sleep(3_500); // over two of b's TTLs: its entry survives on its background-renewed lease
     await held.release();
     const granted = await waiting;
     expect(granted.held).toBe(true);
-    expect(granted.remainingMs).toBeGreaterThan(0);
+    expect(granted.remainingMs).toBeGreaterThan(1_500 / 2 - 200);
     await sleep(2_500);
     expect(granted.held).toBe(true);
     expect(granted.fence).toBeGreaterThan(held.fence);
