@@ -216,6 +216,7 @@ export async function waitInQueue(
       revision = undefined;
     } finally {
       lease.removeWaiter();
+      context.leases.release(lease); // revoked if nothing uses it and a newer one replaced it
       if (!granted && revision !== undefined) {
         context.removeLater(entry, createdAt(entry, revision), key);
       }
