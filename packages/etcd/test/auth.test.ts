@@ -12,7 +12,7 @@ const PASSWORD = 'correct-horse-7';
   let server: RunningServer;
 
   beforeAll(async () => {
-    server = await startEtcd();
+    server = await startEtcd({ own: true });
     const etcdctl = (...args: string[]) =>
       execFileSync('etcdctl', ['--endpoints', server.url, ...args], { stdio: 'pipe' });
     etcdctl('user', 'add', `root:${PASSWORD}`, '--interactive=false');

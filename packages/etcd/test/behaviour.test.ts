@@ -152,7 +152,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   let server: RunningServer;
 
   beforeAll(async () => {
-    server = await startEtcd();
+    server = await startEtcd({ own: true });
   }, 30_000);
   afterAll(async () => {
     server?.resume();

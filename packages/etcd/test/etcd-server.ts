@@ -49,9 +49,21 @@ export function singleMember(extraArgs: string[] = []): ServerSpec {
   };
 }
 
-/** Starts one etcd with its data under /dev/shm (tmpfs) when that exists. */
-export function startEtcd(): Promise<RunningServer> {
-  return withTmpfs(() => startServer(singleMember()));
+/**
+ * Starts one etcd with its data under /dev/shm (tmpfs) when that exists, or uses
+ * `LOCK_TEST_ETCD_URL`. Tests that change the server (enable auth, freeze it) pass `own` to
+ * always get a private one, never a shared server given by URL.
+ */
+export function startEtcd(options: { own?: boolean } = {}): Promise<RunningServer> {
+  return withTmpfs(async () => {
+    const given = process.env['LOCK_TEST_ETCD_URL'];
+    if (options.own) delete process.env['LOCK_TEST_ETCD_URL'];
+    try {
+      return await startServer(singleMember());
+    } finally {
+      if (given !== undefined) process.env['LOCK_TEST_ETCD_URL'] = given;
+    }
+  });
 }
 
 /** Runs `start` with TMPDIR on /dev/shm, so the harness's scratch folder is on tmpfs. */
