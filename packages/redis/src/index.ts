@@ -13,3 +13,4 @@ export {
   type RedisBackendOptions,
 } from './options.js';
 export { RedisBackend } from './redis-backend.js';
+export { RedlockBackend, type RedlockOptions } from './redlock-backend.js';

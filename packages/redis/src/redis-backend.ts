@@ -23,6 +23,7 @@ import {
   EXTEND,
   EXTEND_MANY,
   INSPECT,
+  RAISE_FENCE,
   RELEASE,
   RELEASE_FAIR,
 } from './scripts.js';
@@ -214,6 +215,15 @@ export class RedisBackend implements LockBackend {
       this.#subscriptions.delete(channel);
       unsubscribe?.();
     };
+  }
+
+  /**
+   * Raises the fence counter of `key` to at least `fence`. Used by {@link RedlockBackend} after a
+   * quorum grant, so that any later grant's fence is above it; harmless otherwise.
+   */
+  async raiseFence(key: string, fence: number): Promise<void> {
+    const keys = lockKeys(this.#options.prefix, key);
+    await this.#connection.eval(RAISE_FENCE, [keys.fence], [String(fence)], 'raise fence', key);
   }
 
   /** Closes the connections this backend opened; never a client or cluster you passed in. */

@@ -193,3 +193,16 @@ export const INSPECT = script(
 return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[2])}
 `,
 );
+
+/**
+ * Raises a fence counter to at least ARGV[1] (Redlock: after a quorum grant, so every later
+ * grant on any quorum is above this one). KEYS: fence.
+ */
+export const RAISE_FENCE = script(
+  1,
+  `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`,
+);

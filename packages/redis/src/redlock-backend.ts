@@ -1,0 +1,318 @@
+import {
+  type AcquireRequest,
+  type AcquireResult,
+  BackendError,
+  type BackendLockInfo,
+  checkOptions,
+  checkPositive,
+  type ExtendRequest,
+  InvalidArgumentError,
+  type LockBackend,
+  type OwnerCheckedResult,
+  type ReleaseRequest,
+  type Unsubscribe,
+} from '@lock/core';
+import type { RedisClientLike } from './client-types.js';
+import { RedisBackend } from './redis-backend.js';
+
+/** Options of {@link RedlockBackend}. */
+export interface RedlockOptions {
+  /**
+   * The independent Redis servers (not replicas of each other, not one Cluster): URLs, whose
+   * clients the backend owns, or standalone clients you own. An odd number, such as 3 or 5.
+   */
+  readonly nodes: readonly (string | RedisClientLike)[];
+  /**
+   * Prefix of every key and channel on every node.
+   * @default "lock:"
+   */
+  readonly prefix?: string;
+  /**
+   * Connect timeout per node, in milliseconds.
+   * @default 2000
+   */
+  readonly connectTimeout?: number;
+  /**
+   * Reply timeout per node, in milliseconds. Keep it well below the lock TTL: a slow node
+   * should be skipped, not waited for.
+   * @default 500
+   */
+  readonly commandTimeout?: number;
+  /**
+   * Fraction of the TTL assumed lost to clock drift between the nodes, plus 2 ms. A grant is
+   * kept only if `ttl − elapsed − drift` is still positive once a quorum has answered.
+   * @default 0.01
+   */
+  readonly driftFactor?: number;
+  /** Where warnings go (eviction policy of a node…). @default `console.warn` */
+  readonly onWarning?: (message: string) => void;
+}
+
+const OPTION_NAMES = [
+  'nodes',
+  'prefix',
+  'connectTimeout',
+  'commandTimeout',
+  'driftFactor',
+  'onWarning',
+] as const;
+
+/**
+ * The Redlock algorithm over N independent Redis servers: a lock is held when a majority
+ * (quorum) granted it within its validity, `ttl − elapsed − drift`. Acquisitions that miss the
+ * quorum are cleaned up on every node; release goes to every node.
+ *
+ * Fences: each node keeps its own counter. After a quorum grant the counters are raised to the
+ * grant's fence (the largest of the granting nodes') on every node that answers, and the grant
+ * needs a quorum of those too, so any two grants' quorums share a node and a later grant gets
+ * a larger fence. That holds only while nodes keep their data: a node restarted without
+ * persistence comes back with counter 0 (and without the lock), and then fences can go
+ * backwards and two holders can overlap. Redlock is for efficiency locks; for correctness
+ * under failures use fences from a single Redis with persistence, or a consensus store.
+ * @example
+ * ```ts
+ * const backend = new RedlockBackend({ nodes: ['redis://a:6379', 'redis://b:6379', 'redis://c:6379'] });
+ * const locker = createLocker(backend, { ttl: 10_000 });
+ * ```
+ */
+export class RedlockBackend implements LockBackend {
+  /** Short name for messages and benchmarks. */
+  readonly name = 'redlock';
+  /** Nodes that must agree: a majority of {@link RedlockBackend.size}. */
+  readonly quorum: number;
+  readonly #nodes: readonly RedisBackend[];
+  readonly #driftFactor: number;
+
+  /** Checks `options` at once; connects each node on first use. */
+  constructor(options: RedlockOptions) {
+    checkOptions(options, 'options', OPTION_NAMES);
+    const nodes = options.nodes;
+    if (!Array.isArray(nodes) || nodes.length === 0 || nodes.length % 2 === 0) {
+      throw new InvalidArgumentError(
+        'options.nodes',
+        nodes,
+        'must be a non-empty array of an odd number of Redis URLs or clients',
+      );
+    }
+    const driftFactor = options.driftFactor ?? 0.01;
+    if (typeof driftFactor !== 'number' || !(driftFactor >= 0 && driftFactor < 0.5)) {
+      throw new InvalidArgumentError('options.driftFactor', driftFactor, 'must be in [0, 0.5)');
+    }
+    const commandTimeout = options.commandTimeout ?? 500;
+    checkPositive(commandTimeout, 'options.commandTimeout');
+    this.#driftFactor = driftFactor;
+    this.quorum = Math.floor(nodes.length / 2) + 1;
+    this.#nodes = nodes.map(
+      (node) =>
+        new RedisBackend({
+          ...(typeof node === 'string' ? { url: node } : { client: node }),
+          fair: false,
+          commandTimeout,
+          ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+          ...(options.connectTimeout === undefined
+            ? {}
+            : { connectTimeout: options.connectTimeout }),
+          ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+        }),
+    );
+  }
+
+  /** Number of nodes. */
+  get size(): number {
+    return this.#nodes.length;
+  }
+
+  /**
+   * Connects to every node now (otherwise the first call does).
+   * @throws {BackendError} when fewer than a quorum of nodes can be reached.
+   */
+  async connect(): Promise<this> {
+    const replies = await Promise.allSettled(this.#nodes.map((node) => node.connect()));
+    if (fulfilled(replies).length < this.quorum) throw this.#noQuorum('connect', '*', replies);
+    return this;
+  }
+
+  /**
+   * Tries every node at once. Granted when a quorum granted and, once their fences are raised,
+   * the lock is still valid: a node holds it until at least `sentAt + ttl` (its SET was sent at
+   * `sentAt`), so the quorum holds it until the quorum-th latest such time, minus drift.
+   */
+  async acquire(request: AcquireRequest): Promise<AcquireResult> {
+    const sentAt: number[] = this.#nodes.map(() => Number.POSITIVE_INFINITY);
+    const replies = await Promise.allSettled(
+      this.#nodes.map(async (node, i) => {
+        await node.connect();
+        sentAt[i] = performance.now();
+        return node.acquire(request);
+      }),
+    );
+    const grantedAt: number[] = [];
+    const fences: number[] = [];
+    replies.forEach((reply, i) => {
+      if (reply.status === 'fulfilled' && reply.value.acquired) {
+        fences.push(reply.value.fence);
+        grantedAt.push(sentAt[i] as number);
+      }
+    });
+    if (fences.length >= this.quorum) {
+      const fence = Math.max(...fences);
+      const raised = await Promise.allSettled(
+        this.#nodes.map((node) => node.raiseFence(request.key, fence)),
+      );
+      // Sorted latest first: the quorum-th is when the last node needed for a quorum got it.
+      grantedAt.sort((a, b) => b - a);
+      const validUntil =
+        (grantedAt[this.quorum - 1] as number) +
+        request.ttlMs -
+        (request.ttlMs * this.#driftFactor + 2);
+      const validity = validUntil - performance.now();
+      if (fulfilled(raised).length >= this.quorum && validity > 0) {
+        return { acquired: true, fence };
+      }
+      await this.#cleanUp(request);
+      if (validity <= 0) {
+        throw new BackendError(
+          `redlock: acquiring lock "${request.key}" took longer than its TTL allows`,
+          { key: request.key, cause: new Error('validity ran out during acquisition') },
+        );
+      }
+      throw this.#noQuorum('acquire', request.key, raised);
+    }
+    if (fences.length > 0 || replies.some((r) => r.status === 'rejected')) {
+      await this.#cleanUp(request);
+    }
+    const answered = fulfilled(replies);
+    if (answered.length < this.quorum) throw this.#noQuorum('acquire', request.key, replies);
+    const denied = answered.filter((r): r is AcquireResult & { acquired: false } => !r.acquired);
+    const holders = denied.map((r) => r.holder).filter((h): h is string => h !== undefined);
+    const remaining = denied
+      .map((r) => r.remainingMs)
+      .filter((ms): ms is number => ms !== undefined);
+    return {
+      acquired: false,
+      holder: mostCommon(holders),
+      remainingMs: remaining.length > 0 ? Math.min(...remaining) : undefined,
+    };
+  }
+
+  async extend(request: ExtendRequest): Promise<OwnerCheckedResult> {
+    const replies = await Promise.allSettled(this.#nodes.map((node) => node.extend(request)));
+    return this.#decide(replies, 'extend', request.key, this.quorum);
+  }
+
+  /** Renews many locks: one batched call per node, all nodes in parallel. */
+  async extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
+    const perNode = await Promise.allSettled(this.#nodes.map((node) => node.extendMany(requests)));
+    return requests.map((request, index) =>
+      this.#decide(
+        perNode.map((reply) =>
+          reply.status === 'fulfilled'
+            ? { status: 'fulfilled' as const, value: reply.value[index] as OwnerCheckedResult }
+            : reply,
+        ),
+        'extend',
+        request.key,
+        this.quorum,
+      ),
+    );
+  }
+
+  /** Releases on every node; `ok` if it was ours on any of them. */
+  async release(request: ReleaseRequest): Promise<OwnerCheckedResult> {
+    const replies = await Promise.allSettled(this.#nodes.map((node) => node.release(request)));
+    return this.#decide(replies, 'release', request.key, 1);
+  }
+
+  /** The owner that holds `key` on a quorum of nodes, with the smallest remaining TTL among them. */
+  async inspect(key: string): Promise<BackendLockInfo | undefined> {
+    const replies = await Promise.allSettled(this.#nodes.map((node) => node.inspect(key)));
+    const answered = fulfilled(replies);
+    if (answered.length < this.quorum) throw this.#noQuorum('inspect', key, replies);
+    const infos = answered.filter((info): info is BackendLockInfo => info !== undefined);
+    const owner = mostCommon(infos.map((info) => info.owner));
+    const holding = infos.filter((info) => info.owner === owner);
+    if (owner === undefined || holding.length < this.quorum) return undefined;
+    const remaining = holding
+      .map((info) => info.remainingMs)
+      .filter((ms): ms is number => ms !== undefined);
+    const fences = holding.map((info) => info.fence).filter((f): f is number => f !== undefined);
+    return {
+      owner,
+      remainingMs: remaining.length > 0 ? Math.min(...remaining) : undefined,
+      fence: fences.length > 0 ? Math.max(...fences) : undefined,
+    };
+  }
+
+  /** Wakes `onChange` on a release announced by any node. */
+  async watch(key: string, onChange: () => void): Promise<Unsubscribe> {
+    const subscriptions = await Promise.allSettled(
+      this.#nodes.map((node) => node.watch(key, onChange)),
+    );
+    const active = fulfilled(subscriptions);
+    if (active.length === 0) throw this.#noQuorum('watch', key, subscriptions);
+    return async () => {
+      await Promise.allSettled(active.map((unsubscribe) => unsubscribe()));
+    };
+  }
+
+  /** Closes every node's connections (never clients you passed in). */
+  async close(): Promise<void> {
+    await Promise.all(this.#nodes.map((node) => node.close()));
+  }
+
+  async #cleanUp(request: AcquireRequest): Promise<void> {
+    // Every node, including those whose reply was lost: their SET may have landed.
+    await Promise.allSettled(this.#nodes.map((node) => node.release(request)));
+  }
+
+  #decide(
+    replies: PromiseSettledResult<OwnerCheckedResult>[],
+    operation: string,
+    key: string,
+    okNeeded: number,
+  ): OwnerCheckedResult {
+    const answered = fulfilled(replies);
+    const ok = answered.filter((r) => r === 'ok').length;
+    if (ok >= okNeeded) return 'ok';
+    if (answered.length < this.quorum) throw this.#noQuorum(operation, key, replies);
+    const forbidden = answered.filter((r) => r === 'forbidden').length;
+    const notFound = answered.filter((r) => r === 'not-found').length;
+    return forbidden > notFound ? 'forbidden' : 'not-found';
+  }
+
+  #noQuorum(
+    operation: string,
+    key: string,
+    replies: PromiseSettledResult<unknown>[],
+  ): BackendError {
+    const errors = replies
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => r.reason as unknown);
+    const answered = replies.length - errors.length;
+    return new BackendError(
+      `redlock ${operation} of lock "${key}": only ${answered} of ${this.#nodes.length} redis nodes answered, a quorum of ${this.quorum} is needed`,
+      { key, cause: new AggregateError(errors, `${errors.length} redis nodes failed`) },
+    );
+  }
+}
+
+function fulfilled<T>(replies: PromiseSettledResult<T>[]): T[] {
+  return replies
+    .filter((r): r is PromiseFulfilledResult<T> => r.status === 'fulfilled')
+    .map((r) => r.value);
+}
+
+function mostCommon(values: readonly string[]): string | undefined {
+  const counts = new Map<string, number>();
+  let best: string | undefined;
+  let bestCount = 0;
+  for (const value of values) {
+    const count = (counts.get(value) ?? 0) + 1;
+    counts.set(value, count);
+    if (count > bestCount) {
+      best = value;
+      bestCount = count;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createLocker, isLockError } from '@lock/core';
+import {
+  freePort,
+  type RunningServer,
+  randomKey,
+  randomNamespace,
+  runConformanceSuite,
+  sleep,
+} from '@lock/testkit';
+import { createClient } from 'redis';
+import { lockKeys, RedlockBackend } from '../src/index.js';
+import { redisAvailable, startOwnRedis } from './redis-server.js';
+
+const available = redisAvailable();
+
+async function startFive(): Promise<RunningServer[]> {
+  return Promise.all(Array.from({ length: 5 }, () => startOwnRedis()));
+}
+
+(available ? describe : describe.skip)('redlock over five redis-server processes', () => {
+  let servers: RunningServer[] = [];
+  let raws: ReturnType<typeof createClient>[] = [];
+
+  beforeAll(async () => {
+    servers = await startFive();
+    raws = servers.map((s) => createClient({ url: s.url }));
+    await Promise.all(raws.map((r) => r.connect()));
+  });
+  afterAll(async () => {
+    await Promise.all(raws.map((r) => r.close()));
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  runConformanceSuite({
+    name: 'redlock (5 nodes)',
+    createBackend: async (namespace) =>
+      new RedlockBackend({ nodes: servers.map((s) => s.url), prefix: `${namespace}:` }),
+    forceDelete: async (namespace, key) => {
+      await Promise.all(raws.map((r) => r.del(lockKeys(`${namespace}:`, key).lock)));
+    },
+    createUnreachableBackend: async () =>
+      new RedlockBackend({
+        nodes: await Promise.all(
+          [1, 2, 3].map(async () => `redis://127.0.0.1:${await freePort()}`),
+        ),
+        connectTimeout: 1_000,
+      }),
+    // Each attempt is two round trips to five servers: fewer contenders keep the run short.
+    capabilities: { seedContenders: 200 },
+  });
+});
+
+(available ? describe : describe.skip)('redlock when nodes fail', () => {
+  it('holds a lock with 3 of 5 nodes up, and refuses with 2 of 5', async () => {
+    const servers = await startFive();
+    const locker = createLocker(
+      new RedlockBackend({ nodes: servers.map((s) => s.url), prefix: `${randomNamespace()}:` }),
+      { ttl: 1_000, onError: () => {} },
+    );
+    try {
+      await servers[3]?.stop();
+      await servers[4]?.stop();
+      const held = await locker.tryLock(randomKey());
+      await sleep(2_500); // keepalive renews on 3 of 5, across more than two TTLs
+      expect(held.held).toBe(true);
+      await held.release();
+
+      await servers[2]?.stop();
+      const error = await locker.tryLock(randomKey()).catch((e: unknown) => e);
+      expect(isLockError(error, 'BACKEND')).toBe(true);
+      expect((error as Error).message).toContain('quorum of 3');
+      expect((error as Error).cause).toBeInstanceOf(AggregateError);
+    } finally {
+      await locker.close();
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  }, 30_000);
+
+  it('killing one node while a lock is held does not break exclusion', async () => {
+    const servers = await startFive();
+    const prefix = `${randomNamespace()}:`;
+    const nodes = servers.map((s) => s.url);
+    const a = createLocker(new RedlockBackend({ nodes, prefix }), {
+      ttl: 1_000,
+      onError: () => {},
+    });
+    const b = createLocker(new RedlockBackend({ nodes, prefix }), {
+      ttl: 1_000,
+      onError: () => {},
+    });
+    try {
+      const key = randomKey();
+      const held = await a.tryLock(key);
+      await servers[0]?.stop();
+      for (let i = 0; i < 5; i++) {
+        await expect(b.tryLock(key)).rejects.toMatchObject({ code: 'NOT_ACQUIRED' });
+        await sleep(400);
+      }
+      expect(held.held).toBe(true);
+      const waiting = b.lock(key, { timeout: 5_000 });
+      await held.release();
+      const next = await waiting;
+      expect(next.fence).toBeGreaterThan(held.fence);
+      await next.release();
+    } finally {
+      await a.close();
+      await b.close();
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  }, 30_000);
+
+  it('rejects an even number of nodes', () => {
+    expect(() => new RedlockBackend({ nodes: ['redis://a', 'redis://b'] })).toThrow(/odd/);
+  });
+});
