@@ -5,7 +5,7 @@ import {
   type QueuedGrant,
 } from '@lock/core';
 import type { ICompare, ITxnRequest, ITxnResponse } from 'etcd3';
-import { abortable, sleep } from './abortable.js';
+import { abortable, eitherSignal, sleep } from './abortable.js';
 import { toBackendError } from './call.js';
 import type { Holding } from './etcd-backend.js';
 import type { KeyLayout } from './keys.js';
@@ -78,10 +78,23 @@ const MAX_RETRY_MS = 1_000;
  */
 export async function waitInQueue(
   context: QueueContext,
-  { key, owner, ttlMs }: AcquireRequest,
+  request: AcquireRequest,
   { signal, now }: QueuedAcquireOptions,
 ): Promise<QueuedGrant> {
-  const stop = AbortSignal.any([signal, context.closed]);
+  const [stop, dispose] = eitherSignal(signal, context.closed);
+  try {
+    return await wait(context, request, now, stop);
+  } finally {
+    dispose();
+  }
+}
+
+async function wait(
+  context: QueueContext,
+  { key, owner, ttlMs }: AcquireRequest,
+  now: () => number,
+  stop: AbortSignal,
+): Promise<QueuedGrant> {
   if (stop.aborted) throw stop.reason;
   const folder = context.layout.folder(key);
   for (let round = 0; ; round++) {
