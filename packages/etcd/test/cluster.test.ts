@@ -105,6 +105,53 @@ interface Span {
   }, 30_000);
 });
 
+(available ? describe : describe.skip)('etcd three-member cluster losing quorum', () => {
+  let cluster: Cluster;
+  const lockers: Locker[] = [];
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(lockers.map((l) => l.close()));
+    await cluster?.stop();
+  }, 30_000);
+
+  it('without quorum the holder is told it lost its lock, and nobody else gets it', async () => {
+    const prefix = `${randomNamespace()}/`;
+    const open = (identity: string) => {
+      const locker = createLocker(
+        new EtcdBackend({ hosts: cluster.urls, prefix, requestTimeoutMs: 500 }),
+        { ttl: 2_000, identity, onError: () => {} },
+      );
+      lockers.push(locker);
+      return locker;
+    };
+    const holder = open('holder');
+    const contender = open('contender');
+    const key = randomKey();
+    const held = await holder.lock(key, { timeout: 10_000 });
+    const waiting = contender.lock(key, { timeout: 6_000 }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    let risked = false;
+    const lost = new Promise<unknown>((resolve) => {
+      held.signal.addEventListener('abort', () => resolve(held.signal.reason));
+    });
+    const watchRisk = setInterval(() => {
+      if (held.atRisk) risked = true;
+    }, 20);
+    // Two of three members gone: no leader, no writes, no lease renewals.
+    cluster.members[0]?.process?.kill('SIGKILL');
+    cluster.members[1]?.process?.kill('SIGKILL');
+    const reason = await lost;
+    clearInterval(watchRisk);
+    expect(isLockError(reason, 'LOST')).toBe(true);
+    expect(risked).toBe(true);
+    const outcome = await waiting;
+    expect(isLockError(outcome, 'TIMEOUT') || isLockError(outcome, 'BACKEND')).toBe(true);
+  }, 30_000);
+});
+
 async function leaderIndex(urls: string[]): Promise<number> {
   for (let i = 0; i < urls.length; i++) {
     const client = new Etcd3({ hosts: urls[i] as string });
