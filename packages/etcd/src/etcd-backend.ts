@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   type AcquireRequest,
   type AcquireResult,
@@ -94,6 +95,8 @@ export class EtcdBackend implements LockBackend {
     this.client = this.#options.client ?? createClient(this.#options);
     this.layout = new KeyLayout(this.#options.prefix);
     this.#keepAlives = new KeepAliveChannel(() => this.client.leaseClient.leaseKeepAlive());
+    // Every queued wait listens on it (and removes its listener when done): no limit applies.
+    setMaxListeners(0, this.#closed.signal);
     this.#leases = new LeasePool(
       {
         grant: (seconds) => this.#grant(seconds),
