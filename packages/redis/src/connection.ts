@@ -41,7 +41,7 @@ export class RedisConnection {
   ) {
     this.#source = source;
     this.#connectTimeoutMs = connectTimeoutMs;
-    this.#deadlines = new CommandDeadlines(commandTimeoutMs);
+    this.#deadlines = new CommandDeadlines(commandTimeoutMs, () => this.#dropSuspectClient());
     this.#onFirstConnect = onFirstConnect;
   }
 
@@ -124,6 +124,18 @@ export class RedisConnection {
     this.#client = undefined;
     if (client === undefined || this.#source.kind !== 'owned') return;
     await closeOwned(client, this.#connectTimeoutMs);
+  }
+
+  /**
+   * A command got no reply in time. A client we own is destroyed so the next call connects
+   * afresh: on a silently dropped connection (a partition, a NAT that forgot us) node-redis
+   * would otherwise wait on the dead socket forever. A client the user owns is left alone.
+   */
+  #dropSuspectClient(): void {
+    if (this.#source.kind !== 'owned' || this.#client === undefined) return;
+    const client = this.#client;
+    this.#client = undefined;
+    client.destroy();
   }
 
   async #open(): Promise<RedisClientLike | RedisClusterLike> {

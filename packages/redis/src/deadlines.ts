@@ -21,11 +21,16 @@ export class CommandDeadlines {
   readonly #timeoutMs: number;
   readonly #entries = new Set<Entry>();
   readonly #sweepMs: number;
+  readonly #onExpired: () => void;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  /** @param timeoutMs longest wait for any reply, in milliseconds. */
-  constructor(timeoutMs: number) {
+  /**
+   * @param timeoutMs longest wait for any reply, in milliseconds.
+   * @param onExpired called after a sweep that rejected commands (the connection is suspect).
+   */
+  constructor(timeoutMs: number, onExpired: () => void = () => {}) {
     this.#timeoutMs = timeoutMs;
+    this.#onExpired = onExpired;
     this.#sweepMs = Math.max(5, Math.min(250, Math.floor(timeoutMs / 8)));
   }
 
@@ -82,8 +87,10 @@ export class CommandDeadlines {
 
   #sweep(): void {
     const now = performance.now();
+    let expired = false;
     for (const entry of this.#entries) {
       if (entry.deadline > now) break;
+      expired = true;
       this.#entries.delete(entry);
       entry.reject(
         new BackendError(
@@ -95,5 +102,6 @@ export class CommandDeadlines {
       );
     }
     if (this.#entries.size === 0) this.#disarm();
+    if (expired) this.#onExpired();
   }
 }

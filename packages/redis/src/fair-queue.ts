@@ -1,9 +1,4 @@
-import {
-  type AcquireRequest,
-  isLockError,
-  type QueuedAcquireOptions,
-  type QueuedGrant,
-} from '@lock/core';
+import type { AcquireRequest, QueuedAcquireOptions, QueuedGrant } from '@lock/core';
 import type { RedisConnection } from './connection.js';
 import { lockKeys } from './keys.js';
 import { toAcquireResult } from './replies.js';
@@ -18,8 +13,6 @@ export interface FairQueueContext {
   readonly entryTtlMs: number;
   /** Subscribes to a channel; resolves once active, to the unsubscribe function. */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<() => void>;
-  /** Reports an error nobody awaits. */
-  warn(message: string): void;
 }
 
 /**
@@ -70,11 +63,8 @@ export async function waitInQueue(
         'leave queue',
         request.key,
       )
-      .catch((error: unknown) => {
-        if (isLockError(error, 'CLOSED')) return; // the backend closed: the place expires by itself
-        context.warn(
-          `could not leave the queue of lock "${request.key}"; the place expires by itself`,
-        );
+      .catch(() => {
+        // Closed or unreachable: nothing to do, the place expires by itself (queueEntryTtl).
       });
   };
   signal.addEventListener('abort', leave, { once: true });

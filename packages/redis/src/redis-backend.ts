@@ -90,7 +90,6 @@ export class RedisBackend implements LockBackend {
             pollIntervalMs: this.#options.queuePollInterval,
             entryTtlMs: this.#options.queueEntryTtl,
             subscribe: (channel, onMessage) => this.#subscribe(channel, onMessage),
-            warn: (message) => this.#options.onWarning(message),
           },
           request,
           queued,
