@@ -45,8 +45,12 @@ export async function waitInQueue(
   const ttl = String(Math.ceil(request.ttlMs));
   let ticket: string | undefined;
   let woken = false;
+  // Messages since the current claim was sent: one naming our ticket may arrive before the
+  // claim's reply tells us the ticket (pub/sub runs on another connection).
+  const heard = new Set<string>();
   let wake: (() => void) | undefined;
   const unsubscribe = await context.subscribe(keys.channel, (message) => {
+    heard.add(message);
     if (message === 'free' || message === ticket) {
       woken = true;
       wake?.();
@@ -72,6 +76,7 @@ export async function waitInQueue(
     for (;;) {
       if (signal.aborted) throw signal.reason;
       woken = false;
+      heard.clear();
       const sentAt = now();
       joined = true;
       const reply = await connection.eval(
@@ -84,6 +89,7 @@ export async function waitInQueue(
       const result = toAcquireResult(reply);
       if (result.acquired) return { acquired: true, fence: result.fence, sentAt };
       ticket = result.ticket;
+      if (heard.has('free') || (ticket !== undefined && heard.has(ticket))) woken = true;
       let delay = context.pollIntervalMs;
       if (result.remainingMs !== undefined) delay = Math.min(delay, result.remainingMs + 1);
       if (!woken) {
