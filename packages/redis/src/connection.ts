@@ -94,6 +94,10 @@ export class RedisConnection {
   /**
    * Runs `script` by SHA (EVALSHA), loading it with EVAL when the server does not know it yet
    * (NOSCRIPT, such as after a restart). Errors become `BackendError`s.
+   *
+   * The NOSCRIPT fallback costs a round trip, during which later commands on this connection
+   * overtake it. `sendText` sends EVAL at once instead, for rare scripts whose order matters
+   * (leaving a queue must happen before this backend's next attempt).
    */
   async eval(
     script: LockScript,
@@ -101,9 +105,11 @@ export class RedisConnection {
     argv: readonly string[],
     what: string,
     key?: string,
+    sendText = false,
   ): Promise<unknown> {
     const tail = [String(keys.length), ...keys, ...argv];
     try {
+      if (sendText) return await this.send(keys[0], ['EVAL', script.SCRIPT, ...tail], what, key);
       try {
         return await this.send(keys[0], ['EVALSHA', script.SHA1, ...tail], what, key);
       } catch (error) {

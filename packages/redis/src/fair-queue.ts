@@ -66,6 +66,7 @@ export async function waitInQueue(
         [request.owner, keys.channel],
         'leave queue',
         request.key,
+        true,
       )
       .catch(() => {
         // Closed or unreachable: nothing to do, the place expires by itself (queueEntryTtl).

@@ -106,6 +106,10 @@ export class RedisBackend implements LockBackend {
     return this;
   }
 
+  /**
+   * One attempt: takes the lock if it is free (in fair mode: and nobody is queued) and hands out
+   * the next fence; otherwise reports the holder and its remaining TTL. One script, one round trip.
+   */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const keys = lockKeys(this.#options.prefix, request.key);
     const ttl = String(Math.ceil(request.ttlMs));
@@ -128,6 +132,7 @@ export class RedisBackend implements LockBackend {
     return result;
   }
 
+  /** Resets the TTL if `owner` still holds the lock. One script, one round trip. */
   async extend(request: ExtendRequest): Promise<OwnerCheckedResult> {
     const keys = lockKeys(this.#options.prefix, request.key);
     const reply = await this.#connection.eval(
@@ -163,6 +168,10 @@ export class RedisBackend implements LockBackend {
     return replies.flatMap((reply) => (reply as unknown[]).map(toOwnerChecked));
   }
 
+  /**
+   * Deletes the lock if `owner` holds it and announces the release on the key's channel (in fair
+   * mode naming the next waiter in line). One script, one round trip.
+   */
   async release(request: ReleaseRequest): Promise<OwnerCheckedResult> {
     const keys = lockKeys(this.#options.prefix, request.key);
     const reply = this.#options.fair
@@ -183,6 +192,7 @@ export class RedisBackend implements LockBackend {
     return toOwnerChecked(reply);
   }
 
+  /** Owner, remaining TTL and fence of `key`, read atomically; `undefined` when free. */
   async inspect(key: string): Promise<BackendLockInfo | undefined> {
     const keys = lockKeys(this.#options.prefix, key);
     const reply = await this.#connection.eval(INSPECT, [keys.lock, keys.fence], [], 'inspect', key);

@@ -195,6 +195,7 @@ export class RedlockBackend implements LockBackend {
     };
   }
 
+  /** Extends on every node; `ok` when a quorum extended it. */
   async extend(request: ExtendRequest): Promise<OwnerCheckedResult> {
     const replies = await Promise.allSettled(this.#nodes.map((node) => node.extend(request)));
     return this.#decide(replies, 'extend', request.key, this.quorum);

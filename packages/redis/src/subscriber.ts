@@ -2,6 +2,7 @@ import { ErrorReply } from 'redis';
 import type { MessageListener, RedisClientLike, RedisClusterLike } from './client-types.js';
 import { connectWithin } from './connect-within.js';
 import { closeOwned, type RedisConnection } from './connection.js';
+import { CommandDeadlines } from './deadlines.js';
 import { toBackendError } from './errors.js';
 
 interface Channel {
@@ -19,6 +20,8 @@ interface Channel {
 export class SharedSubscriber {
   readonly #connection: RedisConnection;
   readonly #channels = new Map<string, Channel>();
+  /** Its own deadlines: a slow SUBSCRIBE must not make the main connection look dead. */
+  readonly #deadlines: CommandDeadlines;
   #client: RedisClientLike | RedisClusterLike | undefined;
   #opening: Promise<RedisClientLike | RedisClusterLike> | undefined;
   #owned = false;
@@ -26,6 +29,7 @@ export class SharedSubscriber {
 
   constructor(connection: RedisConnection) {
     this.#connection = connection;
+    this.#deadlines = new CommandDeadlines(connection.deadlines.timeoutMs);
   }
 
   /**
@@ -65,7 +69,7 @@ export class SharedSubscriber {
       const client = this.#client;
       if (client?.isOpen && !this.#closed) {
         // A failed unsubscribe only leaves a channel we ignore; nothing to report.
-        this.#connection.deadlines
+        this.#deadlines
           .track(client.UNSUBSCRIBE(channel, current.listener), 'UNSUBSCRIBE')
           .catch(() => {});
       }
@@ -86,7 +90,7 @@ export class SharedSubscriber {
   async #subscribe(channel: string, listener: MessageListener): Promise<void> {
     const client = await this.#open();
     try {
-      await this.#connection.deadlines.track(client.SUBSCRIBE(channel, listener), 'SUBSCRIBE');
+      await this.#deadlines.track(client.SUBSCRIBE(channel, listener), 'SUBSCRIBE');
     } catch (error) {
       throw toBackendError(error, 'subscribe');
     }
