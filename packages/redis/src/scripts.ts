@@ -70,8 +70,18 @@ return {0, redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
  */
 export const ACQUIRE_FAIR = script(
   5,
-  `${NOW}
+  `
 local owner, mode, entryTtl = ARGV[1], ARGV[3], tonumber(ARGV[4])
+if mode == 'try' then
+  -- Fast paths without the queue machinery: held, or free with nobody waiting.
+  local current = redis.call('GET', KEYS[1])
+  if current then return {0, current, redis.call('PTTL', KEYS[1])} end
+  if redis.call('EXISTS', KEYS[3]) == 0 then
+    redis.call('SET', KEYS[1], owner, 'PX', ARGV[2])
+    return {1, redis.call('INCR', KEYS[2])}
+  end
+end
+${NOW}
 local ticket = false
 if mode == 'claim' then
   ticket = redis.call('ZSCORE', KEYS[3], owner)
@@ -175,11 +185,16 @@ return 1
  */
 export const RELEASE_FAIR = script(
   3,
-  `${NOW}
+  `
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 if v ~= ARGV[1] then return -1 end
 redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('PUBLISH', ARGV[2], 'free')
+  return 1
+end
+${NOW}
 ${PRUNE('KEYS[2]', 'KEYS[3]')}
 ${ANNOUNCE('KEYS[2]', 'ARGV[2]')}
 return 1
