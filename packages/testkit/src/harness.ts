@@ -32,6 +32,8 @@ export interface RunningServer {
   readonly url: string;
   /** The ports it listens on (empty when given by URL). */
   readonly ports: readonly number[];
+  /** Its scratch folder (empty when given by URL). */
+  readonly dir: string;
   /** Its process, when this harness started it. */
   readonly process: ChildProcess | undefined;
   /** Freezes the server (SIGSTOP), as a hung or partitioned server. */
@@ -140,6 +142,7 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   return {
     url: spec.url(ports),
     ports,
+    dir,
     process: child,
     pause: () => child.kill('SIGSTOP'),
     resume: () => child.kill('SIGCONT'),
