@@ -105,6 +105,7 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
     return {
       url: given,
       ports: [],
+      dir: '',
       process: undefined,
       pause() {},
       resume() {},
