@@ -353,7 +353,14 @@ export function runConformanceSuite(target: ConformanceTarget): void {
         ['empty inspect key', () => a.inspect('')],
         [
           'bad locker ttl',
-          async () => createLocker(await target.createBackend(namespace), { ttl: 0 }),
+          async () => {
+            const backend = await target.createBackend(namespace);
+            try {
+              return createLocker(backend, { ttl: 0 });
+            } finally {
+              await backend.close();
+            }
+          },
         ],
       ];
       for (const [name, call] of bad) {
