@@ -42,6 +42,8 @@ for (const name of names) {
   for (const adapter of suite.adapters) {
     console.log(`${name} / ${adapter.name} …`);
     try {
+      // Warm-up (JIT, connections, script cache) so the first column does not pay for the run's start.
+      await uncontended(adapter, 10, 500);
       const sequential = await uncontended(adapter, 1, DURATION_MS);
       const parallel50 = await uncontended(adapter, 50, DURATION_MS);
       const contention = await contended(adapter, 10, DURATION_MS, 1);
