@@ -183,6 +183,7 @@ async function startOwnRedisOn(port: number): Promise<RunningServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     ports: [port],
+    dir: '',
     process: child,
     pause: () => child.kill('SIGSTOP'),
     resume: () => child.kill('SIGCONT'),

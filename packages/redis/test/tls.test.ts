@@ -1,0 +1,146 @@
+// rediss:// against a real redis-server with TLS on, its certificate signed by a CA made here.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createLocker, isLockError } from '@lock/core';
+import { canConnect, hasCommand, type RunningServer, randomKey, startServer } from '@lock/testkit';
+import { openBackend } from '../src/index.js';
+import { redisAvailable } from './redis-server.js';
+
+const available = redisAvailable() && hasCommand('openssl');
+
+/** A throwaway CA and a server certificate for 127.0.0.1 signed by it. */
+function makeCertificates(dir: string): void {
+  const openssl = (...args: string[]) => {
+    const result = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`openssl ${args[0]} failed: ${result.stderr}`);
+  };
+  writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=lock-test-ca',
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=127.0.0.1',
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '1',
+    '-extfile',
+    'san.cnf',
+  );
+}
+
+(available ? describe : describe.skip)('TLS (rediss://)', () => {
+  let certs: string;
+  let server: RunningServer;
+  const url = () => `rediss://alice:alice-secret@127.0.0.1:${server.ports[0]}`;
+
+  beforeAll(async () => {
+    certs = mkdtempSync(join(tmpdir(), 'lock-redis-tls-'));
+    makeCertificates(certs);
+    server = await startServer({
+      name: 'REDIS_TLS',
+      command: 'redis-server',
+      args: ([port], dir) => [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--tls-cert-file',
+        join(certs, 'server.crt'),
+        '--tls-key-file',
+        join(certs, 'server.key'),
+        '--tls-ca-cert-file',
+        join(certs, 'ca.crt'),
+        '--tls-auth-clients',
+        'no',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--user',
+        'alice',
+        'on',
+        '>alice-secret',
+        '~*',
+        '&*',
+        '+@all',
+      ],
+      url: ([port]) => `rediss://127.0.0.1:${port}`,
+      ready: ([port]) => canConnect(port as number),
+      installHint: 'apt-get install redis-server openssl',
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(certs, { recursive: true, force: true });
+  });
+
+  it('locks over TLS with the server CA and ACL credentials', async () => {
+    const backend = await openBackend(url(), { tls: { ca: readFileSync(join(certs, 'ca.crt')) } });
+    const locker = createLocker(backend);
+    try {
+      const lock = await locker.lock(randomKey(), { timeout: 2_000 });
+      expect(lock.fence).toBeGreaterThan(0);
+      await lock.release();
+    } finally {
+      await locker.close();
+    }
+  });
+
+  it('an untrusted server certificate fails fast with a BackendError, not a hang', async () => {
+    const started = performance.now();
+    const error = await openBackend(url(), { connectTimeout: 2_000 }).catch((e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(isLockError(error, 'BACKEND')).toBe(true);
+    expect((error as Error).message).not.toContain('alice-secret');
+  });
+
+  it('wrong credentials over TLS give a clear BackendError', async () => {
+    const wrong = url().replace('alice-secret', 'wrong-secret');
+    const error = await openBackend(wrong, {
+      tls: { ca: readFileSync(join(certs, 'ca.crt')) },
+      connectTimeout: 2_000,
+    }).catch((e: unknown) => e);
+    expect(isLockError(error, 'BACKEND')).toBe(true);
+    expect((error as Error).message).not.toContain('wrong-secret');
+  });
+});
