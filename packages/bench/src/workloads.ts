@@ -157,7 +157,7 @@ export async function heldMany(
   const requestsPerSecond =
     before === undefined || after === undefined
       ? undefined
-      : ((after - before - 1) / (performance.now() - t0)) * 1000;
+      : ((after - before) / (performance.now() - t0)) * 1000;
   for (let i = 0; i < held.length; i += 500) {
     await Promise.all(held.slice(i, i + 500).map((h) => h.release().catch(() => {})));
   }
