@@ -1,68 +1,21 @@
 // rediss:// against a real redis-server with TLS on, its certificate signed by a CA made here.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLocker, isLockError } from '@lock/core';
-import { canConnect, hasCommand, type RunningServer, randomKey, startServer } from '@lock/testkit';
+import {
+  canConnect,
+  hasCommand,
+  makeTestCertificates,
+  type RunningServer,
+  randomKey,
+  startServer,
+} from '@lock/testkit';
 import { openBackend } from '../src/index.js';
 import { redisAvailable } from './redis-server.js';
 
 const available = redisAvailable() && hasCommand('openssl');
-
-/** A throwaway CA and a server certificate for 127.0.0.1 signed by it. */
-function makeCertificates(dir: string): void {
-  const openssl = (...args: string[]) => {
-    const result = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`openssl ${args[0]} failed: ${result.stderr}`);
-  };
-  writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=lock-test-ca',
-  );
-  openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-    '-subj',
-    '/CN=127.0.0.1',
-  );
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'server.crt',
-    '-days',
-    '1',
-    '-extfile',
-    'san.cnf',
-  );
-}
 
 (available ? describe : describe.skip)('TLS (rediss://)', () => {
   let certs: string;
@@ -71,7 +24,7 @@ function makeCertificates(dir: string): void {
 
   beforeAll(async () => {
     certs = mkdtempSync(join(tmpdir(), 'lock-redis-tls-'));
-    makeCertificates(certs);
+    makeTestCertificates(certs);
     server = await startServer({
       name: 'REDIS_TLS',
       command: 'redis-server',

@@ -3,6 +3,8 @@
  * and small test helpers.
  * @packageDocumentation
  */
+
+export { makeTestCertificates, type TestCertificates } from './certificates.js';
 export { runConformanceSuite } from './conformance.js';
 export type { Capabilities, ConformanceTarget } from './conformance-target.js';
 export { FaultyBackend } from './faulty-backend.js';

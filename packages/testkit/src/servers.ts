@@ -3,6 +3,8 @@
  * the benchmarks as well as tests.
  * @packageDocumentation
  */
+
+export { makeTestCertificates, type TestCertificates } from './certificates.js';
 export {
   canConnect,
   freePort,
