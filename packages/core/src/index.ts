@@ -57,3 +57,4 @@ export type {
 } from './options.js';
 export { identityOf, newOwnerToken } from './token.js';
 export { checkKey, checkOptions, checkPositive } from './validate.js';
+export { raceSignal, sleep } from './wait.js';

@@ -1,8 +1,13 @@
 import type { Clock } from './clock.js';
 
 /**
- * Resolves after `ms` on `clock`, or as soon as `wake` is called, whichever comes first;
- * rejects with `signal.reason` if `signal` aborts. Removes its timer and listener either way.
+ * Resolves after `ms` on `clock`, or as soon as the `wake` function handed to
+ * `onWakeRegistered` is called, whichever comes first; rejects with `signal.reason` if `signal`
+ * aborts. Removes its timer and listener either way. Exported for backends that wait themselves.
+ * @example
+ * ```ts
+ * await sleep(systemClock, pollMs, signal, (wake) => { onMessage = wake; });
+ * ```
  */
 export function sleep(
   clock: Clock,
@@ -33,7 +38,11 @@ export function sleep(
 
 /**
  * Settles like `promise`, unless `signal` aborts first: then rejects with `signal.reason`.
- * The listener is removed either way. `promise` itself keeps running.
+ * The listener is removed either way. `promise` itself keeps running. Exported for backends.
+ * @example
+ * ```ts
+ * const reply = await raceSignal(client.get(key), options.signal);
+ * ```
  */
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);

@@ -3,10 +3,13 @@ import {
   identityOf,
   type QueuedAcquireOptions,
   type QueuedGrant,
+  raceSignal,
+  sleep,
+  systemClock,
 } from '@lock/core';
 import type { ICompare, ITxnRequest, ITxnResponse } from 'etcd3';
-import { abortable, eitherSignal, sleep } from './abortable.js';
 import { toBackendError } from './call.js';
+import { eitherSignal } from './either-signal.js';
 import type { Holding } from './etcd-backend.js';
 import type { KeyLayout } from './keys.js';
 import {
@@ -98,7 +101,7 @@ async function wait(
   if (stop.aborted) throw stop.reason;
   const folder = context.layout.folder(key);
   for (let round = 0; ; round++) {
-    const lease = await abortable(context.leases.lease(identityOf(owner), ttlMs), stop).catch(
+    const lease = await raceSignal(context.leases.lease(identityOf(owner), ttlMs), stop).catch(
       (error: unknown) => {
         throw stop.aborted ? stop.reason : toBackendError('lease grant', error, key);
       },
@@ -121,7 +124,7 @@ async function wait(
       );
       let reply: ITxnResponse;
       try {
-        reply = await abortable(pending, stop);
+        reply = await raceSignal(pending, stop);
       } catch (error) {
         if (stop.aborted) {
           // The write may still land: take it back when it does.
@@ -138,7 +141,7 @@ async function wait(
         context.removeLater(entry, ownedBy(entry, owner), key);
         if (round > 0) {
           // Re-queueing after our entry vanished: keep trying while the cluster recovers.
-          await sleep(MIN_RETRY_MS * 4, stop);
+          await sleep(systemClock, MIN_RETRY_MS * 4, stop);
           continue;
         }
         throw error;
@@ -164,7 +167,7 @@ async function wait(
         if (performance.now() - failingSince > lease.grantedMs + context.giveUpAfterMs) {
           throw toBackendError('queued acquire', error, key);
         }
-        await sleep(retryMs, stop);
+        await sleep(systemClock, retryMs, stop);
         retryMs = Math.min(MAX_RETRY_MS, retryMs * 2);
       };
       for (;;) {
@@ -180,7 +183,7 @@ async function wait(
           // Woken by a delete: likely our turn, so renew (if needed) alongside the check.
           if (woken) renewedSince(lease, checkAt - ttlMs / 2).catch(() => {});
           try {
-            const check = await abortable(
+            const check = await raceSignal(
               context.txn(
                 'queue check',
                 {
@@ -210,7 +213,7 @@ async function wait(
         }
         // First in line: the lock is ours, valid from the send time of the lease's last renewal.
         try {
-          await abortable(renewedSince(lease, checkAt - ttlMs / 2), stop);
+          await raceSignal(renewedSince(lease, checkAt - ttlMs / 2), stop);
         } catch (error) {
           if (error instanceof LeaseGoneError) {
             position = { kind: 'gone' };
@@ -264,7 +267,7 @@ async function waitForDelete(
   try {
     if (!deleted) {
       const jitter = 0.8 + Math.random() * 0.4;
-      await sleep(context.pollIntervalMs * jitter, stop, (resume) => {
+      await sleep(systemClock, context.pollIntervalMs * jitter, stop, (resume) => {
         wake = resume;
       });
     }

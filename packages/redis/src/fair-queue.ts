@@ -1,9 +1,14 @@
-import type { AcquireRequest, QueuedAcquireOptions, QueuedGrant } from '@lock/core';
+import {
+  type AcquireRequest,
+  type QueuedAcquireOptions,
+  type QueuedGrant,
+  sleep,
+  systemClock,
+} from '@lock/core';
 import type { RedisConnection } from './connection.js';
 import { lockKeys } from './keys.js';
 import { toAcquireResult } from './replies.js';
 import { ACQUIRE_FAIR, LEAVE_QUEUE } from './scripts.js';
-import { sleepUnlessWoken } from './wait.js';
 
 /** What a queued wait needs from its backend. */
 export interface FairQueueContext {
@@ -94,7 +99,7 @@ export async function waitInQueue(
       let delay = context.pollIntervalMs;
       if (result.remainingMs !== undefined) delay = Math.min(delay, result.remainingMs + 1);
       if (!woken) {
-        await sleepUnlessWoken(delay, signal, (resume) => {
+        await sleep(systemClock, delay, signal, (resume) => {
           wake = resume;
         });
       }
