@@ -1,4 +1,4 @@
-import { type RunningServer, type ServerSpec, startServer } from '@lock/testkit';
+import { etcdServerSpec, type RunningServer, type ServerSpec, startServer } from '@lock/testkit';
 
 /** How the tests find etcd, for `serverAvailable`. */
 export const ETCD = {
@@ -7,46 +7,9 @@ export const ETCD = {
   installHint: 'apt-get install etcd-server etcd-client',
 } as const;
 
-/**
- * A single-member etcd on two free loopback ports (client, peer), its data on tmpfs (3.4 has no
- * `--unsafe-no-fsync`), with a short election timeout so the smallest lease is 1 s.
- */
+/** A single-member etcd (data on tmpfs, 1 s smallest lease); `extraArgs` are added. */
 export function singleMember(extraArgs: string[] = []): ServerSpec {
-  return {
-    ...ETCD,
-    ports: 2,
-    args: ([client, peer], dir) => [
-      '--name',
-      'n1',
-      '--data-dir',
-      `${dir}/data`,
-      '--listen-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--advertise-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      '--initial-cluster',
-      `n1=http://127.0.0.1:${peer}`,
-      '--initial-cluster-state',
-      'new',
-      '--heartbeat-interval',
-      '25',
-      '--election-timeout',
-      '250',
-      '--log-level',
-      'warn',
-      ...extraArgs,
-    ],
-    url: ([client]) => `http://127.0.0.1:${client}`,
-    ready: async ([client]) => {
-      const reply = await fetch(`http://127.0.0.1:${client}/health`).catch(() => undefined);
-      return reply?.ok === true && (await reply.text()).includes('"health":"true"');
-    },
-    startTimeoutMs: 20_000,
-  };
+  return { ...etcdServerSpec(() => extraArgs), startTimeoutMs: 20_000 };
 }
 
 /**

@@ -24,6 +24,8 @@ export interface ServerSpec {
   readonly startTimeoutMs?: number;
   /** How to install the server, shown when it is missing. */
   readonly installHint: string;
+  /** Folder to make the scratch folder in (e.g. tmpfs for etcd). @default the OS temp folder */
+  readonly scratchRoot?: string;
 }
 
 /** A server started for tests (or given by `LOCK_TEST_<NAME>_URL`). */
@@ -114,7 +116,7 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   }
   const ports: number[] = [];
   for (let i = 0; i < (spec.ports ?? 1); i++) ports.push(await freePort());
-  const dir = mkdtempSync(join(tmpdir(), `lock-${spec.name.toLowerCase()}-`));
+  const dir = mkdtempSync(join(spec.scratchRoot ?? tmpdir(), `lock-${spec.name.toLowerCase()}-`));
   const child = spawn(spec.command, spec.args(ports, dir), {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -19,4 +19,10 @@ export {
   startServer,
 } from './harness.js';
 export { randomKey, randomNamespace, sleep } from './random.js';
+export {
+  type ExtraArgs,
+  etcdServerSpec,
+  memcachedServerSpec,
+  redisServerSpec,
+} from './server-specs.js';
 export { percentile } from './stats.js';

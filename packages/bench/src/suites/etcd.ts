@@ -1,5 +1,3 @@
-import { rmSync } from 'node:fs';
-import { basename } from 'node:path';
 import { connect } from '@lock/core';
 import { Etcd3 } from 'etcd3';
 import type { LockAdapter, Suite } from '../adapter.js';
@@ -33,10 +31,7 @@ export async function etcdSuite(): Promise<Suite> {
       ourAdapter('@lock/etcd', await connect(server.url, { ttl: 10_000 }), { requestCount }),
       helper(endpoint, requestCount),
     ],
-    teardown: async () => {
-      await server.stop();
-      rmSync(`/dev/shm/${basename(server.dir)}-etcd`, { recursive: true, force: true });
-    },
+    teardown: () => server.stop(),
   };
 }
 

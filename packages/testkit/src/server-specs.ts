@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { ServerSpec } from './harness.js';
+
+/** Extra command-line arguments for a server, given its scratch folder. */
+export type ExtraArgs = (dir: string) => string[];
+
+/** A redis-server on a free loopback port, no persistence; ready when `PING` answers. */
+export function redisServerSpec(extraArgs: ExtraArgs = () => []): ServerSpec {
+  return {
+    name: 'REDIS',
+    command: 'redis-server',
+    args: ([port], dir) => [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...extraArgs(dir),
+    ],
+    url: ([port]) => `redis://127.0.0.1:${port}`,
+    ready: async ([port]) => {
+      const out = spawnSync('redis-cli', ['-p', String(port), 'ping'], {
+        encoding: 'utf8',
+        timeout: 2_000,
+      }).stdout.trim();
+      // NOAUTH also proves the server answers (servers started with a password).
+      return out === 'PONG' || out.includes('NOAUTH');
+    },
+    installHint: 'apt-get install redis-server',
+  };
+}
+
+/** A memcached on a free loopback port (TCP only); ready when a TCP connect succeeds. */
+export function memcachedServerSpec(extraArgs: ExtraArgs = () => []): ServerSpec {
+  return {
+    name: 'MEMCACHED',
+    command: 'memcached',
+    args: ([port], dir) => [
+      '-l',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-U',
+      '0',
+      '-m',
+      '64',
+      '-u',
+      'root',
+      ...extraArgs(dir),
+    ],
+    url: ([port]) => `memcached://127.0.0.1:${port}`,
+    installHint: 'apt-get install memcached',
+  };
+}
+
+/**
+ * A single-member etcd on two free loopback ports (client, peer), its data on tmpfs when there
+ * is one (etcd 3.4 cannot skip fsync), with a short election timeout so the smallest lease is
+ * 1 s. `url` is the plain `http://` client endpoint; ready when `/health` says so.
+ */
+export function etcdServerSpec(extraArgs: ExtraArgs = () => []): ServerSpec {
+  return {
+    name: 'ETCD',
+    command: 'etcd',
+    ports: 2,
+    ...(existsSync('/dev/shm') ? { scratchRoot: '/dev/shm' } : {}),
+    args: ([client, peer], dir) => [
+      '--name',
+      'n1',
+      '--data-dir',
+      `${dir}/data`,
+      '--listen-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-cluster',
+      `n1=http://127.0.0.1:${peer}`,
+      '--initial-cluster-state',
+      'new',
+      '--heartbeat-interval',
+      '25',
+      '--election-timeout',
+      '250',
+      '--log-level',
+      'warn',
+      ...extraArgs(dir),
+    ],
+    url: ([client]) => `http://127.0.0.1:${client}`,
+    ready: async ([client]) => {
+      const reply = await fetch(`http://127.0.0.1:${client}/health`).catch(() => undefined);
+      return reply?.ok === true && (await reply.text()).includes('"health":"true"');
+    },
+    installHint: 'apt-get install etcd-server etcd-client',
+  };
+}
