@@ -26,17 +26,22 @@ export interface FairQueueContext {
  *
  * How it works: each *claim* (one script, one round trip) joins the queue on first call (a
  * ticket from a counter), refreshes this waiter's expiry, drops dead waiters at the head, and
- * takes the lock if it is free and this waiter is first. A release deletes the lock and
- * publishes the ticket of the first live waiter; that waiter, woken over pub/sub (or by its
- * safety poll, or when the holder's TTL runs out), claims. Nobody else can take a free lock
- * while someone live is queued, so the lock goes in line order.
+ * takes the lock if it is free and this waiter is first. A release (one script) deletes the lock
+ * and hands it straight to the first live waiter: it sets the lock to that waiter's owner token
+ * with a TTL of at most the queue entry's lifetime, counts the fence, and publishes
+ * "g:<ticket>:<fence>:<ttl>". The waiter learns it over pub/sub, so a handoff costs the release
+ * and one message, not another round trip. If the message is lost, the waiter's next claim
+ * (safety poll) finds the lock already its own, refreshes its TTL and reports it.
  *
- * Why the grant is made by the waiter's own claim and not by the release: core counts a lock's
- * validity from a time it knows is *before* the server set the TTL. The claim's send time is
- * such a time. The enqueue time is before too, but a grant handed over by someone else's
- * release could come arbitrarily later, so validity counted from the enqueue time would be
- * short or already over; and the grant time itself is not known to the waiter. One extra
- * round trip per handoff buys a sound validity window.
+ * Validity: core counts a lock's validity from a time it knows is *before* the server set the
+ * TTL. For a handed-over lock that is the send time of this waiter's last claim answered "still
+ * waiting" (the release came after the server processed that claim); for a lock taken or
+ * refreshed by a claim, that claim's send time. The enqueue time alone would not do: a wait
+ * longer than the TTL would give a lock already over.
+ *
+ * Dead waiters: a place expires unless its waiter claims again within `queueEntryTtl`, and a
+ * lock handed to a waiter lives at most that long before it renews it, so a waiter that died in
+ * the queue holds the others up for at most `queueEntryTtl`.
  */
 export async function waitInQueue(
   context: FairQueueContext,
@@ -54,9 +59,22 @@ export async function waitInQueue(
   // claim's reply tells us the ticket (pub/sub runs on another connection).
   const heard = new Set<string>();
   let wake: (() => void) | undefined;
+  // A release hands the lock straight to the first live waiter and announces
+  // "g:<ticket>:<fence>:<ttl>"; older messages name a ticket to claim, or "free".
+  let handedOver: { fence: number; ttlMs: number } | undefined;
+  const takeHandover = (message: string) => {
+    const [, forTicket, fence, ttlMs] = message.split(':');
+    if (ticket === undefined || forTicket !== ticket) return false;
+    handedOver = { fence: Number(fence), ttlMs: Number(ttlMs) };
+    return true;
+  };
   const unsubscribe = await context.subscribe(keys.channel, (message) => {
     heard.add(message);
-    if (message === 'free' || message === ticket) {
+    if (
+      message === 'free' ||
+      message === ticket ||
+      (message.startsWith('g:') && takeHandover(message))
+    ) {
       woken = true;
       wake?.();
     }
@@ -67,7 +85,7 @@ export async function waitInQueue(
     connection
       .eval(
         LEAVE_QUEUE,
-        [keys.queue, keys.queueExpiry, keys.lock],
+        [keys.queue, keys.queueExpiry, keys.lock, keys.fence],
         [request.owner, keys.channel],
         'leave queue',
         request.key,
@@ -78,9 +96,20 @@ export async function waitInQueue(
       });
   };
   signal.addEventListener('abort', leave, { once: true });
+  // Send time of the last claim answered "still waiting": the server handed the lock over after
+  // it processed that claim, so validity counted from its send time is never too long.
+  let waitingSince = now();
   try {
     for (;;) {
       if (signal.aborted) throw signal.reason;
+      if (handedOver !== undefined) {
+        return {
+          acquired: true,
+          fence: handedOver.fence,
+          ttlMs: handedOver.ttlMs,
+          sentAt: waitingSince,
+        };
+      }
       woken = false;
       heard.clear();
       const sentAt = now();
@@ -95,7 +124,15 @@ export async function waitInQueue(
       const result = toAcquireResult(reply);
       if (result.acquired) return { acquired: true, fence: result.fence, sentAt };
       ticket = result.ticket;
-      if (heard.has('free') || (ticket !== undefined && heard.has(ticket))) woken = true;
+      waitingSince = sentAt;
+      for (const message of heard) if (message.startsWith('g:')) takeHandover(message);
+      if (
+        heard.has('free') ||
+        (ticket !== undefined && heard.has(ticket)) ||
+        handedOver !== undefined
+      ) {
+        woken = true;
+      }
       let delay = context.pollIntervalMs;
       if (result.remainingMs !== undefined) delay = Math.min(delay, result.remainingMs + 1);
       if (!woken) {

@@ -177,7 +177,7 @@ export class RedisBackend implements LockBackend {
     const reply = this.#options.fair
       ? await this.#connection.eval(
           RELEASE_FAIR,
-          [keys.lock, keys.queue, keys.queueExpiry],
+          [keys.lock, keys.queue, keys.queueExpiry, keys.fence],
           [request.owner, keys.channel],
           'release',
           request.key,

@@ -37,16 +37,28 @@ while true do
   local exp = tonumber(redis.call('HGET', ${expiry}, head[1]) or '0')
   if exp >= now then break end
   redis.call('ZREM', ${queue}, head[1])
-  redis.call('HDEL', ${expiry}, head[1])
+  redis.call('HDEL', ${expiry}, head[1], 't:' .. head[1])
 end
 `;
 
 /** Publishes the live head's ticket (or "free") on the release channel. */
-const ANNOUNCE = (queue: string, channel: string) => `
-local next = redis.call('ZRANGE', ${queue}, 0, 0, 'WITHSCORES')
-if #next > 0 then redis.call('PUBLISH', ${channel}, next[2]) else redis.call('PUBLISH', ${channel}, 'free') end
+const HAND_OVER = (lock: string, fence: string, queue: string, expiry: string, channel: string) => `
+local nxt = redis.call('ZRANGE', ${queue}, 0, 0, 'WITHSCORES')
+if #nxt == 0 then
+  redis.call('PUBLISH', ${channel}, 'free')
+else
+  local grantTtl = redis.call('HGET', ${expiry}, 't:' .. nxt[1])
+  if grantTtl then
+    redis.call('ZREM', ${queue}, nxt[1])
+    redis.call('HDEL', ${expiry}, nxt[1], 't:' .. nxt[1])
+    redis.call('SET', ${lock}, nxt[1], 'PX', grantTtl)
+    local granted = redis.call('INCR', ${fence})
+    redis.call('PUBLISH', ${channel}, 'g:' .. nxt[2] .. ':' .. granted .. ':' .. grantTtl)
+  else
+    redis.call('PUBLISH', ${channel}, nxt[2])
+  end
+end
 `;
-
 /**
  * Plain acquire. KEYS: lock, fence. ARGV: owner, ttl.
  * Reply: `{1, fence}` or `{0, holder, pttl}`.
@@ -84,12 +96,20 @@ end
 ${NOW}
 local ticket = false
 if mode == 'claim' then
+  if redis.call('GET', KEYS[1]) == owner then
+    -- A release handed us the lock already: refresh its TTL, so that this claim's send time is
+    -- a sound start for its validity, and report its fence.
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return {1, tonumber(redis.call('GET', KEYS[2]))}
+  end
   ticket = redis.call('ZSCORE', KEYS[3], owner)
   if not ticket then
     ticket = redis.call('INCR', KEYS[5])
     redis.call('ZADD', KEYS[3], ticket, owner)
   end
-  redis.call('HSET', KEYS[4], owner, now + entryTtl)
+  -- A lock handed over by a release lives at most entryTtl before its new holder renews it,
+  -- so a waiter that died in the queue blocks the lock no longer than its place would.
+  redis.call('HSET', KEYS[4], owner, now + entryTtl, 't:' .. owner, math.min(tonumber(ARGV[2]), entryTtl))
   redis.call('PEXPIRE', KEYS[3], entryTtl * 2)
   redis.call('PEXPIRE', KEYS[4], entryTtl * 2)
   redis.call('PEXPIRE', KEYS[5], entryTtl * 2)
@@ -101,7 +121,7 @@ if not holder then
   if head == nil or head == owner then
     if head then
       redis.call('ZREM', KEYS[3], owner)
-      redis.call('HDEL', KEYS[4], owner)
+      redis.call('HDEL', KEYS[4], owner, 't:' .. owner)
     end
     redis.call('SET', KEYS[1], owner, 'PX', ARGV[2])
     return {1, redis.call('INCR', KEYS[2])}
@@ -117,13 +137,15 @@ return {0, holder, redis.call('PTTL', KEYS[1]), tonumber(ticket)}
  * If the lock is free, wakes the new head of the line.
  */
 export const LEAVE_QUEUE = script(
-  3,
+  4,
   `${NOW}
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-if removed == 1 and redis.call('EXISTS', KEYS[3]) == 0 then
+redis.call('HDEL', KEYS[2], ARGV[1], 't:' .. ARGV[1])
+local handedToUs = redis.call('GET', KEYS[3]) == ARGV[1]
+if handedToUs then redis.call('DEL', KEYS[3]) end
+if handedToUs or (removed == 1 and redis.call('EXISTS', KEYS[3]) == 0) then
   ${PRUNE('KEYS[1]', 'KEYS[2]')}
-  ${ANNOUNCE('KEYS[1]', 'ARGV[2]')}
+  ${HAND_OVER('KEYS[3]', 'KEYS[4]', 'KEYS[1]', 'KEYS[2]', 'ARGV[2]')}
 end
 return removed
 `,
@@ -184,7 +206,7 @@ return 1
  * claims it in its own round trip. KEYS: lock, queue, queueExpiry. ARGV: owner, channel.
  */
 export const RELEASE_FAIR = script(
-  3,
+  4,
   `
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
@@ -196,7 +218,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
 end
 ${NOW}
 ${PRUNE('KEYS[2]', 'KEYS[3]')}
-${ANNOUNCE('KEYS[2]', 'ARGV[2]')}
+${HAND_OVER('KEYS[1]', 'KEYS[4]', 'KEYS[2]', 'KEYS[3]', 'ARGV[2]')}
 return 1
 `,
 );
