@@ -1,5 +1,5 @@
-import { freePort, type RunningServer, startServer } from '@lock/testkit';
-import { ETCD, withTmpfs } from './etcd-server.js';
+import { freePort, type RunningServer, startServer, tmpfsRoot } from '@lock/testkit';
+import { ETCD } from './etcd-server.js';
 
 /** A three-member etcd cluster on loopback, started together (a member is healthy only with quorum). */
 export interface Cluster {
@@ -15,46 +15,45 @@ export async function startCluster(): Promise<Cluster> {
   const peerPorts = [await freePort(), await freePort(), await freePort()];
   const token = `lock-test-${process.pid}-${Date.now()}`;
   const initialCluster = peerPorts.map((p, i) => `n${i + 1}=http://127.0.0.1:${p}`).join(',');
-  const members = await withTmpfs(() =>
-    Promise.all(
-      clientPorts.map((client, i) =>
-        startServer({
-          ...ETCD,
-          // The harness picks its own ports; the members need theirs known up front.
-          ports: 1,
-          args: (_ports, dir) => [
-            '--name',
-            `n${i + 1}`,
-            '--data-dir',
-            `${dir}/data`,
-            '--listen-client-urls',
-            `http://127.0.0.1:${client}`,
-            '--advertise-client-urls',
-            `http://127.0.0.1:${client}`,
-            '--listen-peer-urls',
-            `http://127.0.0.1:${peerPorts[i]}`,
-            '--initial-advertise-peer-urls',
-            `http://127.0.0.1:${peerPorts[i]}`,
-            '--initial-cluster',
-            initialCluster,
-            '--initial-cluster-token',
-            token,
-            '--initial-cluster-state',
-            'new',
-            '--heartbeat-interval',
-            '25',
-            '--election-timeout',
-            '250',
-            '--log-level',
-            'error',
-          ],
-          url: () => `http://127.0.0.1:${client}`,
-          ready: async () => {
-            const reply = await fetch(`http://127.0.0.1:${client}/health`).catch(() => undefined);
-            return reply?.ok === true && (await reply.text()).includes('"health":"true"');
-          },
-        }),
-      ),
+  const members = await Promise.all(
+    clientPorts.map((client, i) =>
+      startServer({
+        ...ETCD,
+        ...(tmpfsRoot === undefined ? {} : { scratchRoot: tmpfsRoot }),
+        // The harness picks its own ports; the members need theirs known up front.
+        ports: 1,
+        args: (_ports, dir) => [
+          '--name',
+          `n${i + 1}`,
+          '--data-dir',
+          `${dir}/data`,
+          '--listen-client-urls',
+          `http://127.0.0.1:${client}`,
+          '--advertise-client-urls',
+          `http://127.0.0.1:${client}`,
+          '--listen-peer-urls',
+          `http://127.0.0.1:${peerPorts[i]}`,
+          '--initial-advertise-peer-urls',
+          `http://127.0.0.1:${peerPorts[i]}`,
+          '--initial-cluster',
+          initialCluster,
+          '--initial-cluster-token',
+          token,
+          '--initial-cluster-state',
+          'new',
+          '--heartbeat-interval',
+          '25',
+          '--election-timeout',
+          '250',
+          '--log-level',
+          'error',
+        ],
+        url: () => `http://127.0.0.1:${client}`,
+        ready: async () => {
+          const reply = await fetch(`http://127.0.0.1:${client}/health`).catch(() => undefined);
+          return reply?.ok === true && (await reply.text()).includes('"health":"true"');
+        },
+      }),
     ),
   );
   return {

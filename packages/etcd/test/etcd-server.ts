@@ -17,27 +17,12 @@ export function singleMember(extraArgs: string[] = []): ServerSpec {
  * `LOCK_TEST_ETCD_URL`. Tests that change the server (enable auth, freeze it) pass `own` to
  * always get a private one, never a shared server given by URL.
  */
-export function startEtcd(options: { own?: boolean } = {}): Promise<RunningServer> {
-  return withTmpfs(async () => {
-    const given = process.env['LOCK_TEST_ETCD_URL'];
-    if (options.own) delete process.env['LOCK_TEST_ETCD_URL'];
-    try {
-      return await startServer(singleMember());
-    } finally {
-      if (given !== undefined) process.env['LOCK_TEST_ETCD_URL'] = given;
-    }
-  });
-}
-
-/** Runs `start` with TMPDIR on /dev/shm, so the harness's scratch folder is on tmpfs. */
-export async function withTmpfs<T>(start: () => Promise<T>): Promise<T> {
-  const previous = process.env['TMPDIR'];
-  const { existsSync } = await import('node:fs');
-  if (existsSync('/dev/shm')) process.env['TMPDIR'] = '/dev/shm';
+export async function startEtcd(options: { own?: boolean } = {}): Promise<RunningServer> {
+  const given = process.env['LOCK_TEST_ETCD_URL'];
+  if (options.own) delete process.env['LOCK_TEST_ETCD_URL'];
   try {
-    return await start();
+    return await startServer(singleMember());
   } finally {
-    if (previous === undefined) delete process.env['TMPDIR'];
-    else process.env['TMPDIR'] = previous;
+    if (given !== undefined) process.env['LOCK_TEST_ETCD_URL'] = given;
   }
 }

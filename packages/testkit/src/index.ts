@@ -24,5 +24,6 @@ export {
   etcdServerSpec,
   memcachedServerSpec,
   redisServerSpec,
+  tmpfsRoot,
 } from './server-specs.js';
 export { percentile } from './stats.js';

@@ -2,6 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { ServerSpec } from './harness.js';
 
+/** A tmpfs folder for servers that fsync (etcd 3.4 cannot skip it), when this machine has one. */
+export const tmpfsRoot: string | undefined = existsSync('/dev/shm') ? '/dev/shm' : undefined;
+
 /** Extra command-line arguments for a server, given its scratch folder. */
 export type ExtraArgs = (dir: string) => string[];
 
@@ -69,7 +72,7 @@ export function etcdServerSpec(extraArgs: ExtraArgs = () => []): ServerSpec {
     name: 'ETCD',
     command: 'etcd',
     ports: 2,
-    ...(existsSync('/dev/shm') ? { scratchRoot: '/dev/shm' } : {}),
+    ...(tmpfsRoot === undefined ? {} : { scratchRoot: tmpfsRoot }),
     args: ([client, peer], dir) => [
       '--name',
       'n1',

@@ -21,5 +21,6 @@ export {
   etcdServerSpec,
   memcachedServerSpec,
   redisServerSpec,
+  tmpfsRoot,
 } from './server-specs.js';
 export { percentile } from './stats.js';
