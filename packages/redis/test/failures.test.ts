@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, createLocker, isLockError, registerBackend } from '@lock/core';
-import { type RunningServer, randomKey, sleep } from '@lock/testkit';
+import { freezeProcess, type RunningServer, randomKey, sleep } from '@lock/testkit';
 import { openBackend, RedisBackend } from '../src/index.js';
 import { redisAvailable, startOwnRedis } from './redis-server.js';
 
@@ -185,7 +185,7 @@ async function startOwnRedisOn(port: number): Promise<RunningServer> {
     ports: [port],
     dir: '',
     process: child,
-    pause: () => child.kill('SIGSTOP'),
+    pause: () => freezeProcess(child.pid as number, (signal) => child.kill(signal)),
     resume: () => child.kill('SIGCONT'),
     stop: async () => {
       child.kill('SIGTERM');

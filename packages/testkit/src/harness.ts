@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freezeProcess } from './freeze.js';
 
 /** How to start one real server for tests. */
 export interface ServerSpec {
@@ -38,7 +39,7 @@ export interface RunningServer {
   readonly dir: string;
   /** Its process, when this harness started it. */
   readonly process: ChildProcess | undefined;
-  /** Freezes the server (SIGSTOP), as a hung or partitioned server. */
+  /** Freezes the server (SIGSTOP), as a hung or partitioned server; returns once it is stopped. */
   pause(): void;
   /** Thaws a paused server (SIGCONT). */
   resume(): void;
@@ -147,7 +148,7 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
     ports,
     dir,
     process: child,
-    pause: () => child.kill('SIGSTOP'),
+    pause: () => freezeProcess(child.pid as number, (signal) => child.kill(signal)),
     resume: () => child.kill('SIGCONT'),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {

@@ -8,6 +8,7 @@ export { makeTestCertificates, type TestCertificates } from './certificates.js';
 export { runConformanceSuite } from './conformance.js';
 export type { Capabilities, ConformanceTarget } from './conformance-target.js';
 export { FaultyBackend } from './faulty-backend.js';
+export { freezeProcess } from './freeze.js';
 export {
   canConnect,
   freePort,

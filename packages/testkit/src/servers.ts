@@ -5,6 +5,7 @@
  */
 
 export { makeTestCertificates, type TestCertificates } from './certificates.js';
+export { freezeProcess } from './freeze.js';
 export {
   canConnect,
   freePort,
