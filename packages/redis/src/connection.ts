@@ -77,18 +77,29 @@ export class RedisConnection {
   }
 
   /** Sends one raw command (routed by `firstKey` on a Cluster), bounded by the command timeout. */
-  async send(
+  send(
     firstKey: string | undefined,
     args: readonly string[],
     what: string,
     key?: string,
   ): Promise<unknown> {
-    const client = await this.client();
-    const reply =
-      this.#source.kind === 'cluster'
-        ? (client as RedisClusterLike).sendCommand(firstKey, false, args, NO_DRIVER_TIMEOUT)
-        : (client as RedisClientLike).sendCommand(args, NO_DRIVER_TIMEOUT);
-    return this.#deadlines.track(reply, what, key);
+    // The hot path stays synchronous up to the write: an open client is used as is, without an
+    // extra async hop through `client()` for every command.
+    const open = this.#closed ? undefined : this.#client;
+    if (open?.isOpen) return this.#deadlines.track(this.#write(open, firstKey, args), what, key);
+    return this.client().then((client) =>
+      this.#deadlines.track(this.#write(client, firstKey, args), what, key),
+    );
+  }
+
+  #write(
+    client: RedisClientLike | RedisClusterLike,
+    firstKey: string | undefined,
+    args: readonly string[],
+  ): Promise<unknown> {
+    return this.#source.kind === 'cluster'
+      ? (client as RedisClusterLike).sendCommand(firstKey, false, args, NO_DRIVER_TIMEOUT)
+      : (client as RedisClientLike).sendCommand(args, NO_DRIVER_TIMEOUT);
   }
 
   /**
@@ -99,7 +110,7 @@ export class RedisConnection {
    * overtake it. `sendText` sends EVAL at once instead, for rare scripts whose order matters
    * (leaving a queue must happen before this backend's next attempt).
    */
-  async eval(
+  eval(
     script: LockScript,
     keys: readonly string[],
     argv: readonly string[],
@@ -108,17 +119,18 @@ export class RedisConnection {
     sendText = false,
   ): Promise<unknown> {
     const tail = [String(keys.length), ...keys, ...argv];
-    try {
-      if (sendText) return await this.send(keys[0], ['EVAL', script.SCRIPT, ...tail], what, key);
-      try {
-        return await this.send(keys[0], ['EVALSHA', script.SHA1, ...tail], what, key);
-      } catch (error) {
-        if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return await this.send(keys[0], ['EVAL', script.SCRIPT, ...tail], what, key);
-      }
-    } catch (error) {
+    const asBackendError = (error: unknown) => {
       throw toBackendError(error, what, key);
+    };
+    if (sendText) {
+      return this.send(keys[0], ['EVAL', script.SCRIPT, ...tail], what, key).catch(asBackendError);
     }
+    return this.send(keys[0], ['EVALSHA', script.SHA1, ...tail], what, key)
+      .catch((error: unknown) => {
+        if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return this.send(keys[0], ['EVAL', script.SCRIPT, ...tail], what, key);
+      })
+      .catch(asBackendError);
   }
 
   /** Closes the client if this package created it; never a client the user passed in. */

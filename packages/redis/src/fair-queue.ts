@@ -8,7 +8,7 @@ import {
 import type { RedisConnection } from './connection.js';
 import { lockKeys } from './keys.js';
 import { toAcquireResult } from './replies.js';
-import { ACQUIRE_FAIR, LEAVE_QUEUE } from './scripts.js';
+import { CLAIM_FAIR, LEAVE_QUEUE } from './scripts.js';
 
 /** What a queued wait needs from its backend. */
 export interface FairQueueContext {
@@ -115,9 +115,9 @@ export async function waitInQueue(
       const sentAt = now();
       joined = true;
       const reply = await connection.eval(
-        ACQUIRE_FAIR,
+        CLAIM_FAIR,
         [keys.lock, keys.fence, keys.queue, keys.queueExpiry, keys.queueTicket],
-        [request.owner, ttl, 'claim', String(context.entryTtlMs)],
+        [request.owner, ttl, String(context.entryTtlMs)],
         'acquire',
         request.key,
       );

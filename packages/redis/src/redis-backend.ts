@@ -17,15 +17,17 @@ import { waitInQueue } from './fair-queue.js';
 import { lockKeys } from './keys.js';
 import { type RedisBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { toAcquireResult, toLockInfo, toOwnerChecked } from './replies.js';
+import { ScriptBatcher } from './script-batcher.js';
 import {
   ACQUIRE,
-  ACQUIRE_FAIR,
+  type BatchableScript,
   EXTEND,
   EXTEND_MANY,
   INSPECT,
   RAISE_FENCE,
   RELEASE,
   RELEASE_FAIR,
+  TRY_FAIR,
 } from './scripts.js';
 import { isRefusedSubscription, SharedSubscriber } from './subscriber.js';
 import { WatcherGroups } from './watchers.js';
@@ -59,6 +61,7 @@ export class RedisBackend implements LockBackend {
   readonly #warned = new Set<string>();
   readonly #watchers = new WatcherGroups();
   readonly #subscriptions = new Map<string, Promise<() => void>>();
+  readonly #batcher: ScriptBatcher;
   #closing: Promise<void> | undefined;
 
   /**
@@ -81,6 +84,9 @@ export class RedisBackend implements LockBackend {
       () => this.#onFirstConnect(),
     );
     this.#subscriber = new SharedSubscriber(this.#connection);
+    this.#batcher = new ScriptBatcher((script, keys, argv, what, key) =>
+      this.#connection.eval(script, keys, argv, what, key),
+    );
     if (this.#options.fair) {
       this.acquireQueued = (request, queued) =>
         waitInQueue(
@@ -114,22 +120,21 @@ export class RedisBackend implements LockBackend {
     const keys = lockKeys(this.#options.prefix, request.key);
     const ttl = String(Math.ceil(request.ttlMs));
     const reply = this.#options.fair
-      ? await this.#connection.eval(
-          ACQUIRE_FAIR,
-          [keys.lock, keys.fence, keys.queue, keys.queueExpiry, keys.queueTicket],
-          [request.owner, ttl, 'try', String(this.#options.queueEntryTtl)],
+      ? await this.#script(
+          TRY_FAIR,
+          [keys.lock, keys.fence, keys.queue, keys.queueExpiry],
+          [request.owner, ttl],
           'acquire',
           request.key,
         )
-      : await this.#connection.eval(
+      : await this.#script(
           ACQUIRE,
           [keys.lock, keys.fence],
           [request.owner, ttl],
           'acquire',
           request.key,
         );
-    const { ticket: _ticket, ...result } = toAcquireResult(reply);
-    return result;
+    return toAcquireResult(reply);
   }
 
   /** Resets the TTL if `owner` still holds the lock. One script, one round trip. */
@@ -175,14 +180,14 @@ export class RedisBackend implements LockBackend {
   async release(request: ReleaseRequest): Promise<OwnerCheckedResult> {
     const keys = lockKeys(this.#options.prefix, request.key);
     const reply = this.#options.fair
-      ? await this.#connection.eval(
+      ? await this.#script(
           RELEASE_FAIR,
           [keys.lock, keys.queue, keys.queueExpiry, keys.fence],
           [request.owner, keys.channel],
           'release',
           request.key,
         )
-      : await this.#connection.eval(
+      : await this.#script(
           RELEASE,
           [keys.lock],
           [request.owner, keys.channel],
@@ -242,6 +247,24 @@ export class RedisBackend implements LockBackend {
       await this.#connection.close();
     })();
     return this.#closing;
+  }
+
+  /**
+   * Runs a batchable script for one lock: merged with this tick's other calls of it on a
+   * standalone server; alone on a Cluster, where the locks of one batch may sit on different
+   * slots.
+   */
+  #script(
+    script: BatchableScript,
+    keys: readonly string[],
+    argv: readonly string[],
+    what: string,
+    key: string,
+  ): Promise<unknown> {
+    if (this.#connection.isCluster) {
+      return this.#connection.eval(script.single, keys, argv, what, key);
+    }
+    return this.#batcher.call(script, keys, argv, what, key);
   }
 
   async #subscribe(channel: string, onMessage: (message: string) => void): Promise<() => void> {

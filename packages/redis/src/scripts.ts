@@ -60,60 +60,117 @@ else
 end
 `;
 /**
- * Plain acquire. KEYS: lock, fence. ARGV: owner, ttl.
+ * A script that also comes in a batched form: `single` handles one lock; `many` the same
+ * operation for several locks in one call, with each lock's keys and arguments laid out as
+ * `single` takes them, one after another, replying with one `single` reply per lock in order.
+ * Concurrent callers share one script run and one command (see `ScriptBatcher`).
+ */
+export interface BatchableScript {
+  readonly single: LockScript;
+  readonly many: LockScript;
+  /** Keys per lock. */
+  readonly keysPerLock: number;
+  /** Arguments per lock. */
+  readonly argsPerLock: number;
+}
+
+/**
+ * Builds both forms from one Lua function `name(key1, …, arg1, …)` that returns one reply, so
+ * the single and batched forms cannot drift apart.
+ */
+function batchable(name: string, keys: number, args: number, fn: string): BatchableScript {
+  // Lock i's keys and arguments, as Lua expressions (i counts from 0; `undefined`: the only lock).
+  const params = (i?: string) => {
+    const at = (per: number, n: number) => (i === undefined ? `${n}` : `${i} * ${per} + ${n}`);
+    return [
+      ...Array.from({ length: keys }, (_, k) => `KEYS[${at(keys, k + 1)}]`),
+      ...Array.from({ length: args }, (_, a) => `ARGV[${at(args, a + 1)}]`),
+    ].join(', ');
+  };
+  return {
+    single: script(keys, `${fn}\nreturn ${name}(${params()})`),
+    many: script(
+      0,
+      `${fn}
+local out = {}
+for i = 0, #KEYS / ${keys} - 1 do
+  out[i + 1] = ${name}(${params('i')})
+end
+return out`,
+    ),
+    keysPerLock: keys,
+    argsPerLock: args,
+  };
+}
+
+/**
+ * Plain acquire. Keys: lock, fence. Arguments: owner, ttl.
  * Reply: `{1, fence}` or `{0, holder, pttl}`.
  */
-export const ACQUIRE = script(
+export const ACQUIRE = batchable(
+  'acquire',
+  2,
   2,
   `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, redis.call('INCR', KEYS[2])}
-end
-return {0, redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
-`,
+local function acquire(lock, fence, owner, ttl)
+  if redis.call('SET', lock, owner, 'NX', 'PX', ttl) then
+    return {1, redis.call('INCR', fence)}
+  end
+  return {0, redis.call('GET', lock), redis.call('PTTL', lock)}
+end`,
 );
 
 /**
- * Fair acquire. KEYS: lock, fence, queue, queueExpiry, queueTicket. ARGV: owner, ttl, mode,
- * entryTtl. Mode "try": take the lock only if it is free and nobody waits. Mode "claim": join
- * (or stay in) the queue, refreshing this waiter's expiry, and take the lock if it is free
- * and this waiter is first in line.
+ * Fair first attempt: takes the lock only if it is free and nobody (alive) waits for it.
+ * Keys: lock, fence, queue, queueExpiry. Arguments: owner, ttl.
+ * Reply: `{1, fence}` or `{0, holder or nil, pttl}`.
+ */
+export const TRY_FAIR = batchable(
+  'try_fair',
+  4,
+  2,
+  `
+local function try_fair(lock, fence, queue, expiry, owner, ttl)
+  local current = redis.call('GET', lock)
+  if current then return {0, current, redis.call('PTTL', lock)} end
+  if redis.call('EXISTS', queue) == 1 then
+    ${NOW}
+    ${PRUNE('queue', 'expiry')}
+    if redis.call('EXISTS', queue) == 1 then return {0, false, -1} end
+  end
+  redis.call('SET', lock, owner, 'PX', ttl)
+  return {1, redis.call('INCR', fence)}
+end`,
+);
+
+/**
+ * Fair claim: join (or stay in) the queue, refreshing this waiter's expiry, and take the lock if
+ * it is free and this waiter is first in line. KEYS: lock, fence, queue, queueExpiry,
+ * queueTicket. ARGV: owner, ttl, entryTtl.
  * Reply: `{1, fence}` or `{0, holder or nil, pttl, ticket}`.
  */
-export const ACQUIRE_FAIR = script(
+export const CLAIM_FAIR = script(
   5,
   `
-local owner, mode, entryTtl = ARGV[1], ARGV[3], tonumber(ARGV[4])
-if mode == 'try' then
-  -- Fast paths without the queue machinery: held, or free with nobody waiting.
-  local current = redis.call('GET', KEYS[1])
-  if current then return {0, current, redis.call('PTTL', KEYS[1])} end
-  if redis.call('EXISTS', KEYS[3]) == 0 then
-    redis.call('SET', KEYS[1], owner, 'PX', ARGV[2])
-    return {1, redis.call('INCR', KEYS[2])}
-  end
-end
+local owner, entryTtl = ARGV[1], tonumber(ARGV[3])
 ${NOW}
-local ticket = false
-if mode == 'claim' then
-  if redis.call('GET', KEYS[1]) == owner then
-    -- A release handed us the lock already: refresh its TTL, so that this claim's send time is
-    -- a sound start for its validity, and report its fence.
-    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    return {1, tonumber(redis.call('GET', KEYS[2]))}
-  end
-  ticket = redis.call('ZSCORE', KEYS[3], owner)
-  if not ticket then
-    ticket = redis.call('INCR', KEYS[5])
-    redis.call('ZADD', KEYS[3], ticket, owner)
-  end
-  -- A lock handed over by a release lives at most entryTtl before its new holder renews it,
-  -- so a waiter that died in the queue blocks the lock no longer than its place would.
-  redis.call('HSET', KEYS[4], owner, now + entryTtl, 't:' .. owner, math.min(tonumber(ARGV[2]), entryTtl))
-  redis.call('PEXPIRE', KEYS[3], entryTtl * 2)
-  redis.call('PEXPIRE', KEYS[4], entryTtl * 2)
-  redis.call('PEXPIRE', KEYS[5], entryTtl * 2)
+if redis.call('GET', KEYS[1]) == owner then
+  -- A release handed us the lock already: refresh its TTL, so that this claim's send time is
+  -- a sound start for its validity, and report its fence.
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {1, tonumber(redis.call('GET', KEYS[2]))}
 end
+local ticket = redis.call('ZSCORE', KEYS[3], owner)
+if not ticket then
+  ticket = redis.call('INCR', KEYS[5])
+  redis.call('ZADD', KEYS[3], ticket, owner)
+end
+-- A lock handed over by a release lives at most entryTtl before its new holder renews it,
+-- so a waiter that died in the queue blocks the lock no longer than its place would.
+redis.call('HSET', KEYS[4], owner, now + entryTtl, 't:' .. owner, math.min(tonumber(ARGV[2]), entryTtl))
+redis.call('PEXPIRE', KEYS[3], entryTtl * 2)
+redis.call('PEXPIRE', KEYS[4], entryTtl * 2)
+redis.call('PEXPIRE', KEYS[5], entryTtl * 2)
 ${PRUNE('KEYS[3]', 'KEYS[4]')}
 local holder = redis.call('GET', KEYS[1])
 if not holder then
@@ -188,39 +245,48 @@ return out
 `,
 );
 
-/** Owner-checked release that wakes watchers. KEYS: lock. ARGV: owner, channel. */
-export const RELEASE = script(
+/**
+ * Owner-checked release that wakes watchers. Keys: lock. Arguments: owner, channel.
+ * Reply: 1 released, 0 not found, -1 held by someone else.
+ */
+export const RELEASE = batchable(
+  'release',
   1,
+  2,
   `
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-if v ~= ARGV[1] then return -1 end
-redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[2], 'free')
-return 1
-`,
+local function release(lock, owner, channel)
+  local v = redis.call('GET', lock)
+  if not v then return 0 end
+  if v ~= owner then return -1 end
+  redis.call('DEL', lock)
+  redis.call('PUBLISH', channel, 'free')
+  return 1
+end`,
 );
 
 /**
- * Fair release: deletes the lock and announces the ticket of the first live waiter, who then
- * claims it in its own round trip. KEYS: lock, queue, queueExpiry. ARGV: owner, channel.
+ * Fair release: hands the lock straight to the first live waiter (and announces that), or
+ * frees it. Keys: lock, queue, queueExpiry, fence. Arguments: owner, channel.
  */
-export const RELEASE_FAIR = script(
+export const RELEASE_FAIR = batchable(
+  'release_fair',
   4,
+  2,
   `
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-if v ~= ARGV[1] then return -1 end
-redis.call('DEL', KEYS[1])
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('PUBLISH', ARGV[2], 'free')
+local function release_fair(lock, queue, expiry, fence, owner, channel)
+  local v = redis.call('GET', lock)
+  if not v then return 0 end
+  if v ~= owner then return -1 end
+  redis.call('DEL', lock)
+  if redis.call('EXISTS', queue) == 0 then
+    redis.call('PUBLISH', channel, 'free')
+    return 1
+  end
+  ${NOW}
+  ${PRUNE('queue', 'expiry')}
+  ${HAND_OVER('lock', 'fence', 'queue', 'expiry', 'channel')}
   return 1
-end
-${NOW}
-${PRUNE('KEYS[2]', 'KEYS[3]')}
-${HAND_OVER('KEYS[1]', 'KEYS[4]', 'KEYS[2]', 'KEYS[3]', 'ARGV[2]')}
-return 1
-`,
+end`,
 );
 
 /** Who holds a lock. KEYS: lock, fence. Reply: `{owner or nil, pttl, fence or nil}`. */
