@@ -15,7 +15,6 @@ import {
   addItem,
   casDeleteItem,
   casSetItem,
-  corked,
   currentConnection,
   getItem,
   incrementCounter,
@@ -146,10 +145,9 @@ export class MemcachedBackend implements LockBackend {
     // which applies them in order: a winner's fence is always counted after its ADD, so after
     // the previous holder's. A failed ADD burns a fence number; gaps are allowed.
     const target = this.#target;
-    const [added, counted] = corked(this.client, keys.lock, () => [
-      addItem(target, keys.lock, owner, flags, expiry),
-      incrementCounter(target, keys.lock, keys.fence, initialFence()),
-    ]);
+    // Both leave in one write (the socket stays corked until the end of the tick).
+    const added = addItem(target, keys.lock, owner, flags, expiry);
+    const counted = incrementCounter(target, keys.lock, keys.fence, initialFence());
     // Only read when the ADD succeeds; never an unhandled rejection otherwise.
     counted.catch(() => {});
     let reply = await added;
