@@ -38,6 +38,7 @@ import { LeasePool } from './lease-pool.js';
 import { type EtcdBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type QueueContext, waitInQueue } from './queue-wait.js';
 import { removeInBackground } from './removal.js';
+import { TxnBatcher } from './txn-batcher.js';
 
 /** A lock this backend took: its entry, the revision that created it, and its lease. */
 export interface Holding {
@@ -88,6 +89,10 @@ export class EtcdBackend implements LockBackend {
   #connected = false;
   #anchor: Watcher | undefined;
   readonly #keepAlives: KeepAliveChannel;
+  /** Acquires and releases made in one tick go out as one transaction (see `TxnBatcher`). */
+  readonly #batcher = new TxnBatcher((request, operation, key) =>
+    this.#txn(operation, request, key),
+  );
 
   constructor(options: EtcdBackendOptions = {}) {
     this.#options = resolveOptions(options);
@@ -141,13 +146,14 @@ export class EtcdBackend implements LockBackend {
       renewal.catch(() => {});
       let reply: Awaited<ReturnType<Etcd3['kv']['txn']>>;
       try {
-        reply = await this.#txn(
-          'acquire',
+        reply = await this.#batcher.run(
           {
             compare: [folderEmpty(folder)],
             success: [putEntry(entry, owner, lease.id)],
             failure: [firstIn(folder)],
           },
+          folder.toString('latin1'),
+          'acquire',
           key,
         );
       } catch (error) {
@@ -271,13 +277,15 @@ export class EtcdBackend implements LockBackend {
     if (holding !== undefined && holding.key === key) {
       let reply: Awaited<ReturnType<Etcd3['kv']['txn']>>;
       try {
-        reply = await this.#txn(
-          'release',
+        const folder = this.layout.folder(key);
+        reply = await this.#batcher.run(
           {
             compare: [createdAt(holding.entry, holding.revision)],
             success: [deleteEntry(holding.entry)],
-            failure: [firstIn(this.layout.folder(key))],
+            failure: [firstIn(folder)],
           },
+          folder.toString('latin1'),
+          'release',
           key,
         );
       } catch (error) {
