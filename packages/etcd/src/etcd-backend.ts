@@ -22,6 +22,7 @@ import {
 } from 'etcd3';
 import { toBackendError, withDeadline } from './call.js';
 import { createClient } from './client.js';
+import { FolderWatches, type LiveWatch } from './folder-watches.js';
 import { KeepAliveChannel } from './keepalive-channel.js';
 import { KeyLayout, rangeEnd } from './keys.js';
 import {
@@ -89,6 +90,8 @@ export class EtcdBackend implements LockBackend {
   #connected = false;
   #anchor: Watcher | undefined;
   readonly #keepAlives: KeepAliveChannel;
+  /** Delete watches of lock folders, shared by this backend's waiters (see `FolderWatches`). */
+  readonly #folderWatches = new FolderWatches((folder) => this.#openFolderWatch(folder));
   /** Acquires and releases made in one tick go out as one transaction (see `TxnBatcher`). */
   readonly #batcher = new TxnBatcher((request, operation, key) =>
     this.#txn(operation, request, key),
@@ -119,8 +122,7 @@ export class EtcdBackend implements LockBackend {
       pollIntervalMs: this.#options.queuePollIntervalMs,
       giveUpAfterMs: this.#options.requestTimeoutMs,
       txn: (operation, request, key) => this.#txn(operation, request, key),
-      watchDelete: (entry, fromRevision, onDelete) =>
-        this.#watchDelete(entry, fromRevision, onDelete),
+      listenDeletes: (folder, listener) => this.#folderWatches.listen(folder, listener),
       adopt: (owner, holding) => this.#adopt(owner, holding),
       removeLater: (entry, guard, key) =>
         removeInBackground((request) => this.#txn('cleanup', request, key), entry, guard),
@@ -522,18 +524,28 @@ export class EtcdBackend implements LockBackend {
     this.#anchor.on('error', () => {});
   }
 
-  #watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void {
+  /** A watch of `folder`'s deletes from the current revision, once etcd confirmed it. */
+  async #openFolderWatch(folder: Buffer): Promise<LiveWatch> {
     this.#anchorWatchStream();
-    const watcher = this.client
-      .watch()
-      .key(entry)
-      .only('delete')
-      .startRevision(fromRevision)
-      .watcher();
-    watcher.on('delete', () => onDelete());
+    const creating = this.client.watch().prefix(folder).only('delete').create();
+    let watcher: Awaited<typeof creating>;
+    try {
+      watcher = await withDeadline('watch', this.#options.requestTimeoutMs, () => creating);
+    } catch (error) {
+      creating.then(
+        (late) => late.cancel().catch(() => {}),
+        () => {},
+      );
+      throw error;
+    }
     watcher.on('error', () => {});
-    return () => {
-      watcher.cancel().catch(() => {});
+    return {
+      onDelete: (handler) => {
+        watcher.on('delete', (kv) => handler(kv.key, BigInt(kv.mod_revision)));
+      },
+      cancel: () => {
+        watcher.cancel().catch(() => {});
+      },
     };
   }
 }

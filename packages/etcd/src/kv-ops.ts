@@ -52,8 +52,12 @@ export function allIn(folder: Buffer): IRequestOp {
   };
 }
 
-/** Read: the entry just before `revision` in `folder` (the waiter to watch). */
-export function predecessorIn(folder: Buffer, revision: string): IRequestOp {
+/**
+ * Read: keys of the `limit` newest entries of `folder` created before `revision` (the waiters
+ * ahead of the one created at `revision`), newest first; the reply's `more` says if there are
+ * older ones beyond them.
+ */
+export function entriesBefore(folder: Buffer, revision: string, limit: number): IRequestOp {
   return {
     request_range: {
       key: folder,
@@ -61,7 +65,24 @@ export function predecessorIn(folder: Buffer, revision: string): IRequestOp {
       sort_order: 'Descend',
       sort_target: 'Create',
       max_create_revision: (BigInt(revision) - 1n).toString(),
-      limit: 1,
+      limit,
+      keys_only: true,
+    },
+  };
+}
+
+/**
+ * Read: keys of the `limit` newest entries of `folder`, newest first. Inside the transaction
+ * that just wrote an entry, that entry comes first and the waiters just ahead of it follow.
+ */
+export function newestIn(folder: Buffer, limit: number): IRequestOp {
+  return {
+    request_range: {
+      key: folder,
+      range_end: rangeEnd(folder),
+      sort_order: 'Descend',
+      sort_target: 'Create',
+      limit,
       keys_only: true,
     },
   };

@@ -11,14 +11,15 @@ import type { ICompare, ITxnRequest, ITxnResponse } from 'etcd3';
 import { toBackendError } from './call.js';
 import { eitherSignal } from './either-signal.js';
 import type { Holding } from './etcd-backend.js';
+import type { DeleteListener } from './folder-watches.js';
 import type { KeyLayout } from './keys.js';
 import {
   absent,
   createdAt,
-  firstIn,
+  entriesBefore,
   getEntry,
+  newestIn,
   ownedBy,
-  predecessorIn,
   putEntry,
 } from './kv-ops.js';
 import { type Lease, LeaseGoneError } from './lease.js';
@@ -35,8 +36,11 @@ export interface QueueContext {
   /** How long calls may keep failing, beyond the lease's TTL, before the wait gives up. */
   readonly giveUpAfterMs: number;
   txn(operation: string, request: ITxnRequest, key: string): Promise<ITxnResponse>;
-  /** Calls `onDelete` when `entry` is deleted at or after `fromRevision`; returns a canceller. */
-  watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void;
+  /**
+   * Calls `listener` for every entry of `folder` deleted from now on, in revision order;
+   * resolves with a canceller once the watch is live.
+   */
+  listenDeletes(folder: Buffer, listener: DeleteListener): Promise<() => void>;
   /** Deletes `entry` in the background while `guard` holds (see `removal.ts`). */
   removeLater(entry: Buffer, guard: ICompare, key: string): void;
   /** Records a granted lock, so extend and release find it. */
@@ -46,8 +50,21 @@ export interface QueueContext {
 type Position =
   | { readonly kind: 'unknown' }
   | { readonly kind: 'first' }
-  | { readonly kind: 'behind'; readonly predecessor: Buffer; readonly watchFrom: string }
+  | {
+      readonly kind: 'behind';
+      /** Keys (latin1) of the entries ahead of ours, as of revision `readAt`. */
+      readonly ahead: Set<string>;
+      /** Whether older entries exist beyond those in `ahead` (the read was cut at its limit). */
+      readonly more: boolean;
+      readonly readAt: bigint;
+    }
   | { readonly kind: 'gone' };
+
+/**
+ * How many entries ahead a waiter tracks itself. With more waiters ahead it tracks the nearest
+ * ones and reads again once they are gone, so a long queue does not cost each waiter a long read.
+ */
+const TRACKED_AHEAD = 64;
 
 const MIN_RETRY_MS = 50;
 const MAX_RETRY_MS = 1_000;
@@ -100,6 +117,38 @@ async function wait(
 ): Promise<QueuedGrant> {
   if (stop.aborted) throw stop.reason;
   const folder = context.layout.folder(key);
+  // Listen before the first read, so no delete after that read goes unheard.
+  const deletes = new DeleteFeed();
+  const listening = context.listenDeletes(folder, deletes.push);
+  const unlisten = await raceSignal(listening, stop).catch(() => {
+    if (stop.aborted) {
+      listening.then(
+        (stopListening) => stopListening(),
+        () => {},
+      );
+      throw stop.reason;
+    }
+    return undefined; // no watch (etcd refused or did not answer in time): wait by polling
+  });
+  try {
+    return await waitWithFeed(context, key, owner, ttlMs, now, stop, folder, deletes, unlisten);
+  } finally {
+    unlisten?.();
+  }
+}
+
+async function waitWithFeed(
+  context: QueueContext,
+  key: string,
+  owner: string,
+  ttlMs: number,
+  now: () => number,
+  stop: AbortSignal,
+  folder: Buffer,
+  deletes: DeleteFeed,
+  unlisten: (() => void) | undefined,
+): Promise<QueuedGrant> {
+  const live = unlisten !== undefined;
   for (let round = 0; ; round++) {
     const lease = await raceSignal(context.leases.lease(identityOf(owner), ttlMs), stop).catch(
       (error: unknown) => {
@@ -117,7 +166,7 @@ async function wait(
         'enqueue',
         {
           compare: [absent(entry)],
-          success: [putEntry(entry, owner, lease.id), firstIn(folder)],
+          success: [putEntry(entry, owner, lease.id), newestIn(folder, TRACKED_AHEAD + 1)],
           failure: [getEntry(entry)],
         },
         key,
@@ -149,11 +198,10 @@ async function wait(
       let position: Position;
       if (reply.succeeded) {
         revision = reply.header.revision;
-        const holder = reply.responses[1]?.response_range?.kvs[0];
-        position =
-          holder === undefined || holder.create_revision === revision
-            ? { kind: 'first' }
-            : { kind: 'unknown' };
+        // Ours is the newest entry; the rest of the read are the waiters just ahead of it.
+        const range = reply.responses[1]?.response_range;
+        const ahead = (range?.kvs ?? []).filter((kv) => kv.create_revision !== revision);
+        position = behind(ahead, range?.more ?? false, revision);
       } else {
         revision = reply.responses[0]?.response_range?.kvs[0]?.create_revision;
         position = revision === undefined ? { kind: 'gone' } : { kind: 'unknown' };
@@ -173,8 +221,19 @@ async function wait(
       for (;;) {
         if (position.kind === 'gone' || revision === undefined) break;
         if (position.kind === 'behind') {
-          woken = await waitForDelete(context, position, stop);
-          position = { kind: 'unknown' };
+          const outcome = await waitForTurn(context, live, deletes, entry, position, stop);
+          woken = outcome !== 'timeout';
+          if (outcome === 'first') {
+            // The watch saw every entry ahead of ours deleted, and not ours: no read needed.
+            coreAt = now();
+            checkAt = performance.now();
+          }
+          position =
+            outcome === 'first'
+              ? { kind: 'first' }
+              : outcome === 'gone'
+                ? { kind: 'gone' }
+                : { kind: 'unknown' };
           continue;
         }
         if (position.kind === 'unknown') {
@@ -188,7 +247,7 @@ async function wait(
                 'queue check',
                 {
                   compare: [createdAt(entry, revision)],
-                  success: [predecessorIn(folder, revision)],
+                  success: [entriesBefore(folder, revision, TRACKED_AHEAD)],
                 },
                 key,
               ),
@@ -196,16 +255,10 @@ async function wait(
             );
             failingSince = undefined;
             retryMs = MIN_RETRY_MS;
-            const ahead = check.responses[0]?.response_range?.kvs[0];
+            const range = check.responses[0]?.response_range;
             position = !check.succeeded
               ? { kind: 'gone' }
-              : ahead === undefined
-                ? { kind: 'first' }
-                : {
-                    kind: 'behind',
-                    predecessor: ahead.key,
-                    watchFrom: (BigInt(check.header.revision) + 1n).toString(),
-                  };
+              : behind(range?.kvs ?? [], range?.more ?? false, check.header.revision);
           } catch (error) {
             await failed(error);
           }
@@ -249,30 +302,81 @@ function renewedSince(lease: Lease, since: number): Promise<void> {
   return lease.ensureValidUntil(since + lease.grantedMs);
 }
 
+/** The position of a waiter with `ahead` before it, read at `readAt`. */
+function behind(
+  ahead: readonly { readonly key: Buffer }[],
+  more: boolean,
+  readAt: string,
+): Position {
+  if (ahead.length === 0 && !more) return { kind: 'first' };
+  if (ahead.length === 0) return { kind: 'unknown' };
+  return {
+    kind: 'behind',
+    ahead: new Set(ahead.map((kv) => kv.key.toString('latin1'))),
+    more,
+    readAt: BigInt(readAt),
+  };
+}
+
+/** Deletes heard in the lock's folder and not yet looked at, in revision order. */
+class DeleteFeed {
+  events: { readonly entry: string; readonly revision: bigint }[] = [];
+  onEvent: (() => void) | undefined;
+
+  readonly push: DeleteListener = (entry, revision) => {
+    this.events.push({ entry: entry.toString('latin1'), revision });
+    this.onEvent?.();
+  };
+}
+
 /**
- * Resolves true when `position.predecessor` is deleted, false after the poll interval (with
- * ±20 % jitter, so a thousand waiters do not re-check in step).
+ * Follows the folder's deletes after the read that listed the entries ahead, and resolves:
+ * - `first` when all of them are deleted (released, expired, or their waiters gave up) and
+ *   none older can exist (no entry is ever created before an existing one, and the read was
+ *   complete), so the lock is ours without another read;
+ * - `recheck` when the tracked ones are gone but the read was cut at its limit;
+ * - `gone` when our own entry was deleted first;
+ * - `timeout` after the poll interval (±20 % jitter, so a thousand waiters do not re-check in
+ *   step), in case the watch failed or is missing.
+ *
+ * Every waiter hears every delete in the folder, against one event per waiter for watching only
+ * the predecessor; in exchange a handover is the release's commit and its watch event, without
+ * a read after it. Deletes at or before the read's revision are already reflected in it.
  */
-async function waitForDelete(
+async function waitForTurn(
   context: QueueContext,
-  position: { readonly predecessor: Buffer; readonly watchFrom: string },
+  live: boolean,
+  deletes: DeleteFeed,
+  entry: Buffer,
+  position: Extract<Position, { kind: 'behind' }>,
   stop: AbortSignal,
-): Promise<boolean> {
-  let wake: (() => void) | undefined;
-  let deleted = false;
-  const cancel = context.watchDelete(position.predecessor, position.watchFrom, () => {
-    deleted = true;
-    wake?.();
-  });
-  try {
-    if (!deleted) {
-      const jitter = 0.8 + Math.random() * 0.4;
-      await sleep(systemClock, context.pollIntervalMs * jitter, stop, (resume) => {
-        wake = resume;
-      });
+): Promise<'first' | 'recheck' | 'gone' | 'timeout'> {
+  const ours = entry.toString('latin1');
+  // Every delete heard from now on is newer than any later read, so each is looked at once.
+  const judge = (): 'first' | 'recheck' | 'gone' | undefined => {
+    const events = deletes.events;
+    deletes.events = [];
+    for (const { entry: deleted, revision } of events) {
+      if (revision <= position.readAt) continue;
+      if (deleted === ours) return 'gone';
+      if (position.ahead.delete(deleted) && position.ahead.size === 0) {
+        return position.more ? 'recheck' : 'first';
+      }
     }
-    return deleted;
+    return undefined;
+  };
+  let outcome = live ? judge() : undefined;
+  if (outcome !== undefined) return outcome;
+  try {
+    const jitter = 0.8 + Math.random() * 0.4;
+    await sleep(systemClock, context.pollIntervalMs * jitter, stop, (resume) => {
+      deletes.onEvent = () => {
+        outcome = judge();
+        if (outcome !== undefined) resume();
+      };
+    });
+    return outcome ?? 'timeout';
   } finally {
-    cancel();
+    deletes.onEvent = undefined;
   }
 }

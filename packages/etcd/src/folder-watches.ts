@@ -1,0 +1,70 @@
+/** Hears the delete of an entry, with the revision that deleted it. */
+export type DeleteListener = (entry: Buffer, revision: bigint) => void;
+
+/** A live watch that can be cancelled. */
+export interface LiveWatch {
+  /** Registers the delete handler (called for every delete in the folder, in revision order). */
+  onDelete(handler: (entry: Buffer, revision: bigint) => void): void;
+  cancel(): void;
+}
+
+interface Shared {
+  readonly listeners: Set<DeleteListener>;
+  readonly live: Promise<LiveWatch>;
+}
+
+/**
+ * One delete watch per lock folder, shared by every waiter of this backend on that lock and
+ * kept while any of them waits.
+ *
+ * The watch starts at the current revision, never at an older one: etcd serves a watch that
+ * starts in the past from a catch-up loop that runs every 100 ms, which showed up as 100 ms
+ * stalls in handovers. So a waiter listens first and reads after, and ignores deletes at or
+ * before the revision of its read (its read already reflects them).
+ */
+export class FolderWatches {
+  readonly #open: (folder: Buffer) => Promise<LiveWatch>;
+  readonly #byFolder = new Map<string, Shared>();
+
+  /** @param open creates a watch of `folder`'s deletes from the current revision, once live. */
+  constructor(open: (folder: Buffer) => Promise<LiveWatch>) {
+    this.#open = open;
+  }
+
+  /**
+   * Calls `listener` for every entry of `folder` deleted from now on; resolves with a canceller
+   * once the watch is live (rejects if it cannot be made, and then holds nothing).
+   */
+  async listen(folder: Buffer, listener: DeleteListener): Promise<() => void> {
+    const name = folder.toString('latin1');
+    let shared = this.#byFolder.get(name);
+    if (shared === undefined) {
+      const listeners = new Set<DeleteListener>();
+      const live = this.#open(folder).then((watch) => {
+        watch.onDelete((entry, revision) => {
+          for (const each of listeners) each(entry, revision);
+        });
+        return watch;
+      });
+      shared = { listeners, live };
+      this.#byFolder.set(name, shared);
+    }
+    const current = shared;
+    current.listeners.add(listener);
+    const stop = () => {
+      if (!current.listeners.delete(listener) || current.listeners.size > 0) return;
+      if (this.#byFolder.get(name) === current) this.#byFolder.delete(name);
+      current.live.then(
+        (watch) => watch.cancel(),
+        () => {},
+      );
+    };
+    try {
+      await current.live;
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    return stop;
+  }
+}
