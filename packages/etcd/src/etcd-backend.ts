@@ -59,7 +59,8 @@ export interface EtcdBackendStats {
  * Locks on etcd, after etcd's own `concurrency` recipe: one lease per owner identity and TTL
  * (a core locker or session), an entry per contender under `<prefix><key>/`, the entry with the
  * lowest create revision holds the lock, and its create revision is the fence (monotonic
- * cluster-wide). Waiters queue first-come-first-served, each watching only the entry before it.
+ * cluster-wide). Waiters queue first-come-first-served and take the lock on the delete event of
+ * the last entry ahead of them.
  * @example
  * ```ts
  * import { createLocker } from '@lock/core';

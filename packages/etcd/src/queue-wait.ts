@@ -72,12 +72,15 @@ const MAX_RETRY_MS = 1_000;
 /**
  * Waits for `key` in etcd's fair queue, after Go's `concurrency.Mutex.Lock`:
  *
- * 1. One transaction writes this owner's entry (under the owner's lease) and reads the holder;
- *    if the entry is the oldest, the lock is granted at once.
- * 2. Otherwise it watches only the entry created just before it, from the revision it read
- *    (so a delete in between is replayed), and re-checks when that one is deleted (released,
- *    expired, or its waiter gave up) or every `pollIntervalMs`. Waiters thus wake one at a time,
- *    in create-revision order: FIFO, no thundering herd.
+ * 1. It listens to the deletes in the lock's folder (one watch per lock, shared by this
+ *    backend's waiters, started at the current revision), then one transaction writes this
+ *    owner's entry (under the owner's lease) and reads the entries ahead of it (up to 64 of
+ *    them); with none ahead the lock is granted at once.
+ * 2. Otherwise it crosses off each entry ahead as its delete is heard (released, expired, or its
+ *    waiter gave up) and takes the lock on the last one, with no read after it: no entry can be
+ *    created ahead of an existing one. With more than 64 ahead it reads again once its 64 are
+ *    gone; it also reads again every `pollIntervalMs`, in case the watch fails. A waiter thus
+ *    proceeds only when every older entry is gone: FIFO, in create-revision order.
  * 3. While it waits, the owner's lease is renewed in the background, so the entry keeps its place.
  *
  * **`sentAt` of the grant.** Core counts the lock's validity from `sentAt`. The entry lives as
@@ -88,9 +91,9 @@ const MAX_RETRY_MS = 1_000;
  * `sentAt` is when that renewal was *sent*, in core's clock (translated from
  * `performance.now()`, exact with core's `systemClock`). The background renewal every third of
  * the TTL usually leaves more than half a TTL; when it does not, the grant first waits for a
- * fresh renewal (started together with the check, and shared with other waiters of the lease).
- * The entry's existence is confirmed by the check just before; a delete after that is a loss
- * like any other, reported by the next keepalive.
+ * fresh renewal (shared with other waiters of the lease). The entry's existence is confirmed by
+ * the last read or by the watch (which would have reported its delete); a delete after that is a
+ * loss like any other, reported by the next keepalive.
  *
  * On abort (caller's signal or backend closed) the entry is deleted, so the queue moves on.
  * Failures before the entry exists reject at once; once queued, failed calls (a leader
