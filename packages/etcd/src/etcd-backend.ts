@@ -364,6 +364,7 @@ export class EtcdBackend implements LockBackend {
     this.#closed.abort(new LockClosedError('etcd backend'));
     this.#held.clear();
     this.#anchor?.cancel().catch(() => {});
+    this.#folderWatches.close();
     this.#keepAlives.reset(this.#closed.signal.reason);
     try {
       await withDeadline('close', this.#options.requestTimeoutMs, () => this.#leases.revokeAll());

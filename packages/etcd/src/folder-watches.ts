@@ -1,3 +1,5 @@
+import { LockClosedError } from '@lock/core';
+
 /** Hears the delete of an entry, with the revision that deleted it. */
 export type DeleteListener = (entry: Buffer, revision: bigint) => void;
 
@@ -11,7 +13,16 @@ export interface LiveWatch {
 interface Shared {
   readonly listeners: Set<DeleteListener>;
   readonly live: Promise<LiveWatch>;
+  /** Pending cancel after the last listener left (see {@link KEEP_IDLE_MS}). */
+  idle: ReturnType<typeof setTimeout> | undefined;
 }
+
+/**
+ * How long a watch outlives its last listener. Under contention a backend's waiter takes the
+ * lock, releases it and queues again within milliseconds; keeping the watch meanwhile saves a
+ * watch cancel and create (two gRPC messages and their CPU) per turn.
+ */
+const KEEP_IDLE_MS = 1_000;
 
 /**
  * One delete watch per lock folder, shared by every waiter of this backend on that lock and
@@ -25,6 +36,7 @@ interface Shared {
 export class FolderWatches {
   readonly #open: (folder: Buffer) => Promise<LiveWatch>;
   readonly #byFolder = new Map<string, Shared>();
+  #closed = false;
 
   /** @param open creates a watch of `folder`'s deletes from the current revision, once live. */
   constructor(open: (folder: Buffer) => Promise<LiveWatch>) {
@@ -36,6 +48,7 @@ export class FolderWatches {
    * once the watch is live (rejects if it cannot be made, and then holds nothing).
    */
   async listen(folder: Buffer, listener: DeleteListener): Promise<() => void> {
+    if (this.#closed) throw new LockClosedError('etcd backend');
     const name = folder.toString('latin1');
     let shared = this.#byFolder.get(name);
     if (shared === undefined) {
@@ -46,13 +59,14 @@ export class FolderWatches {
         });
         return watch;
       });
-      shared = { listeners, live };
+      shared = { listeners, live, idle: undefined };
       this.#byFolder.set(name, shared);
     }
     const current = shared;
+    clearTimeout(current.idle);
+    current.idle = undefined;
     current.listeners.add(listener);
-    const stop = () => {
-      if (!current.listeners.delete(listener) || current.listeners.size > 0) return;
+    const retire = () => {
       if (this.#byFolder.get(name) === current) this.#byFolder.delete(name);
       current.live.then(
         (watch) => watch.cancel(),
@@ -62,9 +76,26 @@ export class FolderWatches {
     try {
       await current.live;
     } catch (error) {
-      stop();
+      if (current.listeners.delete(listener) && current.listeners.size === 0) retire();
       throw error;
     }
-    return stop;
+    return () => {
+      if (!current.listeners.delete(listener) || current.listeners.size > 0) return;
+      current.idle = setTimeout(retire, KEEP_IDLE_MS);
+      current.idle.unref?.();
+    };
+  }
+
+  /** Cancels every watch, idle or not (the backend is closing). */
+  close(): void {
+    this.#closed = true;
+    for (const shared of this.#byFolder.values()) {
+      clearTimeout(shared.idle);
+      shared.live.then(
+        (watch) => watch.cancel(),
+        () => {},
+      );
+    }
+    this.#byFolder.clear();
   }
 }
