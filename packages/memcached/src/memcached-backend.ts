@@ -290,13 +290,22 @@ export class MemcachedBackend implements LockBackend {
   }
 }
 
+/** The last value {@link initialFence} returned in this process. */
+let lastInitialFence = 0n;
+
 /**
- * The value a missing fence counter starts at: the wall clock in microseconds. A counter lost
+ * The value a missing fence counter starts at: the wall clock in microseconds (it was in
+ * milliseconds times 1,000 once, and a counter lost and recreated within one millisecond came
+ * back at the same value: the test "a lost fence counter restarts above" caught it). A counter lost
  * to a restart or an eviction then restarts above every fence it handed out, as long as it was
  * incremented less than once per microsecond on average and the clocks are roughly right.
  */
 function initialFence(): bigint {
-  return BigInt(Date.now()) * 1000n;
+  // performance.now() is monotonic, so within a process this never steps back with the wall
+  // clock; the guard makes it strictly grow even between two calls in one microsecond.
+  const micros = BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1000));
+  lastInitialFence = micros > lastInitialFence ? micros : lastInitialFence + 1n;
+  return lastInitialFence;
 }
 
 /** What a failed acquire reports, from a GET of the lock item. */
