@@ -58,15 +58,11 @@ export function allIn(folder: Buffer): IRequestOp {
  * older ones beyond them.
  */
 export function entriesBefore(folder: Buffer, revision: string, limit: number): IRequestOp {
+  const newest = newestIn(folder, limit);
   return {
     request_range: {
-      key: folder,
-      range_end: rangeEnd(folder),
-      sort_order: 'Descend',
-      sort_target: 'Create',
+      ...newest.request_range,
       max_create_revision: (BigInt(revision) - 1n).toString(),
-      limit,
-      keys_only: true,
     },
   };
 }

@@ -21,6 +21,15 @@ const available = serverAvailable(ETCD);
     raw?.close();
     await server?.stop();
   });
+  /** A locker whose waiters poll once a minute: only watch events move them within a test. */
+  const patientLocker = (prefix: string, identity: string) => {
+    const l = createLocker(
+      new EtcdBackend({ hosts: server.url, prefix, queuePollIntervalMs: 60_000 }),
+      { ttl: 10_000, identity, onError: () => {} },
+    );
+    lockers.push(l);
+    return l;
+  };
 
   // A minute's poll: only watch events can move these queues along within the test's time.
   // 70 waiters: more are ahead of the last ones than a waiter tracks (64), so they read again.
@@ -75,14 +84,7 @@ const available = serverAvailable(ETCD);
 
   it('a waiter with more ahead than it tracks is not granted when only the tracked ones leave', async () => {
     const prefix = `${randomNamespace()}/`;
-    const open = (identity: string) => {
-      const l = createLocker(
-        new EtcdBackend({ hosts: server.url, prefix, queuePollIntervalMs: 60_000 }),
-        { ttl: 10_000, identity, onError: () => {} },
-      );
-      lockers.push(l);
-      return l;
-    };
+    const open = (identity: string) => patientLocker(prefix, identity);
     const [holding, quitting, patient] = [open('holder'), open('quitter'), open('patient')];
     const key = randomKey();
     const folder = `${prefix}${encodeURIComponent(key)}/`;
@@ -117,14 +119,7 @@ const available = serverAvailable(ETCD);
 
   it('a waiter whose queue entry is deleted under it queues again at once and still waits its turn', async () => {
     const prefix = `${randomNamespace()}/`;
-    const open = (identity: string) => {
-      const l = createLocker(
-        new EtcdBackend({ hosts: server.url, prefix, queuePollIntervalMs: 60_000 }),
-        { ttl: 10_000, identity, onError: () => {} },
-      );
-      lockers.push(l);
-      return l;
-    };
+    const open = (identity: string) => patientLocker(prefix, identity);
     const [holding, waitingLocker] = [open('holder'), open('waiter')];
     const key = randomKey();
     const folder = `${prefix}${encodeURIComponent(key)}/`;
