@@ -16,6 +16,7 @@ import {
 import {
   type Etcd3,
   EtcdLeaseInvalidError,
+  EtcdPermissionDeniedError,
   type IKeyValue,
   type ITxnRequest,
   type Watcher,
@@ -94,8 +95,9 @@ export class EtcdBackend implements LockBackend {
   /** Delete watches of lock folders, shared by this backend's waiters (see `FolderWatches`). */
   readonly #folderWatches = new FolderWatches((folder) => this.#openFolderWatch(folder));
   /** Acquires and releases made in one tick go out as one transaction (see `TxnBatcher`). */
-  readonly #batcher = new TxnBatcher((request, operation, key) =>
-    this.#txn(operation, request, key),
+  readonly #batcher = new TxnBatcher(
+    (request, operation, key) => this.#txn(operation, request, key),
+    (error) => isLeaseGone(error) || isPermissionDenied(error),
   );
 
   constructor(options: EtcdBackendOptions = {}) {
@@ -550,6 +552,12 @@ export class EtcdBackend implements LockBackend {
       },
     };
   }
+}
+
+/** etcd refused a request on a key the user may not write (auth with per-key roles). */
+function isPermissionDenied(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  return error instanceof EtcdPermissionDeniedError || cause instanceof EtcdPermissionDeniedError;
 }
 
 /** etcd said the lease does not exist (expired or revoked). */

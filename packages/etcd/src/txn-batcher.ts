@@ -38,16 +38,24 @@ const MAX_BATCH = 64;
  *
  * Every nested write of a batch commits at the batch's revision, which is the fence of each
  * lock acquired in it: still strictly growing per lock, as a lock appears once per batch.
- * A batch that fails fails every call in it (a lease that expired fails its batch-mates too;
- * acquire retries once after a lease error, so they recover).
+ * A batch that etcd refuses because of one of its calls (a lease that expired, a key the user
+ * may not write) is sent again as single calls, all at once, so each call gets its own answer
+ * and one call's lease error never makes a batch-mate drop a live lease. A batch that fails
+ * otherwise (no reply, a cluster without leader) fails every call in it.
  */
 export class TxnBatcher {
   readonly #send: SendTxn;
+  readonly #refusedForOne: (error: unknown) => boolean;
   #pending: Pending[] = [];
 
-  /** @param send runs one transaction (under the backend's deadline and error mapping). */
-  constructor(send: SendTxn) {
+  /**
+   * @param send runs one transaction (under the backend's deadline and error mapping).
+   * @param refusedForOne whether etcd refused a batch for one call's sake (then each call is
+   * sent alone).
+   */
+  constructor(send: SendTxn, refusedForOne: (error: unknown) => boolean) {
     this.#send = send;
+    this.#refusedForOne = refusedForOne;
   }
 
   /**
@@ -82,7 +90,7 @@ export class TxnBatcher {
     const first = batch[0];
     if (first === undefined) return;
     if (batch.length === 1) {
-      await this.#send(first.request, first.operation, first.key).then(first.resolve, first.reject);
+      await this.#sendAlone(first);
       return;
     }
     let reply: ITxnResponse;
@@ -93,7 +101,8 @@ export class TxnBatcher {
         `${operations} of ${batch.length} locks`,
       );
     } catch (error) {
-      for (const call of batch) call.reject(error);
+      if (this.#refusedForOne(error)) await Promise.all(batch.map((call) => this.#sendAlone(call)));
+      else for (const call of batch) call.reject(error);
       return;
     }
     for (const [i, call] of batch.entries()) {
@@ -113,5 +122,9 @@ export class TxnBatcher {
         responses: nested.responses,
       });
     }
+  }
+
+  #sendAlone(call: Pending): Promise<void> {
+    return this.#send(call.request, call.operation, call.key).then(call.resolve, call.reject);
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLocker, isLockError, type Locker, type LockHandle } from '@lock/core';
 import { type RunningServer, randomKey, randomNamespace, serverAvailable } from '@lock/testkit';
+import { Etcd3 } from 'etcd3';
 import { EtcdBackend } from '../src/index.js';
 import { ETCD, startEtcd } from './etcd-server.js';
 
@@ -76,6 +77,36 @@ const available = serverAvailable(ETCD);
         previous = handle;
       }
       await previous.release();
+    });
+
+    it("one locker's expired lease fails only its own call in a batch, not a batch-mate's", async () => {
+      const prefix = `${randomNamespace()}/`;
+      const shared = new EtcdBackend({ hosts: server.url, prefix });
+      const a = createLocker(shared, { ttl: 3_000, identity: 'a', onError: () => {} });
+      const b = createLocker(shared, { ttl: 3_000, identity: 'b', onError: () => {} });
+      lockers.push(a, b);
+      const raw = new Etcd3({ hosts: server.url });
+      try {
+        const aHeld = await a.tryLock(randomKey());
+        const bHeld = await b.tryLock(randomKey());
+        // Revoke a's lease behind its back (as if it expired during a long pause).
+        const [entry] = await raw
+          .getAll()
+          .prefix(`${prefix}${encodeURIComponent(aHeld.key)}/`)
+          .keys();
+        const leaseHex = (entry as string).split('/').pop()?.split('-')[0] as string;
+        await raw.leaseClient.leaseRevoke({ ID: BigInt(`0x${leaseHex}`).toString() });
+        // In one tick: a's attempt (its lease is gone) and b's share a batch.
+        const [aNext, bNext] = await Promise.all([a.tryLock(randomKey()), b.tryLock(randomKey())]);
+        expect(aNext.fence).toBeGreaterThan(0);
+        // b's lease was never dropped: its locks live through keepalive ticks.
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        expect(bHeld.signal.aborted).toBe(false);
+        expect(bNext.signal.aborted).toBe(false);
+        await Promise.all([bHeld.release(), bNext.release(), aNext.release()]);
+      } finally {
+        raw.close();
+      }
     });
   },
 );
