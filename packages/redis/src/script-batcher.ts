@@ -1,4 +1,5 @@
 import { BackendError } from '@lock/core';
+import { toBackendError } from './errors.js';
 import type { BatchableScript } from './scripts.js';
 
 /** Runs a script with the given keys and arguments (one command, one round trip). */
@@ -34,7 +35,9 @@ const MAX_BATCH = 128;
  *
  * Calls are sent in the order they were made; only neighbours with the same script merge, so a
  * release and a later acquire of the same key never swap places. A lone call goes out as the
- * plain script. When a batched command fails, every caller in it gets the error.
+ * plain script. A lock whose call fails inside a batch gets its own error (the batched script
+ * runs each lock's call under `pcall`); when the whole command fails (no reply, out of memory),
+ * every caller in it gets the error.
  *
  * Hand-written rather than taken from a library: the batching libraries we found (dataloader
  * and the like) batch reads by key and reorder or deduplicate them, which lock operations
@@ -102,7 +105,11 @@ export class ScriptBatcher {
           for (const call of batch) call.reject(error);
           return;
         }
-        for (const [i, call] of batch.entries()) call.resolve(replies[i]);
+        for (const [i, call] of batch.entries()) {
+          const reply: unknown = replies[i];
+          if (reply instanceof Error) call.reject(toBackendError(reply, call.what, call.key));
+          else call.resolve(reply);
+        }
       },
       (error: unknown) => {
         for (const call of batch) call.reject(error);

@@ -62,7 +62,8 @@ end
 /**
  * A script that also comes in a batched form: `single` handles one lock; `many` the same
  * operation for several locks in one call, with each lock's keys and arguments laid out as
- * `single` takes them, one after another, replying with one `single` reply per lock in order.
+ * `single` takes them, one after another, replying with one `single` reply per lock in order
+ * (an error reply in its place when that lock's call failed).
  * Concurrent callers share one script run and one command (see `ScriptBatcher`).
  */
 export interface BatchableScript {
@@ -94,7 +95,10 @@ function batchable(name: string, keys: number, args: number, fn: string): Batcha
       `${fn}
 local out = {}
 for i = 0, #KEYS / ${keys} - 1 do
-  out[i + 1] = ${name}(${params('i')})
+  -- One lock's error (a key of the wrong type) is its own reply, not the whole batch's:
+  -- without pcall the script would stop there, after earlier locks were already taken.
+  local ok, reply = pcall(${name}, ${params('i')})
+  if ok or type(reply) == 'table' then out[i + 1] = reply else out[i + 1] = {err = tostring(reply)} end
 end
 return out`,
     ),
@@ -102,6 +106,19 @@ return out`,
     argsPerLock: args,
   };
 }
+
+/**
+ * Counts the fence of a lock just set, or, if the counter cannot be counted (a key of the wrong
+ * type where the counter should be), deletes the lock again and returns the error: a failed
+ * acquire leaves nothing locked.
+ */
+const GRANT = (lock: string, fence: string) => `
+  local counted = redis.pcall('INCR', ${fence})
+  if type(counted) == 'table' and counted.err then
+    redis.call('DEL', ${lock})
+    return counted
+  end
+  return {1, counted}`;
 
 /**
  * Plain acquire. Keys: lock, fence. Arguments: owner, ttl.
@@ -114,7 +131,7 @@ export const ACQUIRE = batchable(
   `
 local function acquire(lock, fence, owner, ttl)
   if redis.call('SET', lock, owner, 'NX', 'PX', ttl) then
-    return {1, redis.call('INCR', fence)}
+    ${GRANT('lock', 'fence')}
   end
   return {0, redis.call('GET', lock), redis.call('PTTL', lock)}
 end`,
@@ -139,7 +156,7 @@ local function try_fair(lock, fence, queue, expiry, owner, ttl)
     if redis.call('EXISTS', queue) == 1 then return {0, false, -1} end
   end
   redis.call('SET', lock, owner, 'PX', ttl)
-  return {1, redis.call('INCR', fence)}
+  ${GRANT('lock', 'fence')}
 end`,
 );
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLocker, isLockError, type Locker, type LockHandle } from '@lock/core';
 import { type RunningServer, randomKey, randomNamespace } from '@lock/testkit';
 import { createClient } from 'redis';
-import { RedisBackend } from '../src/index.js';
+import { lockKeys, RedisBackend } from '../src/index.js';
 import { redisAvailable, startOwnRedis } from './redis-server.js';
 
 const available = redisAvailable();
@@ -106,6 +106,31 @@ async function scriptCalls(raw: ReturnType<typeof createClient>): Promise<number
       for (let i = 1; i < fences.length; i++) {
         expect(fences[i]).toBeGreaterThan(fences[i - 1] as number);
       }
+    });
+  }
+
+  for (const fair of [false, true]) {
+    it(`${fair ? 'fair' : 'unfair'}: a lock whose fence key holds the wrong type fails alone, leaving nothing locked; its batch-mates are taken`, async () => {
+      const prefix = `${randomNamespace()}:`;
+      const l = createLocker(new RedisBackend({ url: server.url, prefix, fair }), {
+        ttl: 30_000,
+        onError: () => {},
+      });
+      lockers.push(l);
+      const broken = randomKey();
+      await raw.lPush(lockKeys(prefix, broken).fence, 'not a counter'); // INCR will fail on it
+      const keys = [randomKey(), broken, randomKey()];
+      const results = await Promise.allSettled(keys.map((key) => l.tryLock(key)));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const error = (results[1] as PromiseRejectedResult).reason;
+      expect(isLockError(error, 'BACKEND')).toBe(true);
+      expect(String((error as Error).message)).toMatch(/WRONGTYPE/);
+      const taken = results.filter(
+        (r) => r.status === 'fulfilled',
+      ) as PromiseFulfilledResult<LockHandle>[];
+      await Promise.all(taken.map((r) => r.value.release()));
+      for (const key of [keys[0], keys[2]]) expect(await l.inspect(key as string)).toBeUndefined();
+      expect(await raw.exists(lockKeys(prefix, broken).lock)).toBe(0); // not left locked
     });
   }
 
