@@ -126,6 +126,8 @@ export class EtcdBackend implements LockBackend {
       giveUpAfterMs: this.#options.requestTimeoutMs,
       txn: (operation, request, key) => this.#txn(operation, request, key),
       listenDeletes: (folder, listener) => this.#folderWatches.listen(folder, listener),
+      watchDelete: (entry, fromRevision, onDelete) =>
+        this.#watchDelete(entry, fromRevision, onDelete),
       adopt: (owner, holding) => this.#adopt(owner, holding),
       removeLater: (entry, guard, key) =>
         removeInBackground((request) => this.#txn('cleanup', request, key), entry, guard),
@@ -526,6 +528,22 @@ export class EtcdBackend implements LockBackend {
     if (this.#anchor !== undefined || this.#closed.signal.aborted) return;
     this.#anchor = this.client.watch().key(`${this.layout.prefix}\u0000anchor`).watcher();
     this.#anchor.on('error', () => {});
+  }
+
+  /** Calls `onDelete` once `entry` is deleted at or after `fromRevision`; returns a canceller. */
+  #watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void {
+    this.#anchorWatchStream();
+    const watcher = this.client
+      .watch()
+      .key(entry)
+      .only('delete')
+      .startRevision(fromRevision)
+      .watcher();
+    watcher.on('delete', () => onDelete());
+    watcher.on('error', () => {});
+    return () => {
+      watcher.cancel().catch(() => {});
+    };
   }
 
   /** A watch of `folder`'s deletes from the current revision, once etcd confirmed it. */

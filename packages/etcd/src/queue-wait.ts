@@ -9,6 +9,7 @@ import {
 } from '@lock/core';
 import type { ICompare, ITxnRequest, ITxnResponse } from 'etcd3';
 import { toBackendError } from './call.js';
+import { DeleteFeed } from './delete-feed.js';
 import { eitherSignal } from './either-signal.js';
 import type { Holding } from './etcd-backend.js';
 import type { DeleteListener } from './folder-watches.js';
@@ -41,6 +42,8 @@ export interface QueueContext {
    * resolves with a canceller once the watch is live.
    */
   listenDeletes(folder: Buffer, listener: DeleteListener): Promise<() => void>;
+  /** Calls `onDelete` when `entry` is deleted at or after `fromRevision`; returns a canceller. */
+  watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void;
   /** Deletes `entry` in the background while `guard` holds (see `removal.ts`). */
   removeLater(entry: Buffer, guard: ICompare, key: string): void;
   /** Records a granted lock, so extend and release find it. */
@@ -51,18 +54,26 @@ type Position =
   | { readonly kind: 'unknown' }
   | { readonly kind: 'first' }
   | {
+      /** Near the head: every entry ahead is known, and crossed off as its delete is heard. */
       readonly kind: 'behind';
       /** Keys (latin1) of the entries ahead of ours, as of revision `readAt`. */
       readonly ahead: Set<string>;
-      /** Whether older entries exist beyond those in `ahead` (the read was cut at its limit). */
-      readonly more: boolean;
+      readonly readAt: bigint;
+    }
+  | {
+      /** Far from the head: more are ahead than a waiter tracks. */
+      readonly kind: 'far';
+      /** The oldest of the nearest tracked entries: once it goes, read again. */
+      readonly oldest: Buffer;
       readonly readAt: bigint;
     }
   | { readonly kind: 'gone' };
 
 /**
- * How many entries ahead a waiter tracks itself. With more waiters ahead it tracks the nearest
- * ones and reads again once they are gone, so a long queue does not cost each waiter a long read.
+ * How many entries ahead a waiter tracks itself, hearing every delete in the folder. A waiter
+ * with more ahead does not listen to the folder: it watches one entry, the oldest of the nearest
+ * this many, and reads again when that one goes. So each delete reaches at most about this many
+ * waiting processes, however long the line, and a long line costs no long reads.
  */
 const TRACKED_AHEAD = 64;
 
@@ -76,11 +87,14 @@ const MAX_RETRY_MS = 1_000;
  *    backend's waiters, started at the current revision), then one transaction writes this
  *    owner's entry (under the owner's lease) and reads the entries ahead of it (up to 64 of
  *    them); with none ahead the lock is granted at once.
- * 2. Otherwise it crosses off each entry ahead as its delete is heard (released, expired, or its
- *    waiter gave up) and takes the lock on the last one, with no read after it: no entry can be
- *    created ahead of an existing one. With more than 64 ahead it reads again once its 64 are
- *    gone; it also reads again every `pollIntervalMs`, in case the watch fails. A waiter thus
- *    proceeds only when every older entry is gone: FIFO, in create-revision order.
+ * 2. Otherwise, with at most 64 ahead, it crosses off each entry ahead as its delete is heard
+ *    (released, expired, or its waiter gave up) and takes the lock on the last one, with no
+ *    read after it: no entry can be created ahead of an existing one. With more than 64 ahead
+ *    it stops listening to the folder, watches only the oldest of its 64 nearest (from the
+ *    revision it read, so a delete in between is replayed), and on its delete listens again
+ *    and reads again. It also reads again every `pollIntervalMs`, in case a watch fails. A
+ *    waiter thus proceeds only when every older entry is gone: FIFO, in create-revision order,
+ *    and a delete reaches at most about 64 waiting processes however long the line.
  * 3. While it waits, the owner's lease is renewed in the background, so the entry keeps its place.
  *
  * **`sentAt` of the grant.** Core counts the lock's validity from `sentAt`. The entry lives as
@@ -121,22 +135,16 @@ async function wait(
   if (stop.aborted) throw stop.reason;
   const folder = context.layout.folder(key);
   // Listen before the first read, so no delete after that read goes unheard.
-  const deletes = new DeleteFeed();
-  const listening = context.listenDeletes(folder, deletes.push);
-  const unlisten = await raceSignal(listening, stop).catch(() => {
-    if (stop.aborted) {
-      listening.then(
-        (stopListening) => stopListening(),
-        () => {},
-      );
-      throw stop.reason;
-    }
-    return undefined; // no watch (etcd refused or did not answer in time): wait by polling
-  });
+  const deletes = new DeleteFeed(
+    (where, listener) => context.listenDeletes(where, listener),
+    folder,
+    stop,
+  );
+  await deletes.listen();
   try {
-    return await waitWithFeed(context, key, owner, ttlMs, now, stop, folder, deletes, unlisten);
+    return await waitWithFeed(context, key, owner, ttlMs, now, stop, folder, deletes);
   } finally {
-    unlisten?.();
+    deletes.unlisten();
   }
 }
 
@@ -149,9 +157,7 @@ async function waitWithFeed(
   stop: AbortSignal,
   folder: Buffer,
   deletes: DeleteFeed,
-  unlisten: (() => void) | undefined,
 ): Promise<QueuedGrant> {
-  const live = unlisten !== undefined;
   for (let round = 0; ; round++) {
     const lease = await raceSignal(context.leases.lease(identityOf(owner), ttlMs), stop).catch(
       (error: unknown) => {
@@ -224,7 +230,7 @@ async function waitWithFeed(
       for (;;) {
         if (position.kind === 'gone' || revision === undefined) break;
         if (position.kind === 'behind') {
-          const outcome = await waitForTurn(context, live, deletes, entry, position, stop);
+          const outcome = await waitForTurn(context, deletes, entry, position, stop);
           woken = outcome !== 'timeout';
           if (outcome === 'first') {
             // The watch saw every entry ahead of ours deleted, and not ours: no read needed.
@@ -239,7 +245,14 @@ async function waitWithFeed(
                 : { kind: 'unknown' };
           continue;
         }
+        if (position.kind === 'far') {
+          deletes.unlisten();
+          woken = await waitForDelete(context, position, stop);
+          position = { kind: 'unknown' };
+          continue;
+        }
         if (position.kind === 'unknown') {
+          await deletes.listen(); // before the read, in case it finds us near the head
           coreAt = now();
           checkAt = performance.now();
           // Woken by a delete: likely our turn, so renew (if needed) alongside the check.
@@ -262,6 +275,7 @@ async function waitWithFeed(
             position = !check.succeeded
               ? { kind: 'gone' }
               : behind(range?.kvs ?? [], range?.more ?? false, check.header.revision);
+            if (position.kind === 'far') deletes.unlisten();
           } catch (error) {
             await failed(error);
           }
@@ -305,31 +319,52 @@ function renewedSince(lease: Lease, since: number): Promise<void> {
   return lease.ensureValidUntil(since + lease.grantedMs);
 }
 
-/** The position of a waiter with `ahead` before it, read at `readAt`. */
+/**
+ * The position of a waiter with `ahead` before it (newest first), read at `readAt`; `more` says
+ * whether older ones exist beyond them.
+ */
 function behind(
   ahead: readonly { readonly key: Buffer }[],
   more: boolean,
   readAt: string,
 ): Position {
-  if (ahead.length === 0 && !more) return { kind: 'first' };
-  if (ahead.length === 0) return { kind: 'unknown' };
+  const oldest = ahead[ahead.length - 1];
+  if (oldest === undefined) return more ? { kind: 'unknown' } : { kind: 'first' };
+  if (more) return { kind: 'far', oldest: oldest.key, readAt: BigInt(readAt) };
   return {
     kind: 'behind',
     ahead: new Set(ahead.map((kv) => kv.key.toString('latin1'))),
-    more,
     readAt: BigInt(readAt),
   };
 }
 
-/** Deletes heard in the lock's folder and not yet looked at, in revision order. */
-class DeleteFeed {
-  events: { readonly entry: string; readonly revision: bigint }[] = [];
-  onEvent: (() => void) | undefined;
-
-  readonly push: DeleteListener = (entry, revision) => {
-    this.events.push({ entry: entry.toString('latin1'), revision });
-    this.onEvent?.();
-  };
+/**
+ * Resolves true when `position.oldest` is deleted, false after the poll interval (±20 %
+ * jitter, so a thousand waiters do not re-check in step). The watch starts just after the read,
+ * so a delete in between is replayed.
+ */
+async function waitForDelete(
+  context: QueueContext,
+  position: Extract<Position, { kind: 'far' }>,
+  stop: AbortSignal,
+): Promise<boolean> {
+  let wake: (() => void) | undefined;
+  let deleted = false;
+  const cancel = context.watchDelete(position.oldest, (position.readAt + 1n).toString(), () => {
+    deleted = true;
+    wake?.();
+  });
+  try {
+    if (!deleted) {
+      const jitter = 0.8 + Math.random() * 0.4;
+      await sleep(systemClock, context.pollIntervalMs * jitter, stop, (resume) => {
+        wake = resume;
+      });
+    }
+    return deleted;
+  } finally {
+    cancel();
+  }
 }
 
 /**
@@ -337,38 +372,34 @@ class DeleteFeed {
  * - `first` when all of them are deleted (released, expired, or their waiters gave up) and
  *   none older can exist (no entry is ever created before an existing one, and the read was
  *   complete), so the lock is ours without another read;
- * - `recheck` when the tracked ones are gone but the read was cut at its limit;
  * - `gone` when our own entry was deleted first;
  * - `timeout` after the poll interval (±20 % jitter, so a thousand waiters do not re-check in
  *   step), in case the watch failed or is missing.
  *
- * Every waiter hears every delete in the folder, against one event per waiter for watching only
- * the predecessor; in exchange a handover is the release's commit and its watch event, without
- * a read after it. Deletes at or before the read's revision are already reflected in it.
+ * A waiter near the head hears every delete in the folder (waiters far back do not listen: see
+ * {@link TRACKED_AHEAD}); in exchange a handover is the release's commit and its watch event,
+ * without a read after it. Deletes at or before the read's revision are already reflected in it.
  */
 async function waitForTurn(
   context: QueueContext,
-  live: boolean,
   deletes: DeleteFeed,
   entry: Buffer,
   position: Extract<Position, { kind: 'behind' }>,
   stop: AbortSignal,
-): Promise<'first' | 'recheck' | 'gone' | 'timeout'> {
+): Promise<'first' | 'gone' | 'timeout'> {
   const ours = entry.toString('latin1');
   // Every delete heard from now on is newer than any later read, so each is looked at once.
-  const judge = (): 'first' | 'recheck' | 'gone' | undefined => {
+  const judge = (): 'first' | 'gone' | undefined => {
     const events = deletes.events;
     deletes.events = [];
     for (const { entry: deleted, revision } of events) {
       if (revision <= position.readAt) continue;
       if (deleted === ours) return 'gone';
-      if (position.ahead.delete(deleted) && position.ahead.size === 0) {
-        return position.more ? 'recheck' : 'first';
-      }
+      if (position.ahead.delete(deleted) && position.ahead.size === 0) return 'first';
     }
     return undefined;
   };
-  let outcome = live ? judge() : undefined;
+  let outcome = deletes.live ? judge() : undefined;
   if (outcome !== undefined) return outcome;
   try {
     const jitter = 0.8 + Math.random() * 0.4;
