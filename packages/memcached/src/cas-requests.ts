@@ -69,10 +69,15 @@ export function retireClient(client: Client): void {
   client.close();
 }
 
-/** Identity of the socket memjs uses now for `routingKey`'s server, if it has one open. */
-export function currentConnection(client: Client, routingKey: string): object | undefined {
+/** The socket memjs uses now for `routingKey`'s server, if it has one open. */
+function socketOf(client: Client, routingKey: string): ServerInternals['_socket'] {
   const server = client.server(routingKey) as unknown as ServerInternals | undefined | null;
   return server?._socket;
+}
+
+/** Identity of the socket memjs uses now for `routingKey`'s server, if it has one open. */
+export function currentConnection(client: Client, routingKey: string): object | undefined {
+  return socketOf(client, routingKey);
 }
 
 /** Sockets corked in this tick, uncorked together when the tick's code has run. */
@@ -92,8 +97,7 @@ function uncorkAll(): void {
  * socket is still connecting, memjs queues the requests in order and this is a no-op.
  */
 function corkUntilEndOfTick(client: Client, routingKey: string): void {
-  const server = client.server(routingKey) as unknown as ServerInternals | undefined | null;
-  const socket = server?._socket;
+  const socket = socketOf(client, routingKey);
   if (socket?.cork === undefined || corkedThisTick.has(socket)) return;
   socket.cork();
   if (corkedThisTick.size === 0) process.nextTick(uncorkAll);
