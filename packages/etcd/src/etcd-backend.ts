@@ -574,13 +574,19 @@ export class EtcdBackend implements LockBackend {
 
 /** etcd refused a request on a key the user may not write (auth with per-key roles). */
 function isPermissionDenied(error: unknown): boolean {
-  const cause = (error as { cause?: unknown } | null)?.cause;
-  return error instanceof EtcdPermissionDeniedError || cause instanceof EtcdPermissionDeniedError;
+  return isOrCausedBy(error, [EtcdPermissionDeniedError]);
 }
 
 /** etcd said the lease does not exist (expired or revoked). */
 function isLeaseGone(error: unknown): boolean {
-  if (error instanceof LeaseGoneError || error instanceof EtcdLeaseInvalidError) return true;
+  return isOrCausedBy(error, [LeaseGoneError, EtcdLeaseInvalidError]);
+}
+
+/** Whether `error`, or the driver error it wraps as `cause`, is one of `kinds`. */
+function isOrCausedBy(
+  error: unknown,
+  kinds: readonly (abstract new (...args: never[]) => Error)[],
+) {
   const cause = (error as { cause?: unknown } | null)?.cause;
-  return cause instanceof EtcdLeaseInvalidError || cause instanceof LeaseGoneError;
+  return kinds.some((kind) => error instanceof kind || cause instanceof kind);
 }

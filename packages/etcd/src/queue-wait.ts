@@ -339,6 +339,19 @@ function behind(
 }
 
 /**
+ * Sleeps the poll interval with ±20 % jitter (so a thousand waiters do not re-check in step);
+ * `onWake` receives a function that ends the sleep early.
+ */
+function pollSleep(
+  context: QueueContext,
+  stop: AbortSignal,
+  onWake: (resume: () => void) => void,
+): Promise<void> {
+  const jitter = 0.8 + Math.random() * 0.4;
+  return sleep(systemClock, context.pollIntervalMs * jitter, stop, onWake);
+}
+
+/**
  * Resolves true when `position.oldest` is deleted, false after the poll interval (±20 %
  * jitter, so a thousand waiters do not re-check in step). The watch starts just after the read,
  * so a delete in between is replayed.
@@ -356,8 +369,7 @@ async function waitForDelete(
   });
   try {
     if (!deleted) {
-      const jitter = 0.8 + Math.random() * 0.4;
-      await sleep(systemClock, context.pollIntervalMs * jitter, stop, (resume) => {
+      await pollSleep(context, stop, (resume) => {
         wake = resume;
       });
     }
@@ -402,8 +414,7 @@ async function waitForTurn(
   let outcome = deletes.live ? judge() : undefined;
   if (outcome !== undefined) return outcome;
   try {
-    const jitter = 0.8 + Math.random() * 0.4;
-    await sleep(systemClock, context.pollIntervalMs * jitter, stop, (resume) => {
+    await pollSleep(context, stop, (resume) => {
       deletes.onEvent = () => {
         outcome = judge();
         if (outcome !== undefined) resume();
