@@ -4,27 +4,8 @@
  * @packageDocumentation
  */
 
-export { makeTestCertificates, type TestCertificates } from './certificates.js';
 export { runConformanceSuite } from './conformance.js';
 export type { Capabilities, ConformanceTarget } from './conformance-target.js';
 export { FaultyBackend } from './faulty-backend.js';
-export { freezeProcess } from './freeze.js';
-export {
-  canConnect,
-  freePort,
-  hasCommand,
-  isCI,
-  type RunningServer,
-  type ServerSpec,
-  serverAvailable,
-  startServer,
-} from './harness.js';
-export { randomKey, randomNamespace, sleep } from './random.js';
-export {
-  type ExtraArgs,
-  etcdServerSpec,
-  memcachedServerSpec,
-  redisServerSpec,
-  tmpfsRoot,
-} from './server-specs.js';
-export { percentile } from './stats.js';
+// Everything that runs without jest (harness, server specs, helpers) lives in one list.
+export * from './servers.js';
