@@ -5,6 +5,7 @@
  */
 
 export { makeTestCertificates, type TestCertificates } from './certificates.js';
+export { type FaultMode, FaultProxy, type FaultProxyStats } from './fault-proxy.js';
 export { freezeProcess } from './freeze.js';
 export {
   canConnect,

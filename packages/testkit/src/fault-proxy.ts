@@ -1,0 +1,184 @@
+import { createServer, type Server, Socket } from 'node:net';
+
+/**
+ * What a {@link FaultProxy} does to the traffic of its connections, switchable at run time:
+ * - `pass`: forwards both ways.
+ * - `delay`: forwards, holding each chunk `upMs` on its way to the server and `downMs` on its
+ *   way back (order is kept).
+ * - `blackhole`: forwards nothing either way and drops what it gets; sockets stay open, as
+ *   behind a silent partition.
+ * - `drop-replies`: requests reach the server, its answers never come back (the request
+ *   landed, its outcome is unknown to the client).
+ * - `reset`: every open connection is reset now, and new ones are reset on arrival.
+ * - `refuse`: the proxy stops listening, so new connections are refused; open ones are reset.
+ */
+export type FaultMode =
+  | { readonly kind: 'pass' }
+  | { readonly kind: 'delay'; readonly upMs?: number; readonly downMs?: number }
+  | { readonly kind: 'blackhole' }
+  | { readonly kind: 'drop-replies' }
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'refuse' };
+
+/** Counters of what went through a proxy, for assertions. */
+export interface FaultProxyStats {
+  /** Connections accepted so far. */
+  connections: number;
+  /** Bytes forwarded to the server. */
+  bytesUp: number;
+  /** Bytes forwarded back to clients. */
+  bytesDown: number;
+  /** Bytes dropped (either way). */
+  bytesDropped: number;
+}
+
+interface Pair {
+  readonly client: Socket;
+  readonly server: Socket;
+  /** When the last chunk queued each way is due to be written (keeps TCP's order under delay). */
+  readonly due: { up: number; down: number };
+}
+
+/**
+ * A user-space TCP proxy on 127.0.0.1 in front of one server, that injects network faults on
+ * demand: delay, silent partition, lost replies, resets, refused connections. Needs nothing
+ * installed and works on loopback, where `tc netem` is not available.
+ * @example
+ * ```ts
+ * const proxy = await FaultProxy.start(redisPort);
+ * const backend = new RedisBackend({ url: `redis://127.0.0.1:${proxy.port}` });
+ * proxy.set({ kind: 'drop-replies' }); // the next request lands, its reply never comes
+ * ```
+ */
+export class FaultProxy {
+  /** The proxy's own port: connect here instead of to the server. */
+  port = 0;
+  /** What went through so far. */
+  readonly stats: FaultProxyStats = { connections: 0, bytesUp: 0, bytesDown: 0, bytesDropped: 0 };
+  readonly #targetPort: number;
+  readonly #targetHost: string;
+  readonly #pairs = new Set<Pair>();
+  #mode: FaultMode = { kind: 'pass' };
+  #server: Server | undefined;
+  #closed = false;
+
+  private constructor(targetPort: number, targetHost: string) {
+    this.#targetPort = targetPort;
+    this.#targetHost = targetHost;
+  }
+
+  /** Starts a proxy to `targetHost:targetPort` on a free loopback port (or `port`). */
+  static async start(targetPort: number, targetHost = '127.0.0.1', port = 0): Promise<FaultProxy> {
+    const proxy = new FaultProxy(targetPort, targetHost);
+    await proxy.#listen(port);
+    return proxy;
+  }
+
+  /** The current mode. */
+  get mode(): FaultMode {
+    return this.#mode;
+  }
+
+  /** Number of connections open through the proxy. */
+  get openConnections(): number {
+    return this.#pairs.size;
+  }
+
+  /** Switches the fault; takes effect at once for open and new connections. */
+  async set(mode: FaultMode): Promise<void> {
+    this.#mode = mode;
+    if (mode.kind === 'reset' || mode.kind === 'refuse') this.resetAll();
+    if (mode.kind === 'refuse') await this.#stopListening();
+    else if (this.#server === undefined && !this.#closed) await this.#listen(this.port);
+  }
+
+  /** Resets every open connection (an RST to the client, the server side is closed). */
+  resetAll(): void {
+    for (const pair of [...this.#pairs]) this.#drop(pair);
+  }
+
+  /** Stops the proxy and drops every connection. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.resetAll();
+    await this.#stopListening();
+  }
+
+  #listen(port: number): Promise<void> {
+    const server = createServer((client) => this.#accept(client));
+    this.#server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        const address = server.address();
+        this.port = typeof address === 'object' && address !== null ? address.port : port;
+        resolve();
+      });
+    });
+  }
+
+  #stopListening(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (server === undefined) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  #accept(client: Socket): void {
+    this.stats.connections += 1;
+    client.on('error', () => {});
+    if (this.#mode.kind === 'reset' || this.#mode.kind === 'refuse') {
+      client.resetAndDestroy();
+      return;
+    }
+    client.setNoDelay(true);
+    const server = new Socket();
+    server.setNoDelay(true);
+    const pair: Pair = { client, server, due: { up: 0, down: 0 } };
+    this.#pairs.add(pair);
+    const end = () => this.#drop(pair);
+    client.on('error', end);
+    server.on('error', end);
+    client.on('close', end);
+    server.on('close', end);
+    // Client bytes that arrive before the server connection is up are written once it is
+    // (a net.Socket buffers writes made while connecting).
+    server.connect(this.#targetPort, this.#targetHost);
+    client.on('data', (chunk: Buffer) => this.#forward(pair, chunk, 'up'));
+    server.on('data', (chunk: Buffer) => this.#forward(pair, chunk, 'down'));
+  }
+
+  #forward(pair: Pair, chunk: Buffer, direction: 'up' | 'down'): void {
+    const mode = this.#mode;
+    const dropped =
+      mode.kind === 'blackhole' ||
+      mode.kind === 'reset' ||
+      mode.kind === 'refuse' ||
+      (mode.kind === 'drop-replies' && direction === 'down');
+    if (dropped) {
+      this.stats.bytesDropped += chunk.length;
+      return;
+    }
+    const to = direction === 'up' ? pair.server : pair.client;
+    const delay = mode.kind === 'delay' ? ((direction === 'up' ? mode.upMs : mode.downMs) ?? 0) : 0;
+    const write = () => {
+      if (to.destroyed) return;
+      if (direction === 'up') this.stats.bytesUp += chunk.length;
+      else this.stats.bytesDown += chunk.length;
+      to.write(chunk);
+    };
+    // A chunk never overtakes one queued before it, even when the delay was shortened since.
+    const now = performance.now();
+    const due = Math.max(now + delay, pair.due[direction]);
+    pair.due[direction] = due;
+    if (due > now) setTimeout(write, due - now);
+    else write();
+  }
+
+  #drop(pair: Pair): void {
+    if (!this.#pairs.delete(pair)) return;
+    if (!pair.client.destroyed) pair.client.resetAndDestroy();
+    pair.server.destroy();
+  }
+}

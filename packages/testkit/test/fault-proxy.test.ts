@@ -1,0 +1,126 @@
+import { once } from 'node:events';
+import { createServer, type Server, Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FaultProxy } from '../src/fault-proxy.js';
+
+/** An echo server that counts the bytes it received, so "the request landed" can be checked. */
+let echo: Server;
+let received = 0;
+let echoPort = 0;
+
+beforeAll(async () => {
+  echo = createServer((socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      socket.write(chunk);
+    });
+    socket.on('error', () => {});
+  });
+  echo.listen(0, '127.0.0.1');
+  await once(echo, 'listening');
+  echoPort = (echo.address() as { port: number }).port;
+});
+afterAll(() => {
+  echo.close();
+});
+
+async function connectTo(port: number): Promise<Socket> {
+  const socket = new Socket();
+  socket.on('error', () => {});
+  socket.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return socket;
+}
+
+/** Resolves with what the socket receives within `ms`. */
+function collect(socket: Socket, ms: number): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+    };
+    socket.on('data', onData);
+    setTimeout(() => {
+      socket.off('data', onData);
+      resolve(text);
+    }, ms);
+  });
+}
+
+describe('FaultProxy', () => {
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(echoPort);
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it('passes traffic both ways', async () => {
+    await proxy.set({ kind: 'pass' });
+    const socket = await connectTo(proxy.port);
+    const reply = collect(socket, 100);
+    socket.write('hello');
+    expect(await reply).toBe('hello');
+    socket.destroy();
+  });
+
+  it('drop-replies: the request lands, the reply never comes back', async () => {
+    await proxy.set({ kind: 'pass' });
+    const socket = await connectTo(proxy.port);
+    await proxy.set({ kind: 'drop-replies' });
+    const before = received;
+    const reply = collect(socket, 150);
+    socket.write('landed');
+    expect(await reply).toBe('');
+    expect(received - before).toBe('landed'.length);
+    expect(socket.destroyed).toBe(false);
+    socket.destroy();
+  });
+
+  it('blackhole: nothing gets through either way, and the socket stays open', async () => {
+    const socket = await connectTo(proxy.port);
+    await proxy.set({ kind: 'blackhole' });
+    const before = received;
+    const reply = collect(socket, 150);
+    socket.write('lost');
+    expect(await reply).toBe('');
+    expect(received).toBe(before);
+    expect(socket.destroyed).toBe(false);
+    socket.destroy();
+  });
+
+  it('delay: holds each direction by its own delay and keeps order when the delay shrinks', async () => {
+    await proxy.set({ kind: 'delay', upMs: 0, downMs: 200 });
+    const socket = await connectTo(proxy.port);
+    const started = performance.now();
+    const reply = collect(socket, 500);
+    socket.write('a');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await proxy.set({ kind: 'pass' });
+    socket.write('b');
+    const text = await reply;
+    expect(text).toBe('ab');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(200);
+    socket.destroy();
+  });
+
+  it('reset drops open connections; refuse refuses new ones until pass again', async () => {
+    await proxy.set({ kind: 'pass' });
+    const socket = await connectTo(proxy.port);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await proxy.set({ kind: 'reset' });
+    await closed;
+    await proxy.set({ kind: 'refuse' });
+    await expect(connectTo(proxy.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await proxy.set({ kind: 'pass' });
+    const again = await connectTo(proxy.port);
+    const reply = collect(again, 100);
+    again.write('back');
+    expect(await reply).toBe('back');
+    again.destroy();
+  });
+});
