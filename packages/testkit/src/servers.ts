@@ -6,6 +6,7 @@
 
 export { makeTestCertificates, type TestCertificates } from './certificates.js';
 export { type FaultMode, FaultProxy, type FaultProxyStats } from './fault-proxy.js';
+export { type Fault, FaultyBackend } from './faulty-backend.js';
 export { freezeProcess } from './freeze.js';
 export {
   canConnect,
