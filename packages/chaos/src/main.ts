@@ -3,6 +3,8 @@
  * (or found only documented limits and known, reported bugs) and every checker caught its
  * broken variant; 1 otherwise; 2 for a usage error.
  */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseChaosArgs, USAGE } from './cli/args.js';
 import { SCENARIOS } from './plan/scenarios.js';
 import { planSuite } from './plan/suite.js';
@@ -10,9 +12,13 @@ import { TARGETS } from './plan/targets.js';
 import { VARIANTS } from './plan/variants.js';
 import { runSuite } from './run/suite-runner.js';
 
+const sourceDir = dirname(fileURLToPath(import.meta.url));
+/** `chaos-results/` at the repository root, next to `bench-results/`. */
+const defaultOut = join(sourceDir, '../../../chaos-results');
+
 let args: ReturnType<typeof parseChaosArgs>;
 try {
-  args = parseChaosArgs(process.argv.slice(2));
+  args = parseChaosArgs(process.argv.slice(2), defaultOut);
 } catch (error) {
   console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
   process.exit(2);
@@ -39,4 +45,4 @@ try {
   process.exit(2);
 }
 const command = `pnpm chaos ${process.argv.slice(2).join(' ')}`.trim();
-process.exitCode = await runSuite(args, plan, command);
+process.exitCode = await runSuite(args, plan, command, sourceDir);

@@ -150,6 +150,18 @@ describe('loss-timing', () => {
     expect(checkLossTiming(history, context).findings).toEqual([]);
   });
 
+  it('does not excuse lateness well after a stop ended, nor judge before a late grant arrived', () => {
+    const history = new HistoryBuilder()
+      .grant('w1', 'a', 'k', 1, 0, 10, 1_000)
+      .pause('w1', 900, 1_100)
+      .lost('w1', 'a', 'k', 1_160)
+      .grant('w2', 'b', 'k', 2, 1_200, 2_500, 2_200)
+      .lost('w2', 'b', 'k', 2_501)
+      .build(3_000);
+    const findings = checkLossTiming(history, context).findings;
+    expect(findings.map((f) => f.holds)).toEqual([['a']]);
+  });
+
   it('finds a hold whose validity ran out with no loss ever reported', () => {
     const history = new HistoryBuilder().grant('w1', 'a', 'k', 1, 0, 10, 1_000).build(2_000);
     expect(checkLossTiming(history, context).findings[0]?.message).toContain(

@@ -10,8 +10,8 @@ const ROUNDING_MS = 0.1;
  *
  * A hold that was not released before its validity ran out must have seen `lost` by then. A
  * holder that could not run at that moment (its process stopped, or its event loop stalled, as
- * logged by the worker's own heartbeat) is excused for as long as it could not run: no library
- * can fire a timer in a frozen process. The figures give the lead (validity end minus `lost`) of losses by the clock.
+ * logged by the worker's own heartbeat) is excused for as long as it could not run (plus 25 ms to
+ * get going again): no library can fire a timer in a frozen process. The figures give the lead (validity end minus `lost`) of losses by the clock.
  */
 export const checkLossTiming: Checker = (history) => {
   const findings: Finding[] = [];
@@ -60,15 +60,18 @@ export const checkLossTiming: Checker = (history) => {
   return { checker: 'loss-timing', findings, figures: { losses, late, worstLateMs } };
 };
 
-/** Lateness after the end of a stop or stall that still counts as caused by it (ms). */
-const AFTER_STALL_MS = 5;
+/**
+ * Lateness after the end of a stop or stall that still counts as caused by it (ms): a resumed
+ * process must be scheduled again and run every timer that fell due meanwhile.
+ */
+const AFTER_STALL_MS = 25;
 
 /**
  * How late `lost` came for a hold whose validity ran out while it was held; `undefined` when
  * it was released in time, the run ended first, or the lateness is explained by time the
  * holder's process could not run (a stop or a stall that covered the deadline and ended at
- * most 5 ms before the loss was told). A grant that arrived after its validity had already
- * ended is judged from its arrival: nothing could be told before it.
+ * most 25 ms before the loss was told). A grant that arrived after its validity had already
+ * ended only needs a loss told at all: nothing could be told before it.
  */
 function latenessOf(hold: Hold, history: RunHistory): { ms: number; missing: boolean } | undefined {
   if (!Number.isFinite(hold.validityEnd) || hold.validityEnd >= history.end) return undefined;
@@ -76,8 +79,15 @@ function latenessOf(hold: Hold, history: RunHistory): { ms: number; missing: boo
   if (!lostFirst && hold.releaseAt !== undefined && hold.releaseAt < hold.validityEnd) {
     return undefined;
   }
-  const deadline = Math.max(hold.validityEnd, hold.start);
   const noticed = hold.lostAt ?? history.end;
+  if (hold.start >= hold.validityEnd) {
+    // Granted already expired (its reply came after its validity): telling it lost at once is
+    // right, and nothing could have been told before the grant.
+    return hold.lostAt === undefined && hold.releaseAt === undefined
+      ? { ms: noticed - hold.start, missing: true }
+      : undefined;
+  }
+  const deadline = hold.validityEnd;
   if (noticed <= deadline) return { ms: noticed - deadline, missing: false };
   const covering = (history.pauses.get(hold.actor) ?? []).filter(
     (span) => span.from <= deadline + 1 && span.to >= deadline,

@@ -1,5 +1,3 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseDuration } from './duration.js';
 
@@ -31,9 +29,6 @@ export interface ChaosArgs {
   readonly help: boolean;
 }
 
-/** `chaos-results/` at the repository root, next to `bench-results/`. */
-const DEFAULT_OUT = join(dirname(fileURLToPath(import.meta.url)), '../../../../chaos-results');
-
 /** The `--help` text. */
 export const USAGE = `pnpm chaos [options]
 
@@ -56,8 +51,8 @@ export const USAGE = `pnpm chaos [options]
   --list                 list backends, scenarios and variants
 `;
 
-/** Parses `argv` (without node and the script). */
-export function parseChaosArgs(argv: readonly string[]): ChaosArgs {
+/** Parses `argv` (without node and the script); results go to `defaultOut` unless `--out`. */
+export function parseChaosArgs(argv: readonly string[], defaultOut: string): ChaosArgs {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -73,7 +68,7 @@ export function parseChaosArgs(argv: readonly string[]): ChaosArgs {
       runs: { type: 'string' },
       'variant-runs': { type: 'string' },
       workers: { type: 'string', default: '4' },
-      out: { type: 'string', default: DEFAULT_OUT },
+      out: { type: 'string', default: defaultOut },
       report: { type: 'string' },
       'keep-logs': { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
@@ -107,7 +102,7 @@ export function parseChaosArgs(argv: readonly string[]): ChaosArgs {
     runs: count(values.runs, 'runs'),
     variantRuns: count(values['variant-runs'], 'variant-runs'),
     workers: count(values.workers, 'workers') ?? 4,
-    out: values.out ?? DEFAULT_OUT,
+    out: values.out ?? defaultOut,
     report: values.report,
     keepLogs: values['keep-logs'] ?? false,
     list: values.list ?? false,

@@ -19,7 +19,7 @@ export type TargetName = 'local' | 'redis' | 'redlock' | 'memcached' | 'etcd' | 
 export interface ServerOptions {
   /** Redis with AOF `appendfsync always` (etcd always persists). */
   readonly persistent?: boolean;
-  /** A small memory limit that makes the server evict (Redis `allkeys-lru`, memcached `-m`). */
+  /** A small memory limit that makes the server evict (Redis `allkeys-random`, memcached `-m 2`). */
   readonly memoryLimited?: boolean;
   /** Servers in network namespaces of their own (partitions by iptables). */
   readonly netns?: boolean;
@@ -72,7 +72,11 @@ const REDIS_OPTIONS = {
 function redisExtra(options: ServerOptions, host: string | undefined): (dir: string) => string[] {
   return () => [
     ...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : []),
-    ...(options.memoryLimited ? ['--maxmemory', '3mb', '--maxmemory-policy', 'allkeys-lru'] : []),
+    // allkeys-random, not -lru: the locks are the most used keys, so LRU would spare them and
+    // the scenario would show nothing; random eviction takes locks as a real policy can.
+    ...(options.memoryLimited
+      ? ['--maxmemory', '3mb', '--maxmemory-policy', 'allkeys-random']
+      : []),
     ...(host === undefined ? [] : ['--bind', host, '--protected-mode', 'no']),
   ];
 }

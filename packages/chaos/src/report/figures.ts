@@ -44,5 +44,6 @@ export function keyFigures(
     parts.push(`takeover ${ms(take['fastestMs'])}–${ms(take['slowestMs'])}`);
   if ((hand['handovers'] ?? 0) > 0) parts.push(`handover p99 ${ms(hand['p99Ms'])}`);
   if (extra['evictions'] !== undefined) parts.push(`evictions ${extra['evictions']}`);
+  if ((extra['warnings'] ?? 0) > 0) parts.push(`warnings ${extra['warnings']}`);
   return parts;
 }

@@ -33,7 +33,7 @@ export function judge(
       notes.push({ checker: result.checker, verdict: 'known-limit', why: limit.reason });
       continue;
     }
-    const known = knownFailure(target, scenario.id, result.checker);
+    const known = knownFailure(target, scenario.id, result.checker, result.findings);
     if (known !== undefined) {
       notes.push({ checker: result.checker, verdict: 'known-bug', why: known });
       continue;

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
 /** The worker and resource programs, bundled: where they are, and how to remove them. */
@@ -12,22 +11,20 @@ export interface Bundle {
   dispose(): void;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-
 /**
- * Bundles the worker and resource programs (and the workspace's `@lock/*` sources they import)
- * into plain JavaScript once per suite. Started through tsx, each worker process spent ~1.3 s of
+ * Bundles the worker and resource programs under `sourceDir` (this package's `src`, and the
+ * workspace's `@lock/*` sources they import) into plain JavaScript once per suite. Started through tsx, each worker process spent ~1.3 s of
  * CPU compiling before its first lock; a bundle starts in ~0.3 s, which matters with a few
  * hundred worker processes per suite on two cores. npm packages stay outside the bundle, at the
  * absolute paths they resolve to from the importing file (etcd3 loads its .proto files relative
  * to itself).
  */
-export async function bundlePrograms(): Promise<Bundle> {
+export async function bundlePrograms(sourceDir: string): Promise<Bundle> {
   const outdir = mkdtempSync(join(tmpdir(), 'lock-chaos-bundle-'));
   await build({
     entryPoints: {
-      worker: join(here, '../worker/main.ts'),
-      resource: join(here, '../resource/main.ts'),
+      worker: join(sourceDir, 'worker/main.ts'),
+      resource: join(sourceDir, 'resource/main.ts'),
     },
     outdir,
     bundle: true,

@@ -205,8 +205,10 @@ export class RunContext {
       name,
       ms,
       () => {
-        worker.pause();
+        // Logged before the stop: SIGSTOP takes effect at once, the wait for every thread to
+        // stop (inside pause()) can take tens of milliseconds on a busy machine.
         this.#log.write({ type: 'worker-pause', worker: name });
+        worker.pause();
       },
       () => {
         worker.resume();

@@ -232,7 +232,9 @@ export async function runOnce(request: RunRequest): Promise<RunOutcome> {
       phase.signal.addEventListener('abort', () => resolve(), { once: true }),
     );
     clearTimeout(timer);
-    await Promise.race([nemesis, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+    let stuck: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([nemesis, new Promise((resolve) => (stuck = setTimeout(resolve, 30_000)))]);
+    clearTimeout(stuck);
     await context.healAll();
     log.write({ type: 'phase', phase: 'heal' });
     if (nemesisError !== undefined) throw nemesisError;

@@ -13,13 +13,18 @@ import { bundlePrograms } from './bundle.js';
 import { type RunOutcome, runOnce } from './run-once.js';
 
 /** Runs a planned suite, prints one line per run, writes the report; resolves the exit code. */
-export async function runSuite(args: ChaosArgs, plan: SuitePlan, command: string): Promise<number> {
+export async function runSuite(
+  args: ChaosArgs,
+  plan: SuitePlan,
+  command: string,
+  sourceDir: string,
+): Promise<number> {
   const startedAt = new Date();
   const started = performance.now();
   mkdirSync(args.out, { recursive: true });
   for (const skip of plan.skipped) console.warn(`*** SKIPPING ${skip.what}: ${skip.why} ***`);
   if (NetLab.available().ok) await NetLab.removeStale();
-  const bundle = await bundlePrograms();
+  const bundle = await bundlePrograms(sourceDir);
   const scenarios: RunOutcome[] = [];
   const variants = new Map<
     string,

@@ -49,6 +49,9 @@ function request(actor: string, fault: RequestedFault): Promise<void> {
   });
 }
 
+/** Undo functions of in-process faults still in place (run early on close). */
+const inProcessFaults = new Map<ReturnType<typeof setTimeout>, () => void>();
+
 /** The in-process backend has no network to cut: its calls fail instead, for the same time. */
 async function cutOffInProcess(
   actor: string,
@@ -63,10 +66,13 @@ async function cutOffInProcess(
     target: actor,
     disruptive: true,
   });
-  setTimeout(() => {
+  const undo = () => {
+    inProcessFaults.delete(timer);
     injector.set('none', ...methods);
     injector.unhang();
-  }, fault.ms);
+  };
+  const timer = setTimeout(undo, fault.ms);
+  inProcessFaults.set(timer, undo);
 }
 
 const resource = await ResourceClient.connect(config.resourcePort);
@@ -153,6 +159,10 @@ process.on('message', (message: ToWorker) => {
 send({ evt: 'ready' });
 
 async function closeAll(): Promise<void> {
+  for (const [timer, undo] of inProcessFaults) {
+    clearTimeout(timer);
+    undo();
+  }
   await Promise.all([...actors.values()].map((actor) => actor.close()));
   heartbeat.stop();
   for (const release of acks.values()) release();
