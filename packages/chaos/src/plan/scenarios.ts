@@ -201,7 +201,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     workload: (base, target) => ({
       ...base,
       keys: ['k1'],
-      delayedRelease: { ratio: 0.25, delayMs: target.serverTtlMs + 300 },
+      delayedRelease: { ratio: 0.3, delayMs: target.serverTtlMs + 300 },
     }),
     nemesis: async (c) => {
       await c.sleep(Number.POSITIVE_INFINITY);

@@ -251,8 +251,10 @@ export async function runOnce(request: RunRequest): Promise<RunOutcome> {
     ]);
     const closing = [...new Set([...live, probe])];
     for (const worker of closing) worker.send({ cmd: 'close' });
+    // close() may release held locks (each bounded by the backend's deadline); then a worker
+    // that has nothing left open exits at once.
     await Promise.all(
-      closing.map((worker) => exitWithin(worker, 2 * target.opBoundMs + 5_000, log)),
+      closing.map((worker) => exitWithin(worker, 2 * target.opBoundMs + 2_000, log)),
     );
     resource.send({ cmd: 'stop' });
     await exitWithin(resource, 3_000, undefined);

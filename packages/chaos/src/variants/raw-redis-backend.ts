@@ -44,11 +44,19 @@ interface RawClient {
 export class RawRedisBackend implements LockBackend {
   readonly name = 'raw-redis';
   readonly #client: RawClient;
+  /** Releases go on a connection of their own, so a release held up in the network does not hold up the rest. */
+  readonly #releaser: RawClient;
   readonly #prefix: string;
   readonly #unconditionalDelete: boolean;
 
-  private constructor(client: RawClient, prefix: string, unconditionalDelete: boolean) {
+  private constructor(
+    client: RawClient,
+    releaser: RawClient,
+    prefix: string,
+    unconditionalDelete: boolean,
+  ) {
     this.#client = client;
+    this.#releaser = releaser;
     this.#prefix = prefix;
     this.#unconditionalDelete = unconditionalDelete;
   }
@@ -59,35 +67,41 @@ export class RawRedisBackend implements LockBackend {
     prefix: string,
     options: { unconditionalDelete: boolean },
   ): Promise<RawRedisBackend> {
-    const client = createClient({
-      url,
-      socket: {
-        connectTimeout: 2_000,
-        reconnectStrategy: (retries) => Math.min(500, 20 * 2 ** retries),
-      },
-    });
-    client.on('error', () => {
-      // dropped connections show up as failed or slow commands
-    });
-    await client.connect();
-    return new RawRedisBackend(client as unknown as RawClient, prefix, options.unconditionalDelete);
+    const connect = async () => {
+      const client = createClient({
+        url,
+        socket: {
+          connectTimeout: 2_000,
+          reconnectStrategy: (retries) => Math.min(500, 20 * 2 ** retries),
+        },
+      });
+      client.on('error', () => {
+        // dropped connections show up as failed or slow commands
+      });
+      await client.connect();
+      return client as unknown as RawClient;
+    };
+    const [client, releaser] = await Promise.all([connect(), connect()]);
+    return new RawRedisBackend(client, releaser, prefix, options.unconditionalDelete);
   }
 
   async acquire({ key, owner, ttlMs }: AcquireRequest): Promise<AcquireResult> {
-    const fence = Number(await this.#eval(ACQUIRE, key, owner, String(Math.ceil(ttlMs))));
+    const fence = Number(
+      await this.#eval(ACQUIRE, key, this.#client, owner, String(Math.ceil(ttlMs))),
+    );
     return fence > 0 ? { acquired: true, fence } : { acquired: false };
   }
 
   async extend({ key, owner, ttlMs }: ExtendRequest): Promise<OwnerCheckedResult> {
-    const reply = await this.#eval(EXTEND, key, owner, String(Math.ceil(ttlMs)));
+    const reply = await this.#eval(EXTEND, key, this.#client, owner, String(Math.ceil(ttlMs)));
     return RESULTS[Number(reply)] ?? 'not-found';
   }
 
   async release({ key, owner }: ReleaseRequest): Promise<OwnerCheckedResult> {
     if (this.#unconditionalDelete) {
-      return Number(await this.#eval(DELETE, key)) > 0 ? 'ok' : 'not-found';
+      return Number(await this.#eval(DELETE, key, this.#releaser)) > 0 ? 'ok' : 'not-found';
     }
-    return RESULTS[Number(await this.#eval(RELEASE, key, owner))] ?? 'not-found';
+    return RESULTS[Number(await this.#eval(RELEASE, key, this.#releaser, owner))] ?? 'not-found';
   }
 
   async inspect(key: string): Promise<BackendLockInfo | undefined> {
@@ -102,10 +116,11 @@ export class RawRedisBackend implements LockBackend {
 
   async close(): Promise<void> {
     this.#client.destroy();
+    this.#releaser.destroy();
   }
 
-  #eval(script: string, key: string, ...args: string[]): Promise<unknown> {
+  #eval(script: string, key: string, client: RawClient, ...args: string[]): Promise<unknown> {
     const keys = [`${this.#prefix}{${key}}:lock`, `${this.#prefix}{${key}}:fence`];
-    return this.#client.sendCommand(['EVAL', script, String(keys.length), ...keys, ...args]);
+    return client.sendCommand(['EVAL', script, String(keys.length), ...keys, ...args]);
   }
 }

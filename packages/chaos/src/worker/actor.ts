@@ -230,10 +230,12 @@ export class Actor {
   async #finish(hold: ActiveHold): Promise<void> {
     const delayed = this.#context.workload.delayedRelease;
     if (delayed !== undefined && !this.#stop.signal.aborted && this.#random.chance(delayed.ratio)) {
+      // A short window: it catches the release's bytes (and whatever shares their connection,
+      // which TCP keeps in order behind them), not requests made after it on other connections.
       await this.#context.request(this.id, {
         kind: 'delay-requests',
         upMs: delayed.delayMs,
-        ms: delayed.delayMs + 500,
+        ms: 50,
       });
     }
     await this.#release(hold).catch(() => {});
