@@ -101,11 +101,16 @@ export function parseChaosArgs(argv: readonly string[], defaultOut: string): Cha
     seed: count(values.seed, 'seed'),
     runs: count(values.runs, 'runs'),
     variantRuns: count(values['variant-runs'], 'variant-runs'),
-    workers: count(values.workers, 'workers') ?? 4,
+    workers: atLeastOne(count(values.workers, 'workers') ?? 4, 'workers'),
     out: values.out ?? defaultOut,
     report: values.report,
     keepLogs: values['keep-logs'] ?? false,
     list: values.list ?? false,
     help: values.help ?? false,
   };
+}
+
+function atLeastOne(n: number, name: string): number {
+  if (n < 1) throw new Error(`--${name} must be at least 1, got ${n}`);
+  return n;
 }

@@ -182,10 +182,11 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     }),
     nemesis: async (c) => {
       while (await gap(c, 200, 600)) {
+        // Slow for long enough that renewals confirm late at least twice before the cut.
         await slowThenCutHolder(
           c,
-          c.random.int(150, 300),
-          c.random.int(600, 1_000),
+          c.random.int(200, 300),
+          c.random.int(1_200, 1_600),
           2 * c.topology.target.serverTtlMs,
         );
       }
@@ -201,7 +202,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     workload: (base, target) => ({
       ...base,
       keys: ['k1'],
-      delayedRelease: { ratio: 0.3, delayMs: target.serverTtlMs + 300 },
+      delayedRelease: { ratio: 0.5, delayMs: target.serverTtlMs + 300 },
     }),
     nemesis: async (c) => {
       await c.sleep(Number.POSITIVE_INFINITY);

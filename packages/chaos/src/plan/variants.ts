@@ -16,6 +16,8 @@ export interface VariantDef {
   readonly backendFlaws: readonly BackendFlaw[];
   /** Runs on the raw node-redis store (no deadlines of its own, optional unconditional delete). */
   readonly rawRedis: boolean;
+  /** How long each run's faults last (ms): long enough for two or three chances to show. */
+  readonly durationMs: number;
 }
 
 /** Every variant. */
@@ -28,6 +30,7 @@ export const VARIANTS: readonly VariantDef[] = [
     clientFlaws: [],
     backendFlaws: ['unconditional-delete'],
     rawRedis: true,
+    durationMs: 8_000,
   },
   {
     id: 'no-fencing',
@@ -37,6 +40,7 @@ export const VARIANTS: readonly VariantDef[] = [
     clientFlaws: [],
     backendFlaws: ['no-fencing'],
     rawRedis: false,
+    durationMs: 5_000,
   },
   {
     id: 'validity-from-reply',
@@ -46,6 +50,7 @@ export const VARIANTS: readonly VariantDef[] = [
     clientFlaws: ['validity-from-reply'],
     backendFlaws: [],
     rawRedis: false,
+    durationMs: 9_000,
   },
   {
     id: 'slow-poll-loss',
@@ -55,6 +60,7 @@ export const VARIANTS: readonly VariantDef[] = [
     clientFlaws: ['slow-poll-loss'],
     backendFlaws: [],
     rawRedis: false,
+    durationMs: 6_000,
   },
   {
     id: 'keepalive-overwrites-extend',
@@ -64,6 +70,7 @@ export const VARIANTS: readonly VariantDef[] = [
     clientFlaws: ['keepalive-overwrites-extend'],
     backendFlaws: [],
     rawRedis: false,
+    durationMs: 6_000,
   },
   {
     id: 'no-deadline',
@@ -73,6 +80,7 @@ export const VARIANTS: readonly VariantDef[] = [
     clientFlaws: ['no-deadline'],
     backendFlaws: [],
     rawRedis: true,
+    durationMs: 6_000,
   },
   {
     id: 'no-expiry',
@@ -82,6 +90,7 @@ export const VARIANTS: readonly VariantDef[] = [
     clientFlaws: [],
     backendFlaws: ['no-expiry'],
     rawRedis: false,
+    durationMs: 6_000,
   },
 ];
 

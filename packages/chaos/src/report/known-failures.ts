@@ -51,7 +51,7 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
   },
   {
     targets: ['local', 'redis', 'redlock', 'memcached', 'etcd', 'etcd-cluster'],
-    scenarios: ['keepalive-extend-race', 'random'],
+    scenarios: ['keepalive-extend-race'],
     checker: 'overlap',
     issue:
       'issue #8 item 1: a keepalive confirmation that lands after a shorter extend() keeps the longer deadline, so the holder believes it holds after the store dropped the lock',
@@ -59,22 +59,30 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
   },
   {
     targets: ['local', 'redis', 'redlock', 'memcached', 'etcd', 'etcd-cluster'],
-    scenarios: ['keepalive-extend-race', 'random'],
+    scenarios: ['keepalive-extend-race'],
     checker: 'loss-timing',
     issue:
       'issue #8 item 1 (as above): the holder is told of its loss after the next holder acquired',
     matches: (f) => / acquired ".*" [\d.]+ ms before .* was told of its loss$/.test(f.message),
   },
   {
-    targets: ['etcd', 'etcd-cluster'],
+    targets: ['etcd', 'etcd-cluster', 'memcached'],
     scenarios: 'all',
     checker: 'call-bounds',
     issue:
-      'found by this suite, not yet filed: after lost replies or a silent partition, close() on the etcd backend leaves a gRPC socket open (seen ≥ 10 s), so the process does not exit',
+      'found by this suite, not yet filed: after lost replies or a silent partition (etcd), or a request that timed out while cut off (memcached), close() leaves a socket open (seen ≥ 8 s), so the process does not exit',
     matches: (f) =>
       /still had (TCPSocketWrap|Timeout)(, (TCPSocketWrap|Timeout))* after close\(\)$/.test(
         f.message,
       ) || f.message.endsWith('did not exit by itself after close()'),
+  },
+  {
+    targets: ['etcd', 'etcd-cluster'],
+    scenarios: 'all',
+    checker: 'call-bounds',
+    issue:
+      'found by this suite, not yet filed: the etcd3 driver rejects "Failed to find watcher for IWatchResponse" with nobody listening (an unhandled rejection in the worker), seen after leader changes',
+    matches: (f) => f.message.includes('Failed to find watcher for IWatchResponse'),
   },
   {
     targets: ['redlock'],

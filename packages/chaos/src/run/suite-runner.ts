@@ -164,10 +164,7 @@ function execute(
       `variant-${run.variant.id}-${run.flawed ? 'flawed' : 'control'}-${run.seed}`,
     ),
     bundle,
-    durationMs: VARIANT_RUN_MS,
+    durationMs: run.variant.durationMs,
     keepLogs: args.keepLogs,
   });
 }
-
-/** Variant runs are short: the flaws show within seconds when they show at all. */
-const VARIANT_RUN_MS = 6_000;
