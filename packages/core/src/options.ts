@@ -81,6 +81,7 @@ export const LOCKER_OPTION_NAMES = [
   'clock',
   'onRisk',
   'onLost',
+  'onRenew',
 ] as const;
 
 /** Options of one `tryLock`. */
@@ -117,9 +118,10 @@ export const LOCK_OPTION_NAMES = [
   'signal',
   'onRisk',
   'onLost',
+  'onRenew',
 ] as const;
 /** Option names of {@link TryLockOptions}. */
-export const TRY_LOCK_OPTION_NAMES = ['ttl', 'keepalive', 'onRisk', 'onLost'] as const;
+export const TRY_LOCK_OPTION_NAMES = ['ttl', 'keepalive', 'onRisk', 'onLost', 'onRenew'] as const;
 
 /** What `inspect()` tells about a key. */
 export interface LockInfo {

@@ -14,6 +14,23 @@ export function checkPositive(value: unknown, name: string): asserts value is nu
   }
 }
 
+/**
+ * Longest TTL every backend honours, in milliseconds: 2^31 − 1 (about 24.8 days), the longest
+ * a Node.js timer can wait, which keepalive and loss detection rely on.
+ */
+export const MAX_TTL_MS = 2_147_483_647;
+
+/** Throws unless `value` is a TTL in milliseconds: a finite number > 0 and ≤ {@link MAX_TTL_MS}. */
+export function checkTtl(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TTL_MS) {
+    throw new InvalidArgumentError(
+      name,
+      value,
+      `must be a finite number of milliseconds > 0 and ≤ ${MAX_TTL_MS} (2^31 − 1, about 24.8 days)`,
+    );
+  }
+}
+
 /** Throws unless `value` is a number >= 0 (Infinity allowed: "wait forever"). */
 export function checkNonNegative(value: unknown, name: string): asserts value is number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {

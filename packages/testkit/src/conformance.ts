@@ -9,6 +9,7 @@ import {
 } from '@lock/core';
 import type { ConformanceTarget } from './conformance-target.js';
 import { randomKey, randomNamespace, sleep } from './random.js';
+import { defineSafetyCases, waitFor } from './safety-cases.js';
 
 /**
  * Defines the whole conformance suite for one backend as jest tests. Every backend package
@@ -26,14 +27,13 @@ export function runConformanceSuite(target: ConformanceTarget): void {
   describe(`conformance: ${target.name}`, () => {
     let namespace: string;
     const open: Locker[] = [];
-    const locker = async (options: LockerOptions = {}) => {
-      const created = createLocker(await target.createBackend(namespace), {
-        onError: () => {},
-        ...options,
-      });
+    const lockerOn = (backend: LockBackend, options: LockerOptions = {}) => {
+      const created = createLocker(backend, { onError: () => {}, ...options });
       open.push(created);
       return created;
     };
+    const locker = async (options: LockerOptions = {}) =>
+      lockerOn(await target.createBackend(namespace), options);
 
     beforeAll(() => {
       namespace = randomNamespace();
@@ -390,13 +390,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
         await unreachable.close();
       }
     }, 30_000);
-  });
-}
 
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
+    defineSafetyCases(target, { namespace: () => namespace, locker, lockerOn });
+  });
 }
