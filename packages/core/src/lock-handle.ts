@@ -7,6 +7,7 @@ import {
   LockLostError,
   type LostReason,
   NotFoundError,
+  quoteKey,
 } from './errors.js';
 import type { KeepaliveGroup } from './keepalive.js';
 import { identityOf } from './token.js';
@@ -370,8 +371,11 @@ export class HeldLock implements LockHandle {
 /** Keeps a `LockError` as is; wraps anything else in a {@link BackendError} with it as `cause`. */
 export function asBackendError(error: unknown, key: string | undefined, operation: string): Error {
   if (isLockError(error)) return error;
-  return new BackendError(`${operation}${key === undefined ? '' : ` of lock "${key}"`} failed`, {
-    cause: error,
-    key,
-  });
+  return new BackendError(
+    `${operation}${key === undefined ? '' : ` of lock ${quoteKey(key)}`} failed`,
+    {
+      cause: error,
+      key,
+    },
+  );
 }

@@ -54,11 +54,12 @@ export function lossTimerLeadMs(ttlMs: number): number {
 /** Options of {@link Locker.session}: a child locker with its own identity and TTL. */
 export type SessionOptions = Pick<
   LockerOptions,
-  'ttl' | 'identity' | 'keepalive' | 'onRisk' | 'onLost' | 'onRenew' | 'onError'
+  'ttl' | 'timeout' | 'identity' | 'keepalive' | 'onRisk' | 'onLost' | 'onRenew' | 'onError'
 >;
 
 const SESSION_OPTION_NAMES = [
   'ttl',
+  'timeout',
   'identity',
   'keepalive',
   'onRisk',
@@ -86,6 +87,8 @@ export class Locker {
   readonly identity: string;
   /** Default TTL of this locker's locks, in milliseconds. */
   readonly ttl: number;
+  /** Default longest wait of `lock()` and `withLock()`, in milliseconds. */
+  readonly timeout: number;
   readonly #backend: LockBackend;
   readonly #ownsBackend: boolean;
   readonly #clock: Clock;
@@ -103,6 +106,9 @@ export class Locker {
   readonly #inflight = new Inflight();
   /** Pending waits to stop on close (a set, not one listener each on the closed signal). */
   readonly #waits = new Set<() => void>();
+  /** Keeps the process alive while a `lock()` or `withLock()` call is pending (see #holdProcess). */
+  #pendingCalls = 0;
+  #processHold: ReturnType<typeof setInterval> | undefined;
   readonly #context: LockContext;
   #closing: Promise<void> | undefined;
 
@@ -117,6 +123,7 @@ export class Locker {
     this.#minTtl = smallestUsableTtl((ttl) => this.#marginMs(ttl) + lossTimerLeadMs(ttl));
     this.ttl = options.ttl ?? DEFAULT_TTL_MS;
     this.#checkUsable(this.ttl, 'options.ttl');
+    this.timeout = options.timeout ?? Number.POSITIVE_INFINITY;
     this.identity = options.identity ?? randomIdentity();
     const keepalive = options.keepalive ?? true;
     this.#keepaliveMs =
@@ -195,7 +202,7 @@ export class Locker {
    * {@link LockClosedError} when the locker closes; `BackendError` when the backend fails.
    */
   lock(key: string, options?: LockOptions): Promise<LockHandle> {
-    return this.#inflight.track(this.#lock(key, options));
+    return this.#inflight.track(this.#holdProcessWhile(this.#lock(key, options)));
   }
 
   /**
@@ -214,10 +221,18 @@ export class Locker {
    * }, { timeout: 5_000 });
    * ```
    */
-  async withLock<T>(
+  withLock<T>(
     key: string,
     fn: (signal: AbortSignal, lock: LockHandle) => T | Promise<T>,
     options?: LockOptions,
+  ): Promise<T> {
+    return this.#holdProcessWhile(this.#withLock(key, fn, options));
+  }
+
+  async #withLock<T>(
+    key: string,
+    fn: (signal: AbortSignal, lock: LockHandle) => T | Promise<T>,
+    options: LockOptions | undefined,
   ): Promise<T> {
     checkFunction(fn, 'fn');
     const lock = await this.lock(key, options);
@@ -268,7 +283,13 @@ export class Locker {
     this.#assertOpen();
     const child = new Locker(
       this.#backend,
-      { clock: this.#clock, driftFactor: this.#driftFactor, retry: this.#retry, ...options },
+      {
+        clock: this.#clock,
+        driftFactor: this.#driftFactor,
+        retry: this.#retry,
+        timeout: this.timeout,
+        ...options,
+      },
       false,
     );
     this.#children.add(child);
@@ -350,7 +371,7 @@ export class Locker {
     checkKey(key);
     checkOptions(options, 'options', LOCK_OPTION_NAMES);
     const ttl = this.#ttlOf(options);
-    const timeout = options?.timeout === undefined ? Number.POSITIVE_INFINITY : options.timeout;
+    const timeout = options?.timeout === undefined ? this.timeout : options.timeout;
     checkNonNegative(timeout, 'options.timeout');
     if (options?.signal !== undefined) checkSignal(options.signal, 'options.signal');
     this.#assertOpen();
@@ -377,6 +398,21 @@ export class Locker {
 
   #assertOpen(): void {
     if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
+  }
+
+  /**
+   * Keeps the process alive until `call` settles. Core's timers are unref'd (a held lock alone
+   * never keeps a process running), so a script whose only pending work is a wait for a lock on
+   * an in-process backend (no socket) would exit mid-wait. One ref'd timer, shared by every
+   * pending call, holds it; an idle locker holds nothing.
+   */
+  #holdProcessWhile<T>(call: Promise<T>): Promise<T> {
+    if (this.#pendingCalls++ === 0) this.#processHold = setInterval(() => {}, 1 << 30);
+    const done = () => {
+      if (--this.#pendingCalls === 0) clearInterval(this.#processHold);
+    };
+    call.then(done, done);
+    return call;
   }
 
   /** Allowance for clock drift subtracted from every validity window. */
@@ -668,9 +704,11 @@ function checkBackend(backend: unknown): asserts backend is LockBackend {
   }
 }
 
-function checkLockerOptions(options: LockerOptions): void {
+/** Checks a locker's options (also done by `connect()` before any I/O). */
+export function checkLockerOptions(options: LockerOptions): void {
   checkOptions(options, 'options', LOCKER_OPTION_NAMES);
   if (options.ttl !== undefined) checkTtl(options.ttl, 'options.ttl');
+  if (options.timeout !== undefined) checkNonNegative(options.timeout, 'options.timeout');
   if (options.identity !== undefined) {
     checkKey(options.identity, 'options.identity');
     if (/\s/.test(options.identity)) {

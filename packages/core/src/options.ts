@@ -39,6 +39,12 @@ export interface LockerOptions extends LockCallbacks {
    */
   readonly ttl?: number;
   /**
+   * Default longest wait of `lock()` and `withLock()`, in milliseconds (src-d's session
+   * timeout); a call's own `timeout` overrides it. `0` makes a single attempt.
+   * @default Infinity
+   */
+  readonly timeout?: number;
+  /**
    * Public name of this locker, shown to others as the holder (`NotAcquiredError.holder`).
    * Must not contain secrets.
    * @default a random "locker-…" name
@@ -73,6 +79,7 @@ export interface LockerOptions extends LockCallbacks {
 /** Option names {@link LockerOptions} accepts, for unknown-option checks. */
 export const LOCKER_OPTION_NAMES = [
   'ttl',
+  'timeout',
   'identity',
   'keepalive',
   'driftFactor',
@@ -101,9 +108,9 @@ export interface TryLockOptions extends LockCallbacks {
 /** Options of one blocking `lock` (and `withLock`). */
 export interface LockOptions extends TryLockOptions {
   /**
-   * Longest time to wait, in milliseconds; then it rejects with `LockTimeoutError`.
-   * `0` makes a single attempt.
-   * @default Infinity
+   * Longest time to wait, in milliseconds, counted from the call; then it rejects with
+   * `LockTimeoutError`. `0` makes a single attempt.
+   * @default the locker's `timeout` (Infinity unless set)
    */
   readonly timeout?: number;
   /** Stops the wait at once when aborted (rejects with `LockAbortedError`). */

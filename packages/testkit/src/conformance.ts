@@ -351,6 +351,14 @@ export function runConformanceSuite(target: ConformanceTarget): void {
         ['bad signal', () => a.lock(key, { signal: {} as AbortSignal })],
         ['non-function routine', () => a.withLock(key, 'nope' as never)],
         ['empty inspect key', () => a.inspect('')],
+        ['lone high surrogate in a key', () => a.tryLock('s\ud800x')],
+        ['lone low surrogate in a key', () => a.lock('s\udbffx', { timeout: 0 })],
+        ['key longer than 1024', () => a.tryLock('k'.repeat(1025))],
+        ['ttl above 2^31 − 1 ms', () => a.tryLock(key, { ttl: 1e12 })],
+        ['ttl below the safety margin', () => a.tryLock(key, { ttl: 1 })],
+        ['null ttl', () => a.tryLock(key, { ttl: null as never })],
+        ['null timeout', () => a.lock(key, { timeout: null as never })],
+        ['extend to ttl 0', async () => (await a.tryLock(randomKey())).extend(0)],
         [
           'bad locker ttl',
           async () => {
@@ -370,6 +378,10 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       const named = await a.tryLock(key, { ttl: -1 }).catch((e: unknown) => e);
       expect((named as Error).message).toContain('options.ttl');
       expect((named as Error).message).toContain('-1');
+      const tooShort = await a.tryLock(key, { ttl: 1 }).catch((e: unknown) => e);
+      expect((tooShort as Error).message).toMatch(/at least \d+ ms/);
+      const long = await a.tryLock('x'.repeat(1_048_576)).catch((e: unknown) => e);
+      expect((long as Error).message.length).toBeLessThan(400);
       expect(await a.inspect(key)).toBeUndefined();
     });
 
@@ -389,6 +401,54 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       } finally {
         await unreachable.close();
       }
+    }, 30_000);
+
+    it('a long key is cut in messages, and the error keeps the whole key', async () => {
+      const a = await locker({ identity: 'holder-a' });
+      const b = await locker();
+      const key = `${randomKey()}-${'x'.repeat(1_000)}`;
+      await a.tryLock(key);
+      const error = await b.tryLock(key).catch((e: unknown) => e);
+      expect(isLockError(error, 'NOT_ACQUIRED')).toBe(true);
+      expect((error as Error).message.length).toBeLessThan(300);
+      expect((error as { key?: string }).key).toBe(key);
+    });
+
+    it('onRenew reports each confirmed renewal, and validUntil moves with it', async () => {
+      const renewals: { validUntil: number; sentAt: number }[] = [];
+      const a = await locker({
+        ttl: Math.max(minTtl, 900),
+        onRenew: (event) => renewals.push(event),
+      });
+      const lock = await a.tryLock(randomKey());
+      const first = lock.validUntil;
+      expect(first).toBeGreaterThan(performance.now());
+      expect(lock.validUntil).toBe(first); // reading it changes nothing
+      await waitFor(() => renewals.length >= 2, 10_000);
+      expect(renewals[1]?.validUntil).toBeGreaterThan(renewals[0]?.validUntil as number);
+      expect(lock.validUntil).toBeGreaterThan(first);
+      expect(lock.validUntil).toBeLessThanOrEqual((renewals.at(-1)?.sentAt as number) + lock.ttlMs);
+      await lock.release();
+    }, 30_000);
+
+    it('resign() hands leadership to the other candidate', async () => {
+      const key = randomKey();
+      const lockers = [await locker(), await locker()];
+      const leads: number[] = [];
+      const elections = lockers.map((l, i) =>
+        l.elect(key, {
+          onLeader: () => {
+            leads.push(i);
+          },
+        }),
+      );
+      await waitFor(() => leads.length === 1);
+      const first = leads[0] as number;
+      await sleep(200); // the other candidate is waiting now
+      await elections[first]?.resign();
+      await waitFor(() => leads.length === 2, 10_000);
+      expect(leads[1]).toBe(1 - first);
+      await Promise.all(elections.map((e) => e.stop()));
     }, 30_000);
 
     defineSafetyCases(target, { namespace: () => namespace, locker, lockerOn });
