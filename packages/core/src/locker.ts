@@ -348,6 +348,10 @@ export class Locker {
         errors.push(asBackendError(error, undefined, 'close'));
       }
     }
+    if (this.#pendingCalls === 0) {
+      clearInterval(this.#processHold);
+      this.#processHold = undefined;
+    }
     for (const error of errors) this.#onError(error);
   }
 
@@ -407,9 +411,9 @@ export class Locker {
    * pending call, holds it; an idle locker holds nothing.
    */
   #holdProcessWhile<T>(call: Promise<T>): Promise<T> {
-    if (this.#pendingCalls++ === 0) this.#processHold = setInterval(() => {}, 1 << 30);
+    if (this.#pendingCalls++ === 0) this.#processHold = holdProcess(this.#processHold);
     const done = () => {
-      if (--this.#pendingCalls === 0) clearInterval(this.#processHold);
+      if (--this.#pendingCalls === 0) this.#processHold = letProcessGo(this.#processHold);
     };
     call.then(done, done);
     return call;
@@ -671,6 +675,30 @@ export class Locker {
       throw stop.aborted ? stop.reason : asBackendError(error, key, 'acquire');
     }
   }
+}
+
+type ProcessHold = ReturnType<typeof setInterval> & { ref?: () => unknown; unref?: () => unknown };
+
+/**
+ * Makes `hold` (or a new timer) keep the process alive. On Node the one timer is kept and only
+ * ref'd and unref'd, which is cheaper than making one for every call.
+ */
+function holdProcess(hold: ProcessHold | undefined): ProcessHold {
+  if (hold?.ref !== undefined) {
+    hold.ref();
+    return hold;
+  }
+  return setInterval(() => {}, 1 << 30) as ProcessHold;
+}
+
+/** Lets the process exit again (unref'd on Node, cleared elsewhere). */
+function letProcessGo(hold: ProcessHold | undefined): ProcessHold | undefined {
+  if (hold?.unref !== undefined) {
+    hold.unref();
+    return hold;
+  }
+  clearInterval(hold);
+  return undefined;
 }
 
 /** The smallest whole-millisecond TTL that leaves at least 1 ms once `margin` is taken off. */
