@@ -47,6 +47,12 @@ export {
   quoteKey,
   UnsupportedServiceError,
 } from './errors.js';
+export type {
+  LockEventHandlers,
+  LockEventListener,
+  LockEventMap,
+  LockEventName,
+} from './events.js';
 export type { LockCallbacks, LockHandle, RenewEvent, RiskEvent } from './lock-handle.js';
 export { createLocker, Locker, type SessionOptions } from './locker.js';
 export type {

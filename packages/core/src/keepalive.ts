@@ -13,6 +13,8 @@ export interface KeepaliveContext {
   readonly backend: LockBackend;
   /** Registers a backend call under way, so the locker's `close()` waits for it. */
   inflight<T>(call: Promise<T>): Promise<T>;
+  /** Reports a failed backend call as a `backend-error` event (when anyone listens). */
+  backendError(error: unknown, key: string | undefined, operation: string): void;
 }
 
 /**
@@ -129,6 +131,7 @@ export class KeepaliveGroup {
         this.#recomputeLossCheck();
       },
       (error: unknown) => {
+        this.#context.backendError(error, batch.length === 1 ? batch[0]?.key : undefined, 'renew');
         for (const lock of batch) lock.renewalUnknown(renewal, error);
         throw error;
       },

@@ -9,6 +9,7 @@ import {
   NotFoundError,
   quoteKey,
 } from './errors.js';
+import type { LockEvents } from './events.js';
 import type { KeepaliveGroup } from './keepalive.js';
 import { identityOf } from './token.js';
 import { checkTtl } from './validate.js';
@@ -128,6 +129,10 @@ export interface LockContext {
   inflight<T>(call: Promise<T>): Promise<T>;
   /** Reports an error nobody awaits (a failed background cleanup). */
   report(error: unknown): void;
+  /** Where lock events go (listeners of the locker and its sessions). */
+  readonly events: LockEvents;
+  /** Reports a failed backend call as a `backend-error` event (when anyone listens). */
+  backendError(error: unknown, key: string | undefined, operation: string): void;
 }
 
 type State = 'held' | 'released' | 'lost';
@@ -141,6 +146,8 @@ export class HeldLock implements LockHandle {
   readonly keepalive: boolean;
   #ttlMs: number;
   readonly #validity: Validity;
+  /** When the grant arrived, on the locker's clock. */
+  readonly #acquiredAt: number;
   #state: State = 'held';
   #atRisk = false;
   #lostError: LockLostError | undefined;
@@ -171,7 +178,8 @@ export class HeldLock implements LockHandle {
     this.fence = fence;
     this.keepalive = keepalive;
     this.#ttlMs = acquire.ttlMs;
-    this.#validity = new Validity(acquire, context.clock.now(), (ttl) => context.marginMs(ttl));
+    this.#acquiredAt = context.clock.now();
+    this.#validity = new Validity(acquire, this.#acquiredAt, (ttl) => context.marginMs(ttl));
     this.#callbacks = callbacks;
   }
 
@@ -248,6 +256,16 @@ export class HeldLock implements LockHandle {
       ttlMs: renewal.ttlMs,
       sentAt: renewal.sentAt,
     });
+    const events = this.#context.events;
+    if (events.wants('renewed')) {
+      events.emit('renewed', {
+        key: this.key,
+        lock: this,
+        sentAt: renewal.sentAt,
+        ttlMs: renewal.ttlMs,
+        validUntil: this.#validity.until,
+      });
+    }
   }
 
   /**
@@ -266,6 +284,10 @@ export class HeldLock implements LockHandle {
     this.#atRisk = true;
     const remainingMs = Math.max(0, this.#validity.until - this.#context.clock.now());
     this.#callbacks?.onRisk?.({ lock: this, remainingMs, cause });
+    const events = this.#context.events;
+    if (events.wants('at-risk')) {
+      events.emit('at-risk', { key: this.key, lock: this, remainingMs, cause });
+    }
   }
 
   /** The backend refused a renewal: the lock is gone. */
@@ -282,6 +304,17 @@ export class HeldLock implements LockHandle {
     this.#context.unkeep(this);
     this.#controller?.abort(this.#lostError);
     this.#callbacks?.onLost?.(this.#lostError);
+    const events = this.#context.events;
+    if (events.wants('lost')) {
+      const now = this.#context.clock.now();
+      events.emit('lost', {
+        key: this.key,
+        lock: this,
+        reason,
+        sinceLastRenewalMs: now - this.#validity.lastConfirmedAt,
+        beforeValidityEndMs: this.#validity.until - now,
+      });
+    }
     if (reason === 'expired' || reason === 'session-closed') {
       // We may still hold it on the server (our renewals hung); free it for the next holder.
       this.#context
@@ -303,6 +336,7 @@ export class HeldLock implements LockHandle {
       );
     } catch (error) {
       const wrapped = asBackendError(error, this.key, 'extend');
+      this.#context.backendError(wrapped, this.key, 'extend');
       this.renewalUnknown(renewal, wrapped);
       this.#keepTtl(ttl);
       throw wrapped;
@@ -341,13 +375,23 @@ export class HeldLock implements LockHandle {
         this.#context.backend.release({ key: this.key, owner: this.owner }),
       );
     } catch (error) {
-      throw asBackendError(error, this.key, 'release');
+      const wrapped = asBackendError(error, this.key, 'release');
+      this.#context.backendError(wrapped, this.key, 'release');
+      throw wrapped;
     }
     if (result !== 'ok') {
       const refusal = this.#refusal(result);
       this.#lostError = new LockLostError(this.key, 'released-elsewhere', refusal);
       this.#controller?.abort(this.#lostError);
       throw refusal;
+    }
+    const events = this.#context.events;
+    if (events.wants('released')) {
+      events.emit('released', {
+        key: this.key,
+        lock: this,
+        holdMs: this.#context.clock.now() - this.#acquiredAt,
+      });
     }
   }
 

@@ -9,6 +9,7 @@ import {
   LockTimeoutError,
   NotAcquiredError,
 } from './errors.js';
+import { type LockEventListener, type LockEventName, LockEvents } from './events.js';
 import { Inflight } from './inflight.js';
 import { KeepaliveGroup } from './keepalive.js';
 import {
@@ -40,6 +41,17 @@ import {
 import { backoffDelay, raceSignal, sleep } from './wait.js';
 
 const DEFAULT_TTL_MS = 30_000;
+
+const EVENT_NAMES: readonly LockEventName[] = [
+  'acquire-attempted',
+  'acquired',
+  'denied',
+  'renewed',
+  'at-risk',
+  'lost',
+  'released',
+  'backend-error',
+];
 const FIXED_DRIFT_MS = 2;
 
 /**
@@ -110,10 +122,19 @@ export class Locker {
   #pendingCalls = 0;
   #processHold: ReturnType<typeof setInterval> | undefined;
   readonly #context: LockContext;
+  readonly #events: LockEvents;
   #closing: Promise<void> | undefined;
 
-  /** Use {@link createLocker} or `connect`; this constructor's options are already checked. */
-  constructor(backend: LockBackend, options: LockerOptions = {}, ownsBackend = true) {
+  /**
+   * Use {@link createLocker} or `connect`. `ownsBackend` and `events` are for sessions: a session
+   * does not close the backend, and reports to its parent's listeners.
+   */
+  constructor(
+    backend: LockBackend,
+    options: LockerOptions = {},
+    ownsBackend = true,
+    events?: LockEvents,
+  ) {
     checkBackend(backend);
     checkLockerOptions(options);
     this.#backend = backend;
@@ -143,6 +164,10 @@ export class Locker {
       onRenew: options.onRenew,
     };
     this.#onError = options.onError ?? warnToConsole;
+    this.#events = events ?? new LockEvents((error) => this.#onError(error));
+    for (const [name, listener] of Object.entries(options.events ?? {})) {
+      this.#events.on(name as LockEventName, listener as LockEventListener<LockEventName>);
+    }
     this.#context = {
       clock: this.#clock,
       backend,
@@ -151,7 +176,28 @@ export class Locker {
       unkeep: (lock) => this.#untrack(lock),
       inflight: (call) => this.#inflight.track(call),
       report: (error) => this.#onError(error),
+      events: this.#events,
+      backendError: (error, key, operation) => this.#backendError(error, key, operation),
     };
+  }
+
+  /**
+   * Listens to lock events of this locker and its sessions: `'acquire-attempted'`, `'acquired'`
+   * (wait time, attempts), `'denied'`, `'renewed'` (send time, new validity), `'at-risk'`,
+   * `'lost'` (reason, time since the last renewal, how early before the end of validity),
+   * `'released'` (hold time), `'backend-error'` (code, operation). Returns the function that
+   * stops listening. Costs nothing for events nobody listens to.
+   * @example
+   * ```ts
+   * const stop = locker.on('acquired', (e) => metrics.waitMs.record(e.waitMs));
+   * ```
+   */
+  on<E extends LockEventName>(name: E, listener: LockEventListener<E>): () => void {
+    if (!EVENT_NAMES.includes(name)) {
+      throw new InvalidArgumentError('name', name, `must be one of ${EVENT_NAMES.join(', ')}`);
+    }
+    checkFunction(listener, 'listener');
+    return this.#events.on(name, listener);
   }
 
   /** Aborted (with a {@link LockClosedError}) once `close()` has been called. */
@@ -267,7 +313,9 @@ export class Locker {
     try {
       info = await this.#inflight.track(this.#backend.inspect(key));
     } catch (error) {
-      throw asBackendError(error, key, 'inspect');
+      const wrapped = asBackendError(error, key, 'inspect');
+      this.#backendError(wrapped, key, 'inspect');
+      throw wrapped;
     }
     if (info === undefined) return undefined;
     return { holder: identityOf(info.owner), remainingMs: info.remainingMs, fence: info.fence };
@@ -291,6 +339,7 @@ export class Locker {
         ...options,
       },
       false,
+      this.#events,
     );
     this.#children.add(child);
     child.signal.addEventListener('abort', () => this.#children.delete(child), { once: true });
@@ -362,8 +411,12 @@ export class Locker {
     this.#assertOpen();
     const owner = newOwnerToken(this.identity);
     const sentAt = this.#clock.now();
+    this.#attempted(key, 1);
     const result = await this.#acquireOnce(key, owner, ttl);
-    if (result.acquired) return this.#adopt(key, owner, result, ttl, sentAt, options);
+    if (result.acquired) {
+      return this.#adopt(key, owner, result, ttl, sentAt, options, { since: sentAt, attempts: 1 });
+    }
+    this.#denied(key, result);
     throw new NotAcquiredError(
       key,
       result.holder === undefined ? undefined : identityOf(result.holder),
@@ -381,18 +434,22 @@ export class Locker {
     this.#assertOpen();
     const owner = newOwnerToken(this.identity);
     // One deadline for the whole call, taken before the first attempt.
-    const deadline = this.#clock.now() + timeout;
+    const since = this.#clock.now();
+    const deadline = since + timeout;
+    const progress = { since, attempts: 0 };
     if (options?.signal === undefined) {
       // Fast path: one plain attempt. The waiting machinery (signals, timers, a queue place or a
       // subscription) is only built when the key turns out to be taken.
       const sentAt = this.#clock.now();
+      this.#attempted(key, ++progress.attempts);
       const first = await this.#firstAttempt(key, owner, ttl, timeout);
-      if (first.acquired) return this.#adopt(key, owner, first, ttl, sentAt, options);
+      if (first.acquired) return this.#adopt(key, owner, first, ttl, sentAt, options, progress);
+      this.#denied(key, first);
       if (timeout === 0 || this.#clock.now() >= deadline) throw new LockTimeoutError(key, timeout);
     }
     const stop = this.#stopSignal(key, timeout, deadline, options?.signal);
     try {
-      return await this.#wait(key, owner, ttl, deadline, timeout, stop.signal, options);
+      return await this.#wait(key, owner, ttl, deadline, timeout, stop.signal, options, progress);
     } catch (error) {
       throw stop.signal.aborted && error === stop.signal.reason ? stop.signal.reason : error;
     } finally {
@@ -447,6 +504,7 @@ export class Locker {
       return await this.#inflight.track(this.#backend.acquire({ key, owner, ttlMs: ttl }));
     } catch (error) {
       const wrapped = asBackendError(error, key, 'acquire');
+      this.#backendError(wrapped, key, 'acquire');
       // No reply is not "not taken": the request may have landed. Hand it back, owner-checked.
       if (isLockError(wrapped, 'BACKEND')) this.#releaseQuietly(key, owner);
       throw wrapped;
@@ -469,6 +527,8 @@ export class Locker {
     ttl: number,
     sentAt: number,
     options: TryLockOptions | undefined,
+    progress: { readonly since: number; readonly attempts: number },
+    contended = progress.attempts > 1,
   ): HeldLock {
     const effectiveTtl = Math.min(ttl, grant.ttlMs ?? ttl);
     const callbacks =
@@ -498,7 +558,41 @@ export class Locker {
     }
     lock.checkExpiry();
     lock.assertHeld();
+    if (this.#events.wants('acquired')) {
+      this.#events.emit('acquired', {
+        key,
+        lock,
+        waitMs: this.#clock.now() - progress.since,
+        attempts: progress.attempts,
+        contended,
+      });
+    }
     return lock;
+  }
+
+  #attempted(key: string, attempt: number): void {
+    if (this.#events.wants('acquire-attempted')) {
+      this.#events.emit('acquire-attempted', { key, attempt });
+    }
+  }
+
+  #denied(key: string, result: AcquireResult): void {
+    if (result.acquired || !this.#events.wants('denied')) return;
+    this.#events.emit('denied', {
+      key,
+      holder: result.holder === undefined ? undefined : identityOf(result.holder),
+      remainingMs: result.remainingMs,
+    });
+  }
+
+  #backendError(error: unknown, key: string | undefined, operation: string): void {
+    if (!this.#events.wants('backend-error')) return;
+    this.#events.emit('backend-error', {
+      key,
+      operation,
+      code: isLockError(error) ? error.code : 'BACKEND',
+      error,
+    });
   }
 
   #track(lock: HeldLock): void {
@@ -598,8 +692,10 @@ export class Locker {
     timeout: number,
     stop: AbortSignal,
     options: LockOptions | undefined,
+    progress: { since: number; attempts: number },
   ): Promise<HeldLock> {
     if (this.#backend.acquireQueued !== undefined) {
+      this.#attempted(key, ++progress.attempts);
       const grant = await this.#guard(
         this.#inflight.track(
           this.#backend.acquireQueued(
@@ -611,7 +707,7 @@ export class Locker {
         owner,
         stop,
       );
-      return this.#adopt(key, owner, grant, ttl, grant.sentAt, options);
+      return this.#adopt(key, owner, grant, ttl, grant.sentAt, options, progress, true);
     }
     let woken = false;
     let wake: (() => void) | undefined;
@@ -635,8 +731,12 @@ export class Locker {
         if (stop.aborted) throw stop.reason;
         woken = false;
         const sentAt = this.#clock.now();
+        this.#attempted(key, ++progress.attempts);
         const result = await this.#guard(this.#acquireOnce(key, owner, ttl), key, owner, stop);
-        if (result.acquired) return this.#adopt(key, owner, result, ttl, sentAt, options);
+        if (result.acquired) {
+          return this.#adopt(key, owner, result, ttl, sentAt, options, progress, true);
+        }
+        this.#denied(key, result);
         const now = this.#clock.now();
         if (now >= deadline) throw new LockTimeoutError(key, timeout);
         let delay = unsubscribe
@@ -672,7 +772,10 @@ export class Locker {
       return await raceSignal(promise, stop);
     } catch (error) {
       if (stop.aborted && owner !== undefined) this.#releaseIfGranted(promise, key, owner);
-      throw stop.aborted ? stop.reason : asBackendError(error, key, 'acquire');
+      if (stop.aborted) throw stop.reason;
+      const wrapped = asBackendError(error, key, 'acquire');
+      if (wrapped !== error) this.#backendError(wrapped, key, 'acquire');
+      throw wrapped;
     }
   }
 }
@@ -774,6 +877,12 @@ export function checkLockerOptions(options: LockerOptions): void {
   }
   for (const name of ['onError', 'onRisk', 'onLost', 'onRenew'] as const) {
     if (options[name] !== undefined) checkFunction(options[name], `options.${name}`);
+  }
+  if (options.events !== undefined) {
+    checkOptions(options.events, 'options.events', EVENT_NAMES);
+    for (const [name, listener] of Object.entries(options.events)) {
+      if (listener !== undefined) checkFunction(listener, `options.events.${name}`);
+    }
   }
   if (options.clock !== undefined) {
     const clock = options.clock as unknown as Record<string, unknown>;

@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { LockEventHandlers } from './events.js';
 import type { LockCallbacks } from './lock-handle.js';
 
 /** How a locker keeps its locks alive. */
@@ -74,6 +75,18 @@ export interface LockerOptions extends LockCallbacks {
    * @default systemClock
    */
   readonly clock?: Clock;
+  /**
+   * Listeners of lock events, by name (the same as `locker.on(name, listener)`): acquire
+   * attempted, acquired, denied, renewed, at risk, lost, released, backend error. They also
+   * hear this locker's sessions. Nothing is built for an event nobody listens to.
+   * @example
+   * ```ts
+   * const locker = createLocker(backend, {
+   *   events: { lost: (e) => console.warn(`${e.key} lost (${e.reason})`) },
+   * });
+   * ```
+   */
+  readonly events?: LockEventHandlers;
 }
 
 /** Option names {@link LockerOptions} accepts, for unknown-option checks. */
@@ -89,6 +102,7 @@ export const LOCKER_OPTION_NAMES = [
   'onRisk',
   'onLost',
   'onRenew',
+  'events',
 ] as const;
 
 /** Options of one `tryLock`. */

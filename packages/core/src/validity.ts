@@ -46,6 +46,7 @@ export class Validity {
   /** Smallest TTL among requests whose outcome is unknown. */
   #unknownTtl = Number.POSITIVE_INFINITY;
   #until = 0;
+  #lastConfirmedAt: number;
   readonly #margin: (ttlMs: number) => number;
 
   /**
@@ -54,6 +55,7 @@ export class Validity {
    */
   constructor(acquired: Renewal, confirmedAt: number, margin: (ttlMs: number) => number) {
     this.#basis = { renewal: acquired, at: confirmedAt };
+    this.#lastConfirmedAt = confirmedAt;
     this.#margin = margin;
     this.#recompute();
   }
@@ -61,6 +63,11 @@ export class Validity {
   /** Local-clock time until which the lock is certainly held. */
   get until(): number {
     return this.#until;
+  }
+
+  /** When the latest confirmation (of the acquire or a renewal) arrived. */
+  get lastConfirmedAt(): number {
+    return this.#lastConfirmedAt;
   }
 
   /** A request was sent: until it is answered it may be applied last. */
@@ -73,6 +80,7 @@ export class Validity {
   /** `renewal` was confirmed at `now` (also when its reply came after it was given up on). */
   confirm(renewal: Renewal, now: number): void {
     this.#settle(renewal);
+    this.#lastConfirmedAt = Math.max(this.#lastConfirmedAt, now);
     const confirmed: Confirmed = { renewal, at: now };
     if (renewal.sentAt >= this.#basis.renewal.sentAt) {
       const previous = this.#basis;

@@ -431,6 +431,72 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       await lock.release();
     }, 30_000);
 
+    it('lock events: every path reports, in order, and nothing is built without listeners', async () => {
+      const seen: string[] = [];
+      const events: Record<string, unknown[]> = {};
+      const record =
+        (name: string) =>
+        (event: unknown): void => {
+          seen.push(name);
+          const list = events[name] ?? [];
+          list.push(event);
+          events[name] = list;
+        };
+      const a = await locker({
+        ttl: Math.max(minTtl, 900),
+        identity: 'events-a',
+        events: {
+          'acquire-attempted': record('acquire-attempted'),
+          acquired: record('acquired'),
+          renewed: record('renewed'),
+          released: record('released'),
+        },
+      });
+      const b = await locker({ identity: 'events-b' });
+      const stopDenied = b.on('denied', record('denied'));
+      b.on('lost', record('lost'));
+      const key = randomKey();
+      const lock = await a.tryLock(key);
+      await expect(b.tryLock(key)).rejects.toMatchObject({ code: 'NOT_ACQUIRED' });
+      stopDenied();
+      await expect(b.tryLock(key)).rejects.toMatchObject({ code: 'NOT_ACQUIRED' });
+      await waitFor(() => (events['renewed']?.length ?? 0) >= 1, 10_000);
+      await lock.release();
+      expect(seen.slice(0, 3)).toEqual(['acquire-attempted', 'acquired', 'denied']);
+      expect(seen.filter((name) => name === 'denied')).toHaveLength(1);
+      expect(seen.at(-1)).toBe('released');
+      expect(events['acquired']?.[0]).toMatchObject({ key, attempts: 1, contended: false });
+      expect(events['denied']?.[0]).toMatchObject({ key, holder: 'events-a' });
+      expect(events['released']?.[0]).toMatchObject({ key, holdMs: expect.any(Number) });
+      // A lock taken away behind its holder's back: lost, with how early it was noticed.
+      const ttl = Math.max(minTtl, 600);
+      const taken = await b.tryLock(randomKey(), { ttl });
+      await target.forceDelete(namespace, taken.key);
+      await waitFor(() => (events['lost']?.length ?? 0) >= 1, ttl * 2);
+      expect(events['lost']?.[0]).toMatchObject({
+        key: taken.key,
+        reason: expect.stringMatching(/refused|expired/),
+        sinceLastRenewalMs: expect.any(Number),
+        beforeValidityEndMs: expect.any(Number),
+      });
+      expect(() => a.on('nope' as never, () => {})).toThrow(/must be one of/);
+    }, 30_000);
+
+    it('a backend error is reported as an event with its code and operation', async () => {
+      const unreachable = createLocker(await target.createUnreachableBackend(), {
+        onError: () => {},
+      });
+      const errors: { operation: string; code: string }[] = [];
+      unreachable.on('backend-error', (event) => errors.push(event));
+      try {
+        await unreachable.tryLock(randomKey()).catch(() => {});
+        expect(errors[0]).toMatchObject({ operation: 'acquire' });
+        expect(['BACKEND', 'CLOSED']).toContain(errors[0]?.code);
+      } finally {
+        await unreachable.close();
+      }
+    }, 30_000);
+
     it('resign() hands leadership to the other candidate', async () => {
       const key = randomKey();
       const lockers = [await locker(), await locker()];
