@@ -6,26 +6,35 @@
 import { LockClosedError } from '@lock/core';
 
 /**
- * Tracks calls under way. A call that has started keeps going after {@link close} (a release
- * already on the wire reports its real result, not "closed"); only its pauses before a retry are
- * cut short, with `LockClosedError`, since the retry has not left yet.
+ * Counts calls under way (a counter, not a set of promises: this is on every call's path). A
+ * call that has started keeps going after {@link close} (a release already on the wire reports
+ * its real result, not "closed"); only its pauses before a retry are cut short, with
+ * `LockClosedError`, since the retry has not left yet.
  */
 export class Calls {
-  readonly #running = new Set<Promise<unknown>>();
   readonly #pauses = new Set<() => void>();
+  #running = 0;
   #closed = false;
+  #allDone: (() => void) | undefined;
 
   /** True once {@link close} was called: no new call may start. */
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Counts `call` as under way until it settles, and returns it. */
-  track<T>(call: Promise<T>): Promise<T> {
-    this.#running.add(call);
-    const forget = () => this.#running.delete(call);
-    call.then(forget, forget);
-    return call;
+  /**
+   * A call starts; pair with {@link end} in a `finally`.
+   * @throws {LockClosedError} once closed.
+   */
+  begin(): void {
+    if (this.#closed) throw new LockClosedError('memcached backend');
+    this.#running += 1;
+  }
+
+  /** A call {@link begin} started has settled. */
+  end(): void {
+    this.#running -= 1;
+    if (this.#running === 0) this.#allDone?.();
   }
 
   /** Waits `ms` before a retry; rejects with `LockClosedError` if closed before or meanwhile. */
@@ -46,9 +55,12 @@ export class Calls {
   }
 
   /** Refuses new calls, cancels pending retries, and resolves once every call under way settled. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#closed = true;
     for (const stop of [...this.#pauses]) stop();
-    await Promise.allSettled([...this.#running]);
+    if (this.#running === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#allDone = resolve;
+    });
   }
 }

@@ -5,7 +5,6 @@ import {
   type ExtendRequest,
   InvalidArgumentError,
   type LockBackend,
-  LockClosedError,
   type OwnerCheckedResult,
   type ReleaseRequest,
 } from '@lock/core';
@@ -137,13 +136,18 @@ export class MemcachedBackend implements LockBackend {
    * seconds plus one (see the README), and in the same write increments the fence counter.
    * An attempt whose connection fails is made again whole (safe: see `retry.ts`).
    */
-  acquire({ key, owner, ttlMs }: AcquireRequest): Promise<AcquireResult> {
-    return this.#call('acquire', key, async () => {
+  async acquire({ key, owner, ttlMs }: AcquireRequest): Promise<AcquireResult> {
+    this.#calls.begin();
+    try {
       const keys = itemKeys(this.keyPrefix, key);
       const expiry = expirySeconds(ttlMs);
       const flags = deadlineFlags(ttlMs);
-      return withRetries(this.#retry, () => this.#acquireOnce(keys, owner, flags, expiry));
-    });
+      return await withRetries(this.#retry, () => this.#acquireOnce(keys, owner, flags, expiry));
+    } catch (error) {
+      throw toBackendError(error, 'acquire', key);
+    } finally {
+      this.#calls.end();
+    }
   }
 
   async #acquireOnce(
@@ -195,14 +199,19 @@ export class MemcachedBackend implements LockBackend {
   }
 
   /** Resets the TTL of `key` with a SET guarded by the CAS of `owner`'s item. */
-  extend({ key, owner, ttlMs }: ExtendRequest): Promise<OwnerCheckedResult> {
-    return this.#call('extend', key, async () => {
+  async extend({ key, owner, ttlMs }: ExtendRequest): Promise<OwnerCheckedResult> {
+    this.#calls.begin();
+    try {
       const lockKey = itemKeys(this.keyPrefix, key).lock;
       const expiry = expirySeconds(ttlMs);
-      return this.#ownerChecked(lockKey, owner, (cas) =>
+      return await this.#ownerChecked(lockKey, owner, (cas) =>
         casSetItem(this.#target, lockKey, owner, deadlineFlags(ttlMs), expiry, cas),
       );
-    });
+    } catch (error) {
+      throw toBackendError(error, 'extend', key);
+    } finally {
+      this.#calls.end();
+    }
   }
 
   /** Extends each lock; the requests are pipelined on the connections. */
@@ -211,15 +220,20 @@ export class MemcachedBackend implements LockBackend {
   }
 
   /** Deletes `key` with a DELETE guarded by the CAS of `owner`'s item. */
-  release({ key, owner }: ReleaseRequest): Promise<OwnerCheckedResult> {
-    return this.#call('release', key, async () => {
+  async release({ key, owner }: ReleaseRequest): Promise<OwnerCheckedResult> {
+    this.#calls.begin();
+    try {
       const lockKey = itemKeys(this.keyPrefix, key).lock;
       const result = await this.#ownerChecked(lockKey, owner, (cas) =>
         casDeleteItem(this.#target, lockKey, cas),
       );
       this.#cas.delete(lockKey, owner);
       return result;
-    });
+    } catch (error) {
+      throw toBackendError(error, 'release', key);
+    } finally {
+      this.#calls.end();
+    }
   }
 
   /**
@@ -280,8 +294,9 @@ export class MemcachedBackend implements LockBackend {
    * wall clock (memcached cannot report an item's TTL over memjs's protocol); `fence` is not
    * stored with the lock, so it is `undefined`.
    */
-  inspect(key: string): Promise<BackendLockInfo | undefined> {
-    return this.#call('inspect', key, async () => {
+  async inspect(key: string): Promise<BackendLockInfo | undefined> {
+    this.#calls.begin();
+    try {
       const lockKey = itemKeys(this.keyPrefix, key).lock;
       const reply = await withRetries(this.#retry, () => getItem(this.#target, lockKey));
       if (reply.status === STATUS.notFound) return undefined;
@@ -291,7 +306,11 @@ export class MemcachedBackend implements LockBackend {
         remainingMs: remainingFromFlags(flagsOf(reply)),
         fence: undefined,
       };
-    });
+    } catch (error) {
+      throw toBackendError(error, 'inspect', key);
+    } finally {
+      this.#calls.end();
+    }
   }
 
   /**
@@ -307,19 +326,6 @@ export class MemcachedBackend implements LockBackend {
       if (this.#ownsClient) retireClient(this.client);
     });
     return this.#closing;
-  }
-
-  /**
-   * Runs one call of `operation` on `key`: refused once closed, counted as under way until it
-   * settles, and any failure but a lock error turned into a `BackendError` with its cause.
-   */
-  #call<T>(operation: string, key: string, run: () => Promise<T>): Promise<T> {
-    if (this.#calls.closed) return Promise.reject(new LockClosedError('memcached backend'));
-    return this.#calls.track(
-      run().catch((error: unknown) => {
-        throw toBackendError(error, operation, key);
-      }),
-    );
   }
 }
 

@@ -28,13 +28,24 @@ export interface RetryPolicy extends RetrySettings {
  * Runs `attempt`, and again after a pause while it fails with a {@link ConnectionFailure} and
  * attempts remain. Only for work that is safe to repeat (see the module comment).
  */
-export async function withRetries<T>(policy: RetryPolicy, attempt: () => Promise<T>): Promise<T> {
+export function withRetries<T>(policy: RetryPolicy, attempt: () => Promise<T>): Promise<T> {
+  // The first attempt is on every call's path: no async wrapper around it.
+  return attempt().catch((error: unknown) => retryAfter(policy, attempt, error));
+}
+
+async function retryAfter<T>(
+  policy: RetryPolicy,
+  attempt: () => Promise<T>,
+  firstError: unknown,
+): Promise<T> {
+  let error = firstError;
   for (let made = 1; ; made++) {
+    if (made >= policy.attempts || !(error instanceof ConnectionFailure)) throw error;
+    await policy.pause(policy.delayMs);
     try {
       return await attempt();
-    } catch (error) {
-      if (made >= policy.attempts || !(error instanceof ConnectionFailure)) throw error;
-      await policy.pause(policy.delayMs);
+    } catch (next) {
+      error = next;
     }
   }
 }
