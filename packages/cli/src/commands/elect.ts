@@ -1,0 +1,101 @@
+import { commandOf, targetOf } from '../command-line.js';
+import { type CommandProcess, exitCodeOf, startFailure } from '../command-process.js';
+import type { CommandRun } from '../context.js';
+import { EXIT, signalExitCode } from '../exit-codes.js';
+import { booleanFlag, graceFlag, identityFlag, RUN_FLAGS, ttlFlag } from '../flags.js';
+import { openLocker } from '../open-locker.js';
+import { describeError } from '../reporter.js';
+import { reportRisk } from '../risk.js';
+import { type CommandSpec, runCommand } from '../run-command.js';
+import { catchSignals } from '../signals.js';
+import { parseOrHelp } from './parse.js';
+
+/**
+ * `lock elect <uri> <key> [options] -- <command> [args…]`: runs the command only while this
+ * process leads; stops it when leadership is lost and campaigns again; exits when the command
+ * exits by itself (with its code) or when signalled while following.
+ */
+export const run: CommandRun = async (argv, context) => {
+  const line = parseOrHelp('elect', argv, RUN_FLAGS, context);
+  if (line === undefined) return EXIT.ok;
+  const { uri, key } = targetOf(line, context.env, true);
+  const [file, ...args] = commandOf(line);
+  const ttl = ttlFlag(line);
+  const spec: CommandSpec = {
+    file,
+    args,
+    foreground: booleanFlag(line, 'foreground'),
+    graceMs: graceFlag(line),
+  };
+  const identity = identityFlag(line);
+  const { reporter } = context;
+  reporter.hideSecretsOf(uri);
+
+  let end: (code: number) => void = () => {};
+  const ended = new Promise<number>((resolve) => {
+    end = resolve;
+  });
+  let done = false;
+  const finish = (code: number) => {
+    done = true;
+    end(code);
+  };
+  // A signal goes to the running command, whose exit then ends `lock`; with none running
+  // (following), it ends `lock` at once.
+  let command: CommandProcess | undefined;
+  let signalled = false;
+  const signals = catchSignals((signal) => {
+    signalled = true;
+    if (command !== undefined) command.signal(signal);
+    else finish(signalExitCode(signal));
+  });
+  try {
+    const locker = await openLocker(uri, {
+      ttl,
+      identity,
+      onRisk: (event) => reportRisk(reporter, event),
+      onError: (error) => reporter.line(describeError(error)),
+    });
+    try {
+      if (done) return await ended;
+      const election = locker.elect(key, {
+        onLeader: async (leadership, lock) => {
+          if (done) return;
+          reporter.line(
+            `leading ${JSON.stringify(key)} (fence ${lock.fence}): starting the command`,
+          );
+          const result = await runCommand(
+            spec,
+            lock,
+            leadership,
+            context,
+            (started) => {
+              command = started;
+            },
+            (reason) => `leadership lost: ${describeError(reason)}`,
+          );
+          command = undefined;
+          if (result.outcome.kind === 'not-started') {
+            reporter.line(startFailure(file, result.outcome.error));
+            finish(exitCodeOf(result.outcome));
+          } else if (result.stoppedFor === undefined || signalled || done) {
+            finish(exitCodeOf(result.outcome));
+          } else {
+            reporter.line(`the command stopped; campaigning for ${JSON.stringify(key)} again`);
+          }
+        },
+        onFollower: () => {
+          if (!done) reporter.line(`following: waiting to lead ${JSON.stringify(key)}`);
+        },
+        onError: (error) => reporter.line(describeError(error)),
+      });
+      const code = await ended;
+      await election.stop();
+      return code;
+    } finally {
+      await locker.close();
+    }
+  } finally {
+    signals.dispose();
+  }
+};
