@@ -13,3 +13,23 @@ export async function openLocker(uri: string, options: LockerOptions): Promise<L
   registerBackend('local', () => import('@lock/local'));
   return connect(uri, options);
 }
+
+/** Longest wait for a backend to close before `lock` exits anyway. */
+const CLOSE_LIMIT_MS = 3_000;
+
+/**
+ * Closes the locker (releasing anything still held), but waits at most a few seconds: `lock`
+ * has released its lock (or lost it) by now, and a backend that waits out its requests to a
+ * frozen server (etcd's release deadline is 5 s) must not hold back the exit code.
+ */
+export async function closeLocker(locker: Locker): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, CLOSE_LIMIT_MS);
+  });
+  try {
+    await Promise.race([locker.close(), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

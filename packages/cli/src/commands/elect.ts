@@ -3,9 +3,9 @@ import { type CommandProcess, exitCodeOf, startFailure } from '../command-proces
 import type { CommandRun } from '../context.js';
 import { EXIT, signalExitCode } from '../exit-codes.js';
 import { booleanFlag, graceFlag, identityFlag, RUN_FLAGS, ttlFlag } from '../flags.js';
-import { openLocker } from '../open-locker.js';
+import { reportBackgroundError, reportRisk } from '../lock-events.js';
+import { closeLocker, openLocker } from '../open-locker.js';
 import { describeError } from '../reporter.js';
-import { reportRisk } from '../risk.js';
 import { type CommandSpec, runCommand } from '../run-command.js';
 import { catchSignals } from '../signals.js';
 import { parseOrHelp } from './parse.js';
@@ -54,13 +54,13 @@ export const run: CommandRun = async (argv, context) => {
       ttl,
       identity,
       onRisk: (event) => reportRisk(reporter, event),
-      onError: (error) => reporter.line(describeError(error)),
+      onError: (error) => reportBackgroundError(reporter, error),
     });
     try {
       if (done) return await ended;
       const election = locker.elect(key, {
         onLeader: async (leadership, lock) => {
-          if (done) return;
+          if (done || leadership.aborted) return;
           reporter.line(
             `leading ${JSON.stringify(key)} (fence ${lock.fence}): starting the command`,
           );
@@ -87,13 +87,13 @@ export const run: CommandRun = async (argv, context) => {
         onFollower: () => {
           if (!done) reporter.line(`following: waiting to lead ${JSON.stringify(key)}`);
         },
-        onError: (error) => reporter.line(describeError(error)),
+        onError: (error) => reportBackgroundError(reporter, error),
       });
       const code = await ended;
       await election.stop();
       return code;
     } finally {
-      await locker.close();
+      await closeLocker(locker);
     }
   } finally {
     signals.dispose();

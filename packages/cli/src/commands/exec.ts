@@ -5,9 +5,9 @@ import type { CliContext, CommandRun } from '../context.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { EXIT, signalExitCode } from '../exit-codes.js';
 import { booleanFlag, graceFlag, identityFlag, RUN_FLAGS, stringFlag, ttlFlag } from '../flags.js';
-import { openLocker } from '../open-locker.js';
+import { reportBackgroundError, reportRisk } from '../lock-events.js';
+import { closeLocker, openLocker } from '../open-locker.js';
 import { describeError } from '../reporter.js';
-import { reportRisk } from '../risk.js';
 import { type CommandSpec, runCommand } from '../run-command.js';
 import { catchSignals } from '../signals.js';
 import { UsageError } from '../usage-error.js';
@@ -65,7 +65,7 @@ export const run: CommandRun = async (argv, context) => {
       ttl,
       identity,
       onRisk: (event) => reportRisk(reporter, event),
-      onError: (error) => reporter.line(describeError(error)),
+      onError: (error) => reportBackgroundError(reporter, error),
     });
     try {
       if (interruptedBy !== undefined) return signalExitCode(interruptedBy);
@@ -105,7 +105,7 @@ export const run: CommandRun = async (argv, context) => {
       }
       return await release(lock, exitCodeOf(result.outcome), ttl, context);
     } finally {
-      await locker.close();
+      await closeLocker(locker);
     }
   } finally {
     signals.dispose();

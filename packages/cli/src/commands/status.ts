@@ -3,7 +3,7 @@ import type { CommandRun } from '../context.js';
 import { formatDuration } from '../duration.js';
 import { EXIT } from '../exit-codes.js';
 import { booleanFlag, HELP_FLAG } from '../flags.js';
-import { openLocker } from '../open-locker.js';
+import { closeLocker, openLocker } from '../open-locker.js';
 import { parseOrHelp } from './parse.js';
 
 /** `lock status <uri> <key> [--json]`: who holds the key. Exit 0 when held, 1 when free. */
@@ -42,6 +42,6 @@ export const run: CommandRun = async (argv, context) => {
     }
     return info === undefined ? EXIT.free : EXIT.ok;
   } finally {
-    await locker.close();
+    await closeLocker(locker);
   }
 };

@@ -3,7 +3,7 @@ import type { CommandRun } from '../context.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { EXIT, signalExitCode } from '../exit-codes.js';
 import { HELP_FLAG, stringFlag } from '../flags.js';
-import { openLocker } from '../open-locker.js';
+import { closeLocker, openLocker } from '../open-locker.js';
 import { catchSignals } from '../signals.js';
 import { waitUntilFree } from '../wait-until-free.js';
 import { parseOrHelp } from './parse.js';
@@ -36,7 +36,7 @@ export const run: CommandRun = async (argv, context) => {
       );
       return EXIT.timeout;
     } finally {
-      await locker.close();
+      await closeLocker(locker);
     }
   } finally {
     signals.dispose();
