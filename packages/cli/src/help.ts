@@ -13,7 +13,8 @@ const RUN_FLAGS_HELP = `--ttl D         the lock's time to live, renewed every t
 --grace D       time between SIGTERM and SIGKILL when the lock is lost (default 10s).
 --identity N    the name others see as the holder (default <host>:<pid>).
 --foreground    keep the command in lock's process group, so it can read the terminal;
-                then signals reach only the command's process, not those it starts.`;
+                then signals reach only the command's process, not those it starts.
+                (Ctrl-Z suspends the command with lock either way.)`;
 
 const DURATIONS = 'Durations: 500ms, 30s, 2m, 1h.';
 

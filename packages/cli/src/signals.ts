@@ -18,3 +18,39 @@ export function catchSignals(onSignal: (signal: NodeJS.Signals) => void): { disp
     },
   };
 }
+
+/** What job control needs: the running command, if any, and a check to make before it resumes. */
+export interface JobControl {
+  /** The command running now, or `undefined`. */
+  readonly command: () => { signal(signal: NodeJS.Signals): void } | undefined;
+  /**
+   * Called when `lock` is continued, before the command is: judge the lock by the clock now, so
+   * one that ran out while suspended stops the command before it runs another instruction.
+   */
+  readonly beforeResume: () => void;
+}
+
+/**
+ * Makes Ctrl-Z (SIGTSTP) suspend the command together with `lock`. Without this, a suspended
+ * `lock` would stop renewing while the command, in a process group of its own, ran on without
+ * the lock. The command is stopped with SIGSTOP (it cannot be ignored), then `lock` stops itself;
+ * on SIGCONT, `lock` checks its lock first and continues the command after.
+ */
+export function followJobControl(control: JobControl): { dispose(): void } {
+  const onStop = () => {
+    control.command()?.signal('SIGSTOP');
+    process.kill(process.pid, 'SIGSTOP');
+  };
+  const onContinue = () => {
+    control.beforeResume();
+    control.command()?.signal('SIGCONT');
+  };
+  process.on('SIGTSTP', onStop);
+  process.on('SIGCONT', onContinue);
+  return {
+    dispose: () => {
+      process.off('SIGTSTP', onStop);
+      process.off('SIGCONT', onContinue);
+    },
+  };
+}

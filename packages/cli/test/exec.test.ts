@@ -268,6 +268,76 @@ function exists(pid: number): boolean {
     expect(held(key)).toBe(false);
   });
 
+  it('Ctrl-Z (SIGTSTP) suspends the command with lock; resumed past the TTL, the command is stopped (exit 125)', async () => {
+    const key = randomKey();
+    const log = files.log('suspended');
+    const ttl = 1_500;
+    const lock = startLock([
+      'exec',
+      redis.url,
+      key,
+      '--ttl',
+      `${ttl}ms`,
+      '--',
+      node,
+      CHILD,
+      log,
+      '--heartbeat',
+      '50',
+    ]);
+    const pid = Number(fieldsOf(await logLine(log, 'start'))['pid']);
+    const stateOf = (id: number) => readFileSync(`/proc/${id}/stat`, 'utf8').split(') ')[1]?.[0];
+    lock.process.kill('SIGTSTP');
+    const deadline = Date.now() + 5_000;
+    while (
+      (stateOf(pid) !== 'T' || stateOf(lock.process.pid as number) !== 'T') &&
+      Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect([stateOf(lock.process.pid as number), stateOf(pid)]).toEqual(['T', 'T']);
+    const stoppedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, ttl + 1_000)); // the lock runs out meanwhile
+    const resumedAt = Date.now();
+    lock.process.kill('SIGCONT');
+    await logLine(log, 'got SIGTERM');
+    expect(await lock.exited).toBe(125);
+    // Not one heartbeat while suspended: the command did not run on without the lock.
+    const beats = readLog(log).filter((line) => line.what === 'beat');
+    expect(beats.filter((line) => line.at > stoppedAt + 20 && line.at < resumedAt)).toEqual([]);
+    expect(lock.stderr()).toMatch(/lost: lock ".+" was lost \(expired\)/);
+  });
+
+  it('a short Ctrl-Z: the command resumes with lock, and the lock is still held', async () => {
+    const key = randomKey();
+    const log = files.log('paused');
+    const lock = startLock([
+      'exec',
+      redis.url,
+      key,
+      '--ttl',
+      '5s',
+      '--',
+      node,
+      CHILD,
+      log,
+      '--heartbeat',
+      '50',
+    ]);
+    await logLine(log, 'start');
+    lock.process.kill('SIGTSTP');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    lock.process.kill('SIGCONT');
+    const resumedAt = Date.now();
+    while (!readLog(log).some((line) => line.what === 'beat' && line.at > resumedAt)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(held(key)).toBe(true);
+    lock.process.kill('SIGTERM');
+    expect(await lock.exited).toBe(0);
+    expect(lock.stderr()).toBe('');
+  });
+
   it('SIGINT while waiting for the lock: exit 130, the command never starts, the holder keeps it', async () => {
     const key = randomKey();
     const [logA, logB] = [files.log('holder'), files.log('interrupted')];

@@ -1,3 +1,4 @@
+import type { LockHandle } from '@lock/core';
 import { commandOf, targetOf } from '../command-line.js';
 import { type CommandProcess, exitCodeOf, startFailure } from '../command-process.js';
 import type { CommandRun } from '../context.js';
@@ -7,7 +8,7 @@ import { reportBackgroundError, reportRisk } from '../lock-events.js';
 import { closeLocker, openLocker } from '../open-locker.js';
 import { describeError } from '../reporter.js';
 import { type CommandSpec, runCommand } from '../run-command.js';
-import { catchSignals } from '../signals.js';
+import { catchSignals, followJobControl } from '../signals.js';
 import { parseOrHelp } from './parse.js';
 
 /**
@@ -49,6 +50,11 @@ export const run: CommandRun = async (argv, context) => {
     if (command !== undefined) command.signal(signal);
     else finish(signalExitCode(signal));
   });
+  let leading: LockHandle | undefined;
+  const jobControl = followJobControl({
+    command: () => command,
+    beforeResume: () => void leading?.held,
+  });
   try {
     const locker = await openLocker(uri, {
       ttl,
@@ -64,6 +70,7 @@ export const run: CommandRun = async (argv, context) => {
           reporter.line(
             `leading ${JSON.stringify(key)} (fence ${lock.fence}): starting the command`,
           );
+          leading = lock;
           const result = await runCommand(
             spec,
             lock,
@@ -75,6 +82,7 @@ export const run: CommandRun = async (argv, context) => {
             (reason) => `leadership lost: ${describeError(reason)}`,
           );
           command = undefined;
+          leading = undefined;
           if (result.outcome.kind === 'not-started') {
             reporter.line(startFailure(file, result.outcome.error));
             finish(exitCodeOf(result.outcome));
@@ -97,5 +105,6 @@ export const run: CommandRun = async (argv, context) => {
     }
   } finally {
     signals.dispose();
+    jobControl.dispose();
   }
 };

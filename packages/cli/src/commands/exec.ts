@@ -9,7 +9,7 @@ import { reportBackgroundError, reportRisk } from '../lock-events.js';
 import { closeLocker, openLocker } from '../open-locker.js';
 import { describeError } from '../reporter.js';
 import { type CommandSpec, runCommand } from '../run-command.js';
-import { catchSignals } from '../signals.js';
+import { catchSignals, followJobControl } from '../signals.js';
 import { UsageError } from '../usage-error.js';
 import { parseOrHelp } from './parse.js';
 
@@ -60,6 +60,11 @@ export const run: CommandRun = async (argv, context) => {
     interruptedBy ??= signal;
     interrupted.abort();
   });
+  let held: LockHandle | undefined;
+  const jobControl = followJobControl({
+    command: () => command,
+    beforeResume: () => void held?.held,
+  });
   try {
     const locker = await openLocker(uri, {
       ttl,
@@ -72,6 +77,7 @@ export const run: CommandRun = async (argv, context) => {
       const acquired = await acquire(locker, key, noWait ? undefined : waitMs, interrupted.signal);
       if ('why' in acquired) return notAcquired(acquired, key, waitMs, interruptedBy, context);
       const lock = acquired;
+      held = lock;
       if (interruptedBy !== undefined) {
         await lock.release().catch(() => {});
         return signalExitCode(interruptedBy);
@@ -109,6 +115,7 @@ export const run: CommandRun = async (argv, context) => {
     }
   } finally {
     signals.dispose();
+    jobControl.dispose();
   }
 };
 
