@@ -1,5 +1,8 @@
 import { maskSecrets } from '@lock/core';
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 /**
  * Writes `lock`'s own messages to stderr, one line each, prefixed `lock: `, so they never mix
  * with the command's stdout. Every line is scrubbed of the URI's password first: core's errors
@@ -35,9 +38,16 @@ export class Reporter {
     return out;
   }
 
-  /** Writes one line to stderr. */
+  /**
+   * Writes one line to stderr. Line breaks become spaces and other control characters are
+   * escaped: messages quote names chosen by others (a holder's identity), which must not be
+   * able to move the cursor or recolour the terminal.
+   */
   line(text: string): void {
-    this.#write(`lock: ${this.redact(text.replace(/\s*\n\s*/g, ' '))}\n`);
+    const oneLine = text
+      .replace(/\s*\n\s*/g, ' ')
+      .replace(CONTROL, (c) => JSON.stringify(c).slice(1, -1));
+    this.#write(`lock: ${this.redact(oneLine)}\n`);
   }
 }
 
