@@ -27,6 +27,9 @@ function exists(pid: number): boolean {
   let redis: RunningServer;
   const files = scratch();
   const held = (key: string) => redisCli(redis, 'EXISTS', lockKeyOf(key)) === '1';
+  /** `lock exec <redis> <key> <flags…> -- node child.mjs <log> <childArgs…>`. */
+  const execChild = (key: string, log: string, flags: string[] = [], childArgs: string[] = []) =>
+    startLock(['exec', redis.url, key, ...flags, '--', node, CHILD, log, ...childArgs]);
 
   beforeAll(async () => {
     redis = await startServer(redisServerSpec());
@@ -39,21 +42,12 @@ function exists(pid: number): boolean {
   it('the command sees LOCK_KEY, LOCK_IDENTITY and LOCK_FENCE, never the owner token; lock exits with its code and releases', async () => {
     const key = randomKey();
     const log = files.log('env');
-    const lock = startLock([
-      'exec',
-      redis.url,
+    const lock = execChild(
       key,
-      '--identity',
-      'cron-host-7',
-      '--',
-      node,
-      CHILD,
       log,
-      '--exit-after',
-      '1500',
-      '--exit',
-      '7',
-    ]);
+      ['--identity', 'cron-host-7'],
+      ['--exit-after', '1500', '--exit', '7'],
+    );
     const start = await logLine(log, 'start');
     const token = redisCli(redis, 'GET', lockKeyOf(key));
     const fence = redisCli(redis, 'GET', `${lockKeyOf(key)}:fence`);
@@ -69,19 +63,7 @@ function exists(pid: number): boolean {
   it('a second exec waits for the first (or exits 75 with --no-wait, 124 after --wait); status shows the holder', async () => {
     const key = randomKey();
     const [logA, logB, logC] = [files.log('a'), files.log('b'), files.log('c')];
-    const first = startLock([
-      'exec',
-      redis.url,
-      key,
-      '--identity',
-      'first',
-      '--ttl',
-      '5s',
-      '--',
-      node,
-      CHILD,
-      logA,
-    ]);
+    const first = execChild(key, logA, ['--identity', 'first', '--ttl', '5s']);
     const startA = await logLine(logA, 'start');
 
     const noWait = await runLock(['exec', redis.url, key, '--no-wait', '--', node, CHILD, logC]);
@@ -123,17 +105,7 @@ function exists(pid: number): boolean {
     expect(body.remainingMs).toBeGreaterThan(0);
     expect(body.remainingMs).toBeLessThanOrEqual(5_000);
 
-    const second = startLock([
-      'exec',
-      redis.url,
-      key,
-      '--',
-      node,
-      CHILD,
-      logB,
-      '--exit-after',
-      '0',
-    ]);
+    const second = execChild(key, logB, [], ['--exit-after', '0']);
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // started, connected and queued
     expect(readLog(logB)).toEqual([]); // still waiting
     first.process.kill('SIGTERM'); // forwarded: the child exits 0, then the lock is released
@@ -221,19 +193,7 @@ function exists(pid: number): boolean {
     async (signal) => {
       const key = randomKey();
       const log = files.log(`forward-${signal}`);
-      const lock = startLock([
-        'exec',
-        redis.url,
-        key,
-        '--',
-        node,
-        CHILD,
-        log,
-        '--linger',
-        '800',
-        '--on-signal-exit',
-        '3',
-      ]);
+      const lock = execChild(key, log, [], ['--linger', '800', '--on-signal-exit', '3']);
       await logLine(log, 'start');
       lock.process.kill(signal);
       await logLine(log, `got ${signal}`);
@@ -247,18 +207,7 @@ function exists(pid: number): boolean {
   it('--foreground: the command stays in lock’s process group and still gets forwarded signals', async () => {
     const key = randomKey();
     const log = files.log('foreground');
-    const lock = startLock([
-      'exec',
-      redis.url,
-      key,
-      '--foreground',
-      '--',
-      node,
-      CHILD,
-      log,
-      '--on-signal-exit',
-      '4',
-    ]);
+    const lock = execChild(key, log, ['--foreground'], ['--on-signal-exit', '4']);
     const pid = Number(fieldsOf(await logLine(log, 'start'))['pid']);
     const groupOf = (id: number) =>
       readFileSync(`/proc/${id}/stat`, 'utf8').split(') ')[1]?.split(' ')[2];
@@ -311,19 +260,7 @@ function exists(pid: number): boolean {
   it('a short Ctrl-Z: the command resumes with lock, and the lock is still held', async () => {
     const key = randomKey();
     const log = files.log('paused');
-    const lock = startLock([
-      'exec',
-      redis.url,
-      key,
-      '--ttl',
-      '5s',
-      '--',
-      node,
-      CHILD,
-      log,
-      '--heartbeat',
-      '50',
-    ]);
+    const lock = execChild(key, log, ['--ttl', '5s'], ['--heartbeat', '50']);
     await logLine(log, 'start');
     lock.process.kill('SIGTSTP');
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -341,9 +278,9 @@ function exists(pid: number): boolean {
   it('SIGINT while waiting for the lock: exit 130, the command never starts, the holder keeps it', async () => {
     const key = randomKey();
     const [logA, logB] = [files.log('holder'), files.log('interrupted')];
-    const holder = startLock(['exec', redis.url, key, '--', node, CHILD, logA]);
+    const holder = execChild(key, logA);
     await logLine(logA, 'start');
-    const waiter = startLock(['exec', redis.url, key, '--', node, CHILD, logB]);
+    const waiter = execChild(key, logB);
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // started and waiting
     waiter.process.kill('SIGINT');
     expect(await waiter.exited).toBe(130);

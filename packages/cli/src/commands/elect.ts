@@ -1,13 +1,13 @@
 import type { LockHandle } from '@lock/core';
-import { commandOf, targetOf } from '../command-line.js';
 import { type CommandProcess, exitCodeOf, startFailure } from '../command-process.js';
 import type { CommandRun } from '../context.js';
 import { EXIT, signalExitCode } from '../exit-codes.js';
-import { booleanFlag, graceFlag, identityFlag, RUN_FLAGS, ttlFlag } from '../flags.js';
-import { reportBackgroundError, reportRisk } from '../lock-events.js';
-import { closeLocker, openLocker } from '../open-locker.js';
+import { RUN_FLAGS } from '../flags.js';
+import { reportBackgroundError } from '../lock-events.js';
+import { closeLocker } from '../open-locker.js';
 import { describeError } from '../reporter.js';
-import { type CommandSpec, runCommand } from '../run-command.js';
+import { runCommand } from '../run-command.js';
+import { runSetupOf } from '../run-setup.js';
 import { catchSignals, followJobControl } from '../signals.js';
 import { parseOrHelp } from './parse.js';
 
@@ -19,18 +19,8 @@ import { parseOrHelp } from './parse.js';
 export const run: CommandRun = async (argv, context) => {
   const line = parseOrHelp('elect', argv, RUN_FLAGS, context);
   if (line === undefined) return EXIT.ok;
-  const { uri, key } = targetOf(line, context.env, true);
-  const [file, ...args] = commandOf(line);
-  const ttl = ttlFlag(line);
-  const spec: CommandSpec = {
-    file,
-    args,
-    foreground: booleanFlag(line, 'foreground'),
-    graceMs: graceFlag(line),
-  };
-  const identity = identityFlag(line);
+  const { key, spec, open } = runSetupOf(line, context);
   const { reporter } = context;
-  reporter.hideSecretsOf(uri);
 
   let end: (code: number) => void = () => {};
   const ended = new Promise<number>((resolve) => {
@@ -56,12 +46,7 @@ export const run: CommandRun = async (argv, context) => {
     beforeResume: () => void leading?.held,
   });
   try {
-    const locker = await openLocker(uri, {
-      ttl,
-      identity,
-      onRisk: (event) => reportRisk(reporter, event),
-      onError: (error) => reportBackgroundError(reporter, error),
-    });
+    const locker = await open();
     try {
       if (done) return await ended;
       const election = locker.elect(key, {
@@ -84,7 +69,7 @@ export const run: CommandRun = async (argv, context) => {
           command = undefined;
           leading = undefined;
           if (result.outcome.kind === 'not-started') {
-            reporter.line(startFailure(file, result.outcome.error));
+            reporter.line(startFailure(spec.file, result.outcome.error));
             finish(exitCodeOf(result.outcome));
           } else if (result.stoppedFor === undefined || signalled || done) {
             finish(exitCodeOf(result.outcome));

@@ -1,14 +1,13 @@
 import { isLockError, type Locker, type LockHandle } from '@lock/core';
-import { commandOf, targetOf } from '../command-line.js';
 import { type CommandProcess, exitCodeOf, startFailure } from '../command-process.js';
 import type { CliContext, CommandRun } from '../context.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { EXIT, signalExitCode } from '../exit-codes.js';
-import { booleanFlag, graceFlag, identityFlag, RUN_FLAGS, stringFlag, ttlFlag } from '../flags.js';
-import { reportBackgroundError, reportRisk } from '../lock-events.js';
-import { closeLocker, openLocker } from '../open-locker.js';
+import { booleanFlag, RUN_FLAGS, stringFlag } from '../flags.js';
+import { closeLocker } from '../open-locker.js';
 import { describeError } from '../reporter.js';
-import { type CommandSpec, runCommand } from '../run-command.js';
+import { runCommand } from '../run-command.js';
+import { runSetupOf } from '../run-setup.js';
 import { catchSignals, followJobControl } from '../signals.js';
 import { UsageError } from '../usage-error.js';
 import { parseOrHelp } from './parse.js';
@@ -26,16 +25,7 @@ const EXEC_FLAGS = {
 export const run: CommandRun = async (argv, context) => {
   const line = parseOrHelp('exec', argv, EXEC_FLAGS, context);
   if (line === undefined) return EXIT.ok;
-  const { uri, key } = targetOf(line, context.env, true);
-  const [file, ...args] = commandOf(line);
-  const ttl = ttlFlag(line);
-  const spec: CommandSpec = {
-    file,
-    args,
-    foreground: booleanFlag(line, 'foreground'),
-    graceMs: graceFlag(line),
-  };
-  const identity = identityFlag(line);
+  const { key, ttl, spec, open } = runSetupOf(line, context);
   const waitText = stringFlag(line, 'wait');
   const noWait = booleanFlag(line, 'no-wait');
   if (noWait && waitText !== undefined) {
@@ -46,7 +36,6 @@ export const run: CommandRun = async (argv, context) => {
       ? Number.POSITIVE_INFINITY
       : parseDuration('--wait', waitText, { minMs: 0 });
   const { reporter } = context;
-  reporter.hideSecretsOf(uri);
 
   // Until the command runs, SIGINT/SIGTERM/SIGHUP stop the wait; from then on they go to it.
   let command: CommandProcess | undefined;
@@ -66,12 +55,7 @@ export const run: CommandRun = async (argv, context) => {
     beforeResume: () => void held?.held,
   });
   try {
-    const locker = await openLocker(uri, {
-      ttl,
-      identity,
-      onRisk: (event) => reportRisk(reporter, event),
-      onError: (error) => reportBackgroundError(reporter, error),
-    });
+    const locker = await open();
     try {
       if (interruptedBy !== undefined) return signalExitCode(interruptedBy);
       const acquired = await acquire(locker, key, noWait ? undefined : waitMs, interrupted.signal);
@@ -97,7 +81,7 @@ export const run: CommandRun = async (argv, context) => {
         (reason) => `lost: ${describeError(reason)}`,
       );
       if (result.outcome.kind === 'not-started') {
-        reporter.line(startFailure(file, result.outcome.error));
+        reporter.line(startFailure(spec.file, result.outcome.error));
         await lock.release().catch(() => {});
         return exitCodeOf(result.outcome);
       }
