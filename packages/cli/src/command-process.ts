@@ -12,10 +12,11 @@ export interface CommandOptions {
   /** The command's whole environment. */
   readonly env: NodeJS.ProcessEnv;
   /**
-   * Keep the command in `lock`'s own process group, so it can read from the terminal and get
-   * the terminal's signals itself; `lock` then signals only the command's process, not the
-   * processes it starts. Without it (the default, as GNU `timeout`), the command leads a
-   * process group of its own and every signal `lock` sends reaches the whole group.
+   * Keep the command in `lock`'s own process group and session, so the terminal stays its
+   * controlling terminal (for `/dev/tty` prompts and job control) and it gets the terminal's
+   * signals itself; `lock` then signals only the command's process, not the processes it
+   * starts. Without it (the default, as under GNU `timeout`), the command leads a session and
+   * process group of its own, and every signal `lock` sends reaches the whole group.
    */
   readonly foreground: boolean;
 }

@@ -12,7 +12,7 @@ const RUN_FLAGS_HELP = `--ttl D         the lock's time to live, renewed every t
                 If lock cannot renew it in time, the lock counts as lost.
 --grace D       time between SIGTERM and SIGKILL when the lock is lost (default 10s).
 --identity N    the name others see as the holder (default <host>:<pid>).
---foreground    keep the command in lock's process group, so it can read the terminal;
+--foreground    keep the command in lock's process group, with the terminal as its own;
                 then signals reach only the command's process, not those it starts.
                 (Ctrl-Z suspends the command with lock either way.)`;
 
