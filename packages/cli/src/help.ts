@@ -99,8 +99,8 @@ Campaigns for leadership of the key and runs the command only while this process
 leader. When leadership is lost, the command is stopped (SIGTERM, then SIGKILL after --grace)
 and lock campaigns again. When the command exits by itself, lock gives up leadership and
 exits with the command's code. The command gets LOCK_KEY, LOCK_IDENTITY and LOCK_FENCE.
-SIGINT, SIGTERM and SIGHUP are passed on to a running command; with none running, lock
-stops campaigning and exits.
+SIGINT, SIGTERM and SIGHUP are passed on to a running command (after SIGINT or SIGTERM, lock
+exits once the command has); with none running, lock stops campaigning and exits.
 
 ${URI_HELP}
 

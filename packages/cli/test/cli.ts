@@ -35,7 +35,7 @@ export interface LockProcess {
   stderr(): string;
   /** Resolves with its exit code (128 + n when killed by a signal) once it has exited. */
   readonly exited: Promise<number>;
-  /** Resolves once stderr matches `pattern`; rejects after `timeoutMs`. */
+  /** Resolves once stderr matches `pattern`; rejects after `timeoutMs` or when `lock` exits first. */
   stderrMatches(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
@@ -58,8 +58,10 @@ export function startLock(args: readonly string[], options: LockRunOptions = {})
     err += chunk.toString();
     for (const check of waiters) check();
   });
+  let closed = false;
   const exited = new Promise<number>((resolve) => {
     child.once('close', (code, signal) => {
+      closed = true;
       for (const check of waiters) check();
       resolve(code ?? 128 + (signal === null ? 0 : signalNumber(signal)));
     });
@@ -76,10 +78,12 @@ export function startLock(args: readonly string[], options: LockRunOptions = {})
           reject(new Error(`stderr never matched ${pattern} within ${timeoutMs} ms:\n${err}`));
         }, timeoutMs);
         const check = () => {
-          if (!pattern.test(err)) return;
+          const matched = pattern.test(err);
+          if (!matched && !closed) return;
           clearTimeout(timer);
           waiters.delete(check);
-          resolve();
+          if (matched) resolve();
+          else reject(new Error(`lock exited and its stderr never matched ${pattern}:\n${err}`));
         };
         waiters.add(check);
         check();

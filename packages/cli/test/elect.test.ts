@@ -140,6 +140,24 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     expect(await only.lock.exited).toBe(0);
   });
 
+  it('SIGHUP passed on to the leader’s command (a reload) does not make lock elect quit when leadership is later lost', async () => {
+    const key = randomKey();
+    const only = candidate(key, 'solo', '1500ms', '--ignore-hup');
+    await logLine(only.log, 'start');
+    only.lock.process.kill('SIGHUP');
+    await logLine(only.log, 'got SIGHUP');
+    redisCli(redis, 'DEL', lockKeyOf(key));
+    await logLine(only.log, 'got SIGTERM');
+    await only.lock.stderrMatches(/campaigning for ".+" again/);
+    for (;;) {
+      if (readLog(only.log).filter((line) => line.what.startsWith('start')).length >= 2) break;
+      await sleep(20);
+    }
+    expect(only.lock.process.exitCode).toBeNull();
+    only.lock.process.kill('SIGTERM');
+    expect(await only.lock.exited).toBe(0);
+  });
+
   it('a command that exits by itself ends lock elect with its code and hands leadership on', async () => {
     const key = randomKey();
     const a = candidate(key, 'a', '10s', '--exit-after', '700', '--exit', '9');

@@ -31,12 +31,13 @@ export const run: CommandRun = async (argv, context) => {
     done = true;
     end(code);
   };
-  // A signal goes to the running command, whose exit then ends `lock`; with none running
-  // (following), it ends `lock` at once.
+  // A signal goes to the running command; with none running (following), it ends `lock` at
+  // once. SIGINT and SIGTERM also mean "stop": once the command exits, `lock` exits too, even if
+  // leadership was lost meanwhile. SIGHUP is only passed on (daemons read it as "reload").
   let command: CommandProcess | undefined;
-  let signalled = false;
+  let stopAsked = false;
   const signals = catchSignals((signal) => {
-    signalled = true;
+    if (signal !== 'SIGHUP') stopAsked = true;
     if (command !== undefined) command.signal(signal);
     else finish(signalExitCode(signal));
   });
@@ -71,7 +72,7 @@ export const run: CommandRun = async (argv, context) => {
           if (result.outcome.kind === 'not-started') {
             reporter.line(startFailure(spec.file, result.outcome.error));
             finish(exitCodeOf(result.outcome));
-          } else if (result.stoppedFor === undefined || signalled || done) {
+          } else if (result.stoppedFor === undefined || stopAsked || done) {
             finish(exitCodeOf(result.outcome));
           } else {
             reporter.line(`the command stopped; campaigning for ${JSON.stringify(key)} again`);
