@@ -40,7 +40,11 @@ export interface ExitCodeDoc {
 /** The exit-code table of `lock --help` and the README, in order. */
 export const EXIT_CODE_DOCS: readonly ExitCodeDoc[] = [
   { code: 'N', meaning: 'exec, elect: the command exited with code N' },
-  { code: '128+S', meaning: 'exec, elect: the command was killed by signal S (130 = SIGINT)' },
+  {
+    code: '128+S',
+    meaning:
+      'exec, elect: the command was killed by signal S, or lock got S before starting it (130 = SIGINT)',
+  },
   { code: `${EXIT.ok}`, meaning: 'status: the key is held; wait: the key is free' },
   { code: `${EXIT.free}`, meaning: 'status: the key is free' },
   {

@@ -99,8 +99,9 @@ Campaigns for leadership of the key and runs the command only while this process
 leader. When leadership is lost, the command is stopped (SIGTERM, then SIGKILL after --grace)
 and lock campaigns again. When the command exits by itself, lock gives up leadership and
 exits with the command's code. The command gets LOCK_KEY, LOCK_IDENTITY and LOCK_FENCE.
-SIGINT, SIGTERM and SIGHUP are passed on to a running command (after SIGINT or SIGTERM, lock
-exits once the command has); with none running, lock stops campaigning and exits.
+SIGINT, SIGTERM and SIGHUP are passed on to a running command; after SIGINT or SIGTERM, lock
+exits once the command has. With none running (following), SIGINT and SIGTERM make lock stop
+campaigning and exit, and SIGHUP (a reload) is ignored.
 
 ${URI_HELP}
 
@@ -109,7 +110,7 @@ ${RUN_FLAGS_HELP}
 -h, --help      this help.
 
 ${DURATIONS}
-Exit codes: the command's own; 128+S when stopped by signal S while following;
+Exit codes: the command's own; 128+S when stopped by SIGINT or SIGTERM while following;
 126 command not executable; 127 command not found; 2 usage error; 69 backend error.
 `,
 };

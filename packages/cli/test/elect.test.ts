@@ -170,6 +170,22 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     expect(await b.lock.exited).toBe(0);
   });
 
+  it('SIGHUP while following (a service manager’s reload) is ignored: the standby stays and takes over later', async () => {
+    const key = randomKey();
+    const a = candidate(key, 'a', '10s');
+    await logLine(a.log, 'start');
+    const b = candidate(key, 'b', '10s');
+    await b.lock.stderrMatches(/following: waiting to lead/);
+    b.lock.process.kill('SIGHUP');
+    await sleep(500);
+    expect(b.lock.process.exitCode).toBeNull();
+    a.lock.process.kill('SIGTERM');
+    expect(await a.lock.exited).toBe(0);
+    await logLine(b.log, 'start');
+    b.lock.process.kill('SIGTERM');
+    expect(await b.lock.exited).toBe(0);
+  });
+
   it('a signal while following ends lock elect at once (128 + signal)', async () => {
     const key = randomKey();
     const a = candidate(key, 'a', '10s');

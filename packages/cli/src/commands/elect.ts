@@ -31,15 +31,15 @@ export const run: CommandRun = async (argv, context) => {
     done = true;
     end(code);
   };
-  // A signal goes to the running command; with none running (following), it ends `lock` at
-  // once. SIGINT and SIGTERM also mean "stop": once the command exits, `lock` exits too, even if
-  // leadership was lost meanwhile. SIGHUP is only passed on (daemons read it as "reload").
+  // SIGINT and SIGTERM mean "stop": passed on to a running command, after whose exit `lock`
+  // exits too (even if leadership was lost meanwhile); while following, `lock` exits at once.
+  // SIGHUP is a daemon's "reload": passed on to a running command, ignored while following.
   let command: CommandProcess | undefined;
   let stopAsked = false;
   const signals = catchSignals((signal) => {
     if (signal !== 'SIGHUP') stopAsked = true;
     if (command !== undefined) command.signal(signal);
-    else finish(signalExitCode(signal));
+    else if (signal !== 'SIGHUP') finish(signalExitCode(signal));
   });
   let leading: LockHandle | undefined;
   const jobControl = followJobControl({
