@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   etcdServerSpec,
   memcachedServerSpec,
@@ -9,9 +9,19 @@ import {
   serverAvailable,
   startServer,
 } from '@lock/testkit/servers';
-import { CHILD, fieldsOf, logLine, readLog, runLock, scratch, startLock } from './cli.js';
+import {
+  CHILD,
+  fieldsOf,
+  killLeftoverLocks,
+  logLine,
+  readLog,
+  runLock,
+  scratch,
+  startLock,
+} from './cli.js';
 
 const node = process.execPath;
+afterEach(killLeftoverLocks);
 
 /** Each server backend: its server, and the URI `lock` takes for it. */
 const BACKENDS: ReadonlyArray<{

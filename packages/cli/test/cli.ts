@@ -39,6 +39,21 @@ export interface LockProcess {
   stderrMatches(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
+const running = new Set<ChildProcess>();
+
+/**
+ * Kills every `lock` a test started that is still running (continuing it first, in case a test
+ * stopped it), for `afterEach`: a failed test must not leave one behind. Their commands notice
+ * their parent is gone and exit by themselves.
+ */
+export function killLeftoverLocks(): void {
+  for (const child of running) {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  }
+  running.clear();
+}
+
 /** Starts `lock args…` as a child process of the test. */
 export function startLock(args: readonly string[], options: LockRunOptions = {}): LockProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
@@ -48,6 +63,8 @@ export function startLock(args: readonly string[], options: LockRunOptions = {})
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();

@@ -3,7 +3,7 @@ import { type RunningServer, randomKey, redisServerSpec, startServer } from '@lo
 import {
   CHILD,
   fieldsOf,
-  type LockProcess,
+  killLeftoverLocks,
   logLine,
   readLog,
   runLock,
@@ -19,9 +19,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 (available ? describe : describe.skip)('lock elect on Redis', () => {
   let redis: RunningServer;
   const files = scratch();
-  /** Process groups of commands whose `lock` was killed outright: nothing else stops them. */
-  const orphans: number[] = [];
-  const started: LockProcess[] = [];
 
   const candidate = (key: string, name: string, ttl: string, ...childArgs: string[]) => {
     const lock = startLock([
@@ -38,7 +35,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       files.log(`${key}-${name}`),
       ...childArgs,
     ]);
-    started.push(lock);
     return { name, lock, log: files.log(`${key}-${name}`) };
   };
   /** The first of `candidates` whose command starts. */
@@ -53,14 +49,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   beforeAll(async () => {
     redis = await startServer(redisServerSpec());
   });
-  afterEach(async () => {
-    for (const group of orphans.splice(0)) {
-      try {
-        process.kill(-group, 'SIGKILL');
-      } catch {}
-    }
-    for (const lock of started.splice(0)) lock.process.kill('SIGKILL');
-  });
+  afterEach(killLeftoverLocks);
   afterAll(async () => {
     await redis?.stop();
     files.remove();
@@ -80,8 +69,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     );
     expect(follower.lock.stderr()).toMatch(/^lock: following: waiting to lead ".+"\n/m);
 
-    const leaderPid = Number(fieldsOf(await logLine(leader.log, 'start'))['pid']);
-    orphans.push(leaderPid);
     leader.lock.process.kill('SIGKILL'); // a crash: nothing is released
     const killedAt = Date.now();
     await follower.lock.stderrMatches(/^lock: leading /m, 10_000);

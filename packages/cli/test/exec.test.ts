@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   freePort,
   type RunningServer,
@@ -7,10 +7,20 @@ import {
   redisServerSpec,
   startServer,
 } from '@lock/testkit/servers';
-import { CHILD, fieldsOf, logLine, readLog, runLock, scratch, startLock } from './cli.js';
+import {
+  CHILD,
+  fieldsOf,
+  killLeftoverLocks,
+  logLine,
+  readLog,
+  runLock,
+  scratch,
+  startLock,
+} from './cli.js';
 import { lockKeyOf, redisAvailable, redisCli, startOwnRedis } from './redis-server.js';
 
 const available = redisAvailable();
+afterEach(killLeftoverLocks);
 const node = process.execPath;
 
 /** Whether a process (or process group, with a negative id) still exists. */
