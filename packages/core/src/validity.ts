@@ -14,6 +14,33 @@ export interface Renewal {
 interface Confirmed {
   readonly renewal: Renewal;
   readonly at: number;
+  /** Its place in the order of sends and answers, for when the clock reads the same for both. */
+  readonly event: number;
+}
+
+/**
+ * Sends and answers in the order this process saw them. Two of them can read the same time on
+ * the clock (a coarse clock, a manual one, a tick that sends while an answer is taken in), and
+ * then only this order tells whether an answer came after a request was sent.
+ */
+let lastEvent = 0;
+const sendEvents = new WeakMap<Renewal, number>();
+
+function sendEventOf(renewal: Renewal): number {
+  let event = sendEvents.get(renewal);
+  if (event === undefined) {
+    event = ++lastEvent;
+    sendEvents.set(renewal, event);
+  }
+  return event;
+}
+
+/** Whether `answer` came after `request` was sent, so that it may have been applied after it. */
+function answeredAfter(answer: Confirmed, request: Renewal): boolean {
+  return (
+    answer.at > request.sentAt ||
+    (answer.at === request.sentAt && answer.event > sendEventOf(request))
+  );
 }
 
 /**
@@ -29,7 +56,8 @@ interface Confirmed {
  *   after `basis` was sent, so the lock lives at least until `basis.sentAt + ttl` of that request;
  * - requests in flight or whose outcome is unknown (no reply, a timeout): each may still be
  *   applied, at the earliest when it was sent;
- * - requests confirmed after `basis` was sent: they may have been applied after it.
+ * - requests confirmed after `basis` was sent: they may have been applied after it (when the
+ *   clock reads the same for the answer and the send, the order this process saw them in decides).
  *
  * `until` is the smallest `max(sentAt, basis.sentAt) + ttl − margin(ttl)` over those. When every
  * request asks for the same TTL (the usual case) that is simply `basis.sentAt + ttl − margin`;
@@ -53,7 +81,8 @@ export class Validity {
    * @param margin the safety margin subtracted from a TTL (clock drift, timer lateness).
    */
   constructor(acquired: Renewal, confirmedAt: number, margin: (ttlMs: number) => number) {
-    this.#basis = { renewal: acquired, at: confirmedAt };
+    sendEventOf(acquired);
+    this.#basis = { renewal: acquired, at: confirmedAt, event: ++lastEvent };
     this.#margin = margin;
     this.#recompute();
   }
@@ -65,6 +94,7 @@ export class Validity {
 
   /** A request was sent: until it is answered it may be applied last. */
   begin(renewal: Renewal): void {
+    sendEventOf(renewal);
     if (this.#open === undefined) this.#open = [renewal];
     else this.#open.push(renewal);
     this.#recompute();
@@ -73,15 +103,14 @@ export class Validity {
   /** `renewal` was confirmed at `now` (also when its reply came after it was given up on). */
   confirm(renewal: Renewal, now: number): void {
     this.#settle(renewal);
-    const confirmed: Confirmed = { renewal, at: now };
+    const confirmed: Confirmed = { renewal, at: now, event: ++lastEvent };
     if (renewal.sentAt >= this.#basis.renewal.sentAt) {
       const previous = this.#basis;
       this.#basis = confirmed;
-      const sentAt = renewal.sentAt;
       // A request is applied before its answer arrives: only those answered after the new basis
       // was sent can have been applied after it.
-      const late = this.#late?.filter((entry) => entry.at > sentAt) ?? [];
-      if (previous.at > sentAt) late.push(previous);
+      const late = this.#late?.filter((entry) => answeredAfter(entry, renewal)) ?? [];
+      if (answeredAfter(previous, renewal)) late.push(previous);
       this.#late = late.length > 0 ? late : undefined;
     } else if (this.#late === undefined) {
       this.#late = [confirmed];

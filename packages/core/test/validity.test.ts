@@ -71,4 +71,25 @@ describe('Validity: the certain end of a lock, from every request that set its T
     v.confirm(a, 620); // out of order: a cannot push the end past b's
     expect(v.until).toBe(bound(600, 900));
   });
+
+  it('an answer read at the same clock time as a later send may have been applied after it', () => {
+    // Found by the model check: a keepalive tick and a shorter extend() go out at one reading of
+    // the clock, and the extend's answer is taken in at that reading before the keepalive's.
+    const v = new Validity({ sentAt: 0, ttlMs: 40 }, 0, margin);
+    const keepalive: Renewal = { sentAt: 5, ttlMs: 40 };
+    const extend: Renewal = { sentAt: 5, ttlMs: 25 };
+    v.begin(keepalive);
+    v.begin(extend);
+    v.confirm(extend, 5);
+    v.confirm(keepalive, 5); // the store may have applied the keepalive first, then the extend
+    expect(v.until).toBe(bound(5, 25));
+  });
+
+  it('an answer taken in before a request was sent, at the same clock reading, was applied before it', () => {
+    const v = new Validity({ sentAt: 0, ttlMs: 3_000 }, 0, margin);
+    const extend: Renewal = { sentAt: 0, ttlMs: 30_000 }; // sent once the acquire's answer was in
+    v.begin(extend);
+    v.confirm(extend, 0);
+    expect(v.until).toBe(bound(0, 30_000));
+  });
 });

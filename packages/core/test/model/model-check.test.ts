@@ -5,10 +5,39 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { type Program, programArb } from './program.js';
+import { REGRESSIONS } from './regressions.js';
 import { runProgram } from './run-program.js';
 
 /** Longest program. Changing it (or the generators) changes what a seed and path replay. */
 const MAX_STEPS = 100;
+
+/** Runs `program`; on a violation, replays it with a trace so the failure shows what happened. */
+async function holds(program: Program): Promise<void> {
+  const outcome = await runProgram(program);
+  if (outcome.violations.length === 0) return;
+  const traced = await runProgram(program, true);
+  throw new Error(
+    [
+      ...outcome.violations,
+      '--- trace of the replay ---',
+      ...(traced.trace ?? []).slice(-300),
+    ].join('\n'),
+  );
+}
+
+const property = fc.asyncProperty(programArb(MAX_STEPS), holds);
+
+describe('model check of core (simulated backend, manual clock)', () => {
+  describe.each(REGRESSIONS)('regression: $name', ({ seed, path, program }) => {
+    it('holds for the shrunk program', async () => {
+      expect((await runProgram(program)).violations).toEqual([]);
+    });
+
+    it(`holds when replayed from seed ${seed}`, async () => {
+      await fc.assert(property, { seed, path, endOnFailure: true });
+    });
+  });
+});
 
 describe('model check: the check itself', () => {
   it('reports two holders when the store drops keys earlier than the drift margin allows', async () => {
