@@ -63,7 +63,8 @@ function answeredAfter(answer: Confirmed, request: Renewal): boolean {
  * request asks for the same TTL (the usual case) that is simply `basis.sentAt + ttl − margin`;
  * it only matters when the TTL changes: a keepalive for 30 s whose confirmation arrives after the
  * user's `extend(1000)` can no longer stretch the lock to 30 s. Requests with an unknown outcome
- * are kept for the lock's life (as the smallest TTL among them): they may land at any time.
+ * are kept for the lock's life: they may land at any time, but never before they were sent (once
+ * a request sent after them is confirmed, only the smallest TTL among them is kept).
  */
 export class Validity {
   #basis: Confirmed;
@@ -71,8 +72,10 @@ export class Validity {
   #open: Renewal[] | undefined;
   /** Confirmed after `#basis` was sent (so possibly applied after it). */
   #late: Confirmed[] | undefined;
-  /** Smallest TTL among requests whose outcome is unknown. */
+  /** Smallest TTL among requests whose outcome is unknown, sent no later than `#basis`. */
   #unknownTtl = Number.POSITIVE_INFINITY;
+  /** Requests whose outcome is unknown sent after `#basis`: they bound from their own send time. */
+  #unknownAfter: Renewal[] | undefined;
   #until = 0;
   readonly #margin: (ttlMs: number) => number;
 
@@ -112,6 +115,7 @@ export class Validity {
       const late = this.#late?.filter((entry) => answeredAfter(entry, renewal)) ?? [];
       if (answeredAfter(previous, renewal)) late.push(previous);
       this.#late = late.length > 0 ? late : undefined;
+      if (this.#unknownAfter !== undefined) this.#foldUnknown(renewal.sentAt);
     } else if (this.#late === undefined) {
       this.#late = [confirmed];
     } else {
@@ -123,8 +127,25 @@ export class Validity {
   /** No reply came for `renewal` (a timeout, a lost connection): it may be applied any time. */
   unknown(renewal: Renewal): void {
     this.#settle(renewal);
-    this.#unknownTtl = Math.min(this.#unknownTtl, renewal.ttlMs);
+    // If it lands, it lands after it was sent: sent after the basis, it bounds from its own send
+    // time (counted from the basis, it would cut a live lock short).
+    if (renewal.sentAt > this.#basis.renewal.sentAt) {
+      if (this.#unknownAfter === undefined) this.#unknownAfter = [renewal];
+      else if (!this.#unknownAfter.includes(renewal)) this.#unknownAfter.push(renewal);
+    } else {
+      this.#unknownTtl = Math.min(this.#unknownTtl, renewal.ttlMs);
+    }
     this.#recompute();
+  }
+
+  /** A request sent at `sentAt` became the basis: unknown ones sent no later now bound from it. */
+  #foldUnknown(sentAt: number): void {
+    const after: Renewal[] = [];
+    for (const renewal of this.#unknownAfter ?? []) {
+      if (renewal.sentAt > sentAt) after.push(renewal);
+      else this.#unknownTtl = Math.min(this.#unknownTtl, renewal.ttlMs);
+    }
+    this.#unknownAfter = after.length > 0 ? after : undefined;
   }
 
   /** `renewal` was refused or will never be applied: it no longer bounds the lock. */
@@ -154,6 +175,10 @@ export class Validity {
       for (const { renewal } of this.#late) until = Math.min(until, bound(base, renewal.ttlMs));
     }
     if (Number.isFinite(this.#unknownTtl)) until = Math.min(until, bound(base, this.#unknownTtl));
+    if (this.#unknownAfter !== undefined) {
+      for (const renewal of this.#unknownAfter)
+        until = Math.min(until, bound(renewal.sentAt, renewal.ttlMs));
+    }
     this.#until = until;
   }
 }

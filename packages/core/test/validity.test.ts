@@ -44,7 +44,8 @@ describe('Validity: the certain end of a lock, from every request that set its T
     const lost: Renewal = { sentAt: 100, ttlMs: 1_000 };
     v.begin(lost);
     v.unknown(lost);
-    expect(v.until).toBe(bound(0, 1_000));
+    // If it landed, it landed after it was sent: the lock lives until then plus its TTL at least.
+    expect(v.until).toBe(bound(100, 1_000));
     const later: Renewal = { sentAt: 5_000, ttlMs: 30_000 };
     v.begin(later);
     v.confirm(later, 5_010);
@@ -91,5 +92,21 @@ describe('Validity: the certain end of a lock, from every request that set its T
     v.begin(extend);
     v.confirm(extend, 0);
     expect(v.until).toBe(bound(0, 30_000));
+  });
+
+  it('a timed-out renewal sent long after the last confirmation does not cut the lock short', () => {
+    // Found by the model check: counted from the last confirmation, this extend(5000) sent at
+    // 20 s and timed out made a lock held until 25 s "valid" until 5 s, and so lost at once.
+    const v = new Validity({ sentAt: 0, ttlMs: 30_000 }, 1, margin);
+    const extend: Renewal = { sentAt: 20_000, ttlMs: 5_000 };
+    v.begin(extend);
+    expect(v.until).toBe(bound(20_000, 5_000));
+    v.unknown(extend);
+    expect(v.until).toBe(bound(20_000, 5_000));
+    const keepalive: Renewal = { sentAt: 21_000, ttlMs: 30_000 };
+    v.begin(keepalive);
+    v.confirm(keepalive, 21_010);
+    // It may still land after the keepalive was applied: then 5 s from then.
+    expect(v.until).toBe(bound(21_000, 5_000));
   });
 });

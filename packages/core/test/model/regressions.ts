@@ -45,4 +45,24 @@ export const REGRESSIONS: readonly Regression[] = [
       ],
     },
   },
+  {
+    // The leader's lock (TTL 150, its acquire sent at 1000) gets extend(40) at 1001, which times
+    // out. Validity then counted that unknown request from the last confirmation (1000), not from
+    // when it was sent: validUntil moved back from 1038.6 to 1037.6 with nothing sent. By the same
+    // rule, an extend(150) sent 300 ms after the last confirmation and timed out moved validUntil
+    // 300 ms into the past and declared a live lock lost at once.
+    name: 'a timed-out renewal bounds the lock from when it was sent, not from the last confirmation',
+    seed: 1,
+    path: '28:0:0:0:0:0:0:0:0:3:2:11:11:20:23:22:22',
+    program: {
+      config: { ...base, keepalive: [true, false, true] },
+      steps: [
+        { t: 'elect', actor: 0, key: 0, ttl: 150 },
+        { t: 'jump', ms: 1 },
+        { t: 'flush' },
+        { t: 'extend', lock: 0, ttl: 40 },
+        { t: 'toTimer', before: 0 },
+      ],
+    },
+  },
 ];
