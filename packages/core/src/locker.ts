@@ -105,6 +105,8 @@ export class Locker {
   readonly #waits = new Set<() => void>();
   readonly #context: LockContext;
   #closing: Promise<void> | undefined;
+  /** Set by the parent of a session: called once this session's close() has finished. */
+  #onClosed: (() => void) | undefined;
 
   /** Use {@link createLocker} or `connect`; this constructor's options are already checked. */
   constructor(backend: LockBackend, options: LockerOptions = {}, ownsBackend = true) {
@@ -272,7 +274,9 @@ export class Locker {
       false,
     );
     this.#children.add(child);
-    child.signal.addEventListener('abort', () => this.#children.delete(child), { once: true });
+    // Forgotten once its close() has finished, not when it starts: this locker's close() must
+    // wait for the session's releases under way before it closes the backend underneath them.
+    child.#onClosed = () => this.#children.delete(child);
     return child;
   }
 
@@ -297,7 +301,7 @@ export class Locker {
    * closes the backend if this locker owns it. Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    this.#closing ??= this.#close().finally(() => this.#onClosed?.());
     return this.#closing;
   }
 

@@ -65,4 +65,21 @@ export const REGRESSIONS: readonly Regression[] = [
       ],
     },
   },
+  {
+    // A session's lock() is waiting for its acquire when the session is closed; then its parent
+    // is closed. The parent forgot the session as soon as the session's close began, so it did
+    // not wait for it, and closed the backend while the session still had to hand back the lock
+    // that acquire granted: the release went out on a closed backend (#8.10's symptom).
+    name: "closing a locker waits for a session's close already under way",
+    seed: 7,
+    path: '125:1:2:2:2:2:2:3:3:2:3:2:4:7:9:1:5:8:10:4:6:11:11:14:13:17',
+    program: {
+      config: { ...base, lockers: 3, keepalive: [false, true, true] },
+      steps: [
+        { t: 'session', actor: 0, ttl: 40 },
+        { t: 'lock', actor: 3, key: 0, abortable: false, keepalive: true },
+        { t: 'close', actor: 7 },
+      ],
+    },
+  },
 ];
