@@ -368,6 +368,8 @@ export class Locker {
       const first = await this.#firstAttempt(key, owner, ttl, timeout);
       if (first.acquired) return this.#adopt(key, owner, first, ttl, sentAt, options);
       if (timeout === 0 || this.#clock.now() >= deadline) throw new LockTimeoutError(key, timeout);
+      // close() stops only the waits already begun: it may have come while the attempt was out.
+      this.#assertOpen();
     }
     const stop = this.#stopSignal(key, timeout, deadline, options?.signal);
     try {

@@ -41,4 +41,23 @@ describe('close() with sessions', () => {
     expect(errors).toEqual([]);
     await other.close();
   });
+
+  it('a lock() whose first attempt is under way when the locker closes does not start waiting after it', async () => {
+    const { clock, backend, locker, other } = setup();
+    await locker.tryLock('k'); // held (and kept alive) by the parent until its close releases it
+    const session = locker.session();
+    backend.set('hold-reply', 'acquire');
+    const waiting = session.lock('k').catch((error: unknown) => error);
+    await settle();
+    let closed = false;
+    void locker.close().then(() => {
+      closed = true;
+    });
+    await settle();
+    backend.unhang(); // the first attempt's answer: held by the parent
+    await clock.advanceAsync(TTL * 3, 10);
+    expect(closed).toBe(true);
+    expect(isLockError(await waiting, 'CLOSED')).toBe(true);
+    await other.close();
+  });
 });

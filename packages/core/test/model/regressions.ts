@@ -82,4 +82,22 @@ export const REGRESSIONS: readonly Regression[] = [
       ],
     },
   },
+  {
+    // A session's lock() sends its first attempt while the parent holds the key; then the
+    // parent is closed, which closes the session. close() stops the waits already begun, but
+    // this one began after it, when the attempt came back "held": nothing stopped it, and the
+    // parent, which releases its own lock only after its sessions have closed, waited for ever.
+    name: 'a lock() whose first attempt is under way when its locker closes does not wait afterwards',
+    seed: 8,
+    path: '689:0:0:0:0:0:0:2:2:0:0:1:6:9:9:9:11:14:14:19:19:21:18:22:24:9:10:11:11:14:16:2:12:14:14:9',
+    program: {
+      config: { ...base, keepalive: [true, true, true] },
+      steps: [
+        { t: 'session', actor: 0, ttl: 40 },
+        { t: 'lock', actor: 0, key: 0, abortable: false, keepalive: true },
+        { t: 'flush' },
+        { t: 'withLock', actor: 2, key: 0 },
+      ],
+    },
+  },
 ];
