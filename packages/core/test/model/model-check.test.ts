@@ -8,6 +8,7 @@ import { type Program, programArb } from './program.js';
 import { REGRESSIONS } from './regressions.js';
 import { runProgram } from './run-program.js';
 
+const RUNS = Number(process.env['LOCK_MODEL_RUNS'] ?? 10_000);
 /** Longest program. Changing it (or the generators) changes what a seed and path replay. */
 const MAX_STEPS = 100;
 
@@ -28,6 +29,14 @@ async function holds(program: Program): Promise<void> {
 const property = fc.asyncProperty(programArb(MAX_STEPS), holds);
 
 describe('model check of core (simulated backend, manual clock)', () => {
+  it(
+    `holds for ${RUNS} random programs`,
+    async () => {
+      await fc.assert(property, { numRuns: RUNS });
+    },
+    15 * 60_000,
+  );
+
   describe.each(REGRESSIONS)('regression: $name', ({ seed, path, program }) => {
     it('holds for the shrunk program', async () => {
       expect((await runProgram(program)).violations).toEqual([]);

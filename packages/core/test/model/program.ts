@@ -120,8 +120,8 @@ const userStep: fc.Arbitrary<Step> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({ t: fc.constant('finishWork'), work: index, fail: fc.boolean() }),
   },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('session'), actor: index, ttl }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('close'), actor: index }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('session'), actor: index, ttl }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('close'), actor: index }) },
   {
     weight: 1,
     arbitrary: fc.record({ t: fc.constant('elect'), actor: index, key, ttl: optional(ttl) }),
