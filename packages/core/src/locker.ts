@@ -124,6 +124,8 @@ export class Locker {
   readonly #context: LockContext;
   readonly #events: LockEvents;
   #closing: Promise<void> | undefined;
+  /** Set by the parent of a session: called once this session's close() has finished. */
+  #onClosed: (() => void) | undefined;
 
   /**
    * Use {@link createLocker} or `connect`. `ownsBackend` and `events` are for sessions: a session
@@ -342,7 +344,9 @@ export class Locker {
       this.#events,
     );
     this.#children.add(child);
-    child.signal.addEventListener('abort', () => this.#children.delete(child), { once: true });
+    // Forgotten once its close() has finished, not when it starts: this locker's close() must
+    // wait for the session's releases under way before it closes the backend underneath them.
+    child.#onClosed = () => this.#children.delete(child);
     return child;
   }
 
@@ -367,7 +371,7 @@ export class Locker {
    * closes the backend if this locker owns it. Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    this.#closing ??= this.#close().finally(() => this.#onClosed?.());
     return this.#closing;
   }
 
@@ -446,6 +450,8 @@ export class Locker {
       if (first.acquired) return this.#adopt(key, owner, first, ttl, sentAt, options, progress);
       this.#denied(key, first);
       if (timeout === 0 || this.#clock.now() >= deadline) throw new LockTimeoutError(key, timeout);
+      // close() stops only the waits already begun: it may have come while the attempt was out.
+      this.#assertOpen();
     }
     const stop = this.#stopSignal(key, timeout, deadline, options?.signal);
     try {
