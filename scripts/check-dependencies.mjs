@@ -12,6 +12,8 @@ const ALLOWED = {
   '@lock/redis': ['@lock/core', 'redis'],
   '@lock/memcached': ['@lock/core', 'memjs'],
   '@lock/etcd': ['@lock/core', 'etcd3'],
+  // @opentelemetry/api is a peer dependency: the application's one copy holds the providers.
+  '@lock/otel': ['@lock/core'],
   '@lock/docstore': [
     '@lock/core',
     '@google-cloud/firestore',
