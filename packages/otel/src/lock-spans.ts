@@ -51,7 +51,11 @@ export class LockSpanMaker {
       },
       parent,
     );
+    // Sampled out (a root span's own sampling, in 'always' mode): no hold span either, so that
+    // a trace holds both or neither, and an unsampled lock costs one span instead of two.
+    const sampled = acquire.isRecording(); // asked before end(): an ended span records no more
     acquire.end(now);
+    if (!sampled) return undefined;
     return this.#tracer.startSpan(
       LockSpans.HOLD,
       {

@@ -3,6 +3,11 @@ import { createLocker, isLockError, type LockBackend } from '@lock/core';
 import { type RunningServer, randomKey, randomNamespace, sleep } from '@lock/testkit';
 import { context, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  BasicTracerProvider,
+  SamplingDecision,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { type InstrumentOptions, instrument, LockMetrics } from '../src/index.js';
 import { Telemetry, until } from './telemetry.js';
 
@@ -368,6 +373,23 @@ export function describeEventPaths(target: TelemetryTarget): void {
         ['lock.acquire', undefined],
         ['lock.hold', undefined],
       ]);
+      // A root acquire span the sampler drops takes its hold span with it (this sampler would
+      // keep the hold span).
+      const sampledOut = new BasicTracerProvider({
+        sampler: {
+          shouldSample: (_context, _traceId, name) => ({
+            decision:
+              name === 'lock.acquire'
+                ? SamplingDecision.NOT_RECORD
+                : SamplingDecision.RECORD_AND_SAMPLED,
+          }),
+          toString: () => 'drops lock.acquire',
+        },
+        spanProcessors: [new SimpleSpanProcessor(always.telemetry.spans)],
+      });
+      const dropped = setup({ spans: 'always', tracerProvider: sampledOut });
+      await (await dropped.locker.lock(randomKey())).release();
+      expect(always.telemetry.ended()).toHaveLength(2);
       const off = setup({ spans: 'off' });
       await off.telemetry.tracerProvider
         .getTracer('test')
