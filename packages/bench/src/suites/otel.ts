@@ -70,6 +70,9 @@ export async function otelSuite(): Promise<Suite> {
     await variant('instrumented, then stopped', (locker) =>
       instrument(locker, { meterProvider: meterProvider() })(),
     ),
+    // The global providers, with no SDK registered: no-ops. What @lock/otel and core's events
+    // cost by themselves, the SDK's recording aside.
+    await variant('instrumented, no SDK registered', (locker) => instrument(locker)),
     await variant('metrics (keys not recorded)', (locker) =>
       instrument(locker, { meterProvider: meterProvider(), spans: 'off' }),
     ),
