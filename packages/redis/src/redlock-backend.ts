@@ -133,9 +133,50 @@ export class RedlockBackend implements LockBackend {
   }
 
   /**
-   * Tries every node at once. Granted when a quorum granted and, once their fences are raised,
-   * the lock is still valid: a node holds it until at least `sentAt + ttl` (its SET was sent at
-   * `sentAt`), so the quorum holds it until the quorum-th latest such time, minus drift.
+   * Two rounds, each to every node at once:
+   *
+   * 1. `SET NX PX` + `INCR` of the node's fence counter, in one script.
+   * 2. After a quorum granted: the fence `f` is the largest counter those nodes returned; raise
+   *    every node's counter to at least `f` and ask, in the same script, whether the node still
+   *    holds the lock for this owner.
+   *
+   * Granted when a quorum of the nodes that granted in round 1 confirmed in round 2 that they
+   * still hold it, and the lock is still valid: a node holds it until at least `sentAt + ttl`
+   * (its SET was sent at `sentAt`), so the quorum holds it until the quorum-th latest such
+   * time, minus drift. Otherwise every node is cleaned up and the call fails.
+   *
+   * Why fences grow (the proof). Assume no node loses its data (a counter never goes down) and
+   * no request is applied twice (node-redis never resends a request it has written; see
+   * `RedisConnection`). For a granted acquisition G, let K(G) be the nodes whose round-1 grant
+   * it heard, with f(G) the largest of their counters, and H(G) ⊆ K(G) the nodes that
+   * confirmed in round 2; |H(G)| is a quorum. On a node n ∈ H(G), G's token stood in the lock
+   * key without a break from the moment its SET ran, s(n), to the moment its raise ran, r(n):
+   * the token is unique to G, is written once, and once gone never comes back.
+   *
+   * Take two granted acquisitions G1 and G2. Their H sets are quorums, so they share a node p.
+   * On p, the lock key held G1's token through [s1(p), r1(p)] and G2's through [s2(p), r2(p)];
+   * one key holds one value at a time, so one interval ends before the other starts. Say
+   * r1(p) < s2(p). After r1(p) p's counter is ≥ f(G1) and never goes down, so G2's INCR on p at
+   * s2(p) returns more than f(G1), and since p ∈ K(G2), f(G2) > f(G1). The other way round,
+   * f(G1) > f(G2). So fences are distinct and follow the order in which the two held p, and:
+   *
+   * - G2 started after G1 was granted: s2(p) > grant of G1 > r1(p), so f(G2) > f(G1), with no
+   *   assumption about clocks.
+   * - G2 was granted after G1 and is valid then: G2 holds a quorum V ⊆ K(G2) of nodes up to its
+   *   validity end, after G1's grant (Redlock's own assumption: bounded drift and pauses, as
+   *   for mutual exclusion). V meets H(G1) at some q; G1 held q at r1(q), before G1's grant, and
+   *   G2 holds q from s2(q) through a time after it, so s2(q) > r1(q) and f(G2) > f(G1).
+   *
+   * What round 2 adds over the old "raise on any quorum": the raise counts only where the
+   * node still holds the lock, so it is ordered against every other grant's SET on that node.
+   * Without that check, G1's raise could be counted on a node that G2 had already set (and
+   * read its counter on), and be lost on the node G2 set later: G2 was then granted after G1
+   * with a smaller fence (issue #8 item 4, test "redlock-fences"). A read round before the
+   * raise (a register protocol) is not needed: each holder's INCR is the read, and the node's
+   * lock orders it against every other holder's raise; so fences cost no extra round trip.
+   *
+   * What is not covered: a node that restarts without persistence (or evicts the counter)
+   * comes back with counter 0 and no lock, and then both exclusion and fences can fail.
    */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const sentAt: number[] = this.#nodes.map(() => Number.POSITIVE_INFINITY);
@@ -146,27 +187,28 @@ export class RedlockBackend implements LockBackend {
         return node.acquire(request);
       }),
     );
-    const grantedAt: number[] = [];
-    const fences: number[] = [];
-    replies.forEach((reply, i) => {
-      if (reply.status === 'fulfilled' && reply.value.acquired) {
-        fences.push(reply.value.fence);
-        grantedAt.push(sentAt[i] as number);
-      }
-    });
-    if (fences.length >= this.quorum) {
-      const fence = Math.max(...fences);
+    const granting = replies.flatMap((reply, i) =>
+      reply.status === 'fulfilled' && reply.value.acquired
+        ? [{ node: i, fence: reply.value.fence, sentAt: sentAt[i] as number }]
+        : [],
+    );
+    if (granting.length >= this.quorum) {
+      const fence = Math.max(...granting.map((grant) => grant.fence));
       const raised = await Promise.allSettled(
-        this.#nodes.map((node) => node.raiseFence(request.key, fence)),
+        this.#nodes.map((node) => node.raiseFence(request.key, request.owner, fence)),
       );
+      const confirmed = granting.filter((grant) => {
+        const reply = raised[grant.node];
+        return reply?.status === 'fulfilled' && reply.value;
+      }).length;
       // Sorted latest first: the quorum-th is when the last node needed for a quorum got it.
-      grantedAt.sort((a, b) => b - a);
+      const grantedAt = granting.map((grant) => grant.sentAt).sort((a, b) => b - a);
       const validUntil =
         (grantedAt[this.quorum - 1] as number) +
         request.ttlMs -
         (request.ttlMs * this.#driftFactor + 2);
       const validity = validUntil - performance.now();
-      if (fulfilled(raised).length >= this.quorum && validity > 0) {
+      if (confirmed >= this.quorum && validity > 0) {
         return { acquired: true, fence };
       }
       await this.#cleanUp(request);
@@ -176,9 +218,19 @@ export class RedlockBackend implements LockBackend {
           { key: request.key, cause: new Error('validity ran out during acquisition') },
         );
       }
-      throw this.#noQuorum('acquire', request.key, raised);
+      const errors = raised.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      throw new BackendError(
+        `redlock acquire of lock "${request.key}": only ${confirmed} of the ${granting.length} redis nodes that granted it still held it when its fence was raised, a quorum of ${this.quorum} is needed`,
+        {
+          key: request.key,
+          cause: new AggregateError(
+            errors.map((r) => r.reason as unknown),
+            `${errors.length} redis nodes failed`,
+          ),
+        },
+      );
     }
-    if (fences.length > 0 || replies.some((r) => r.status === 'rejected')) {
+    if (granting.length > 0 || replies.some((r) => r.status === 'rejected')) {
       await this.#cleanUp(request);
     }
     const answered = fulfilled(replies);
