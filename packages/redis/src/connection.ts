@@ -22,6 +22,25 @@ const NO_DRIVER_TIMEOUT = { timeout: 0 } as const;
  * One logical connection: connects lazily (and again after a failed first connect), sends raw
  * commands with our own deadlines, runs scripts by SHA with an EVAL fallback, and closes only
  * what it created.
+ *
+ * Replays. node-redis 6.3.1 never sends a command twice: it moves a command to its
+ * waiting-for-reply list as it writes it, and a socket error rejects that whole list
+ * (`flushWaitingForReply`, or `flushAll` without an offline queue); a Cluster client resends
+ * only on MOVED/ASK, which the first node answers without running the command. So a script
+ * whose reply was lost ran at most once (test "node-redis never resends a written lock
+ * script"). What it does do, on a client you pass in with its offline queue on (the default):
+ * a command made while the client is reconnecting waits in that queue and is written once the
+ * client is back, possibly after our deadline has already failed the call. That is safe for
+ * every lock script: EXTEND and RELEASE check the owner token, which is unique to one
+ * acquisition, so a late one can only touch that acquisition's own lock; a late ACQUIRE only
+ * takes a free lock (SET NX), and core's owner-checked release after an unknown outcome is
+ * queued behind it on the same client. The queue keeps the order of calls, so a late extend
+ * never lands after an extend made later. Clients this package creates have the offline queue
+ * off and are destroyed when a command misses its deadline (see `ownedClientFactory`).
+ * One reordering remains outside the driver: the kernel keeps retransmitting what a destroyed
+ * connection had written, so after a partition heals such a request can still reach Redis
+ * after commands sent on the new connection (an earlier extend with a shorter TTL after a later,
+ * longer one). An extend that failed by deadline may still be applied later.
  */
 export class RedisConnection {
   readonly #source: ClientSource;
