@@ -13,7 +13,9 @@ export type ClientSource =
   /** A Cluster client the user passed in and keeps owning. */
   | { readonly kind: 'cluster'; readonly cluster: RedisClusterLike }
   /** Clients this package creates (and closes); `create` makes a fresh, unconnected one. */
-  | { readonly kind: 'owned'; readonly create: () => RedisClientLike };
+  | { readonly kind: 'owned'; readonly create: () => RedisClientLike }
+  /** A Cluster client this package creates (and closes); `create` makes a fresh one. */
+  | { readonly kind: 'owned-cluster'; readonly create: () => RedisClusterLike };
 
 /** Per-command options: no driver timer (our own deadlines replace it). */
 const NO_DRIVER_TIMEOUT = { timeout: 0 } as const;
@@ -66,7 +68,12 @@ export class RedisConnection {
 
   /** Whether this connection talks to a Redis Cluster. */
   get isCluster(): boolean {
-    return this.#source.kind === 'cluster';
+    return this.#source.kind === 'cluster' || this.#source.kind === 'owned-cluster';
+  }
+
+  /** Whether this package created the client (and so closes or replaces it). */
+  get #owned(): boolean {
+    return this.#source.kind === 'owned' || this.#source.kind === 'owned-cluster';
   }
 
   /** The source the client comes from (the subscriber makes its own from it). */
@@ -116,7 +123,7 @@ export class RedisConnection {
     firstKey: string | undefined,
     args: readonly string[],
   ): Promise<unknown> {
-    return this.#source.kind === 'cluster'
+    return this.isCluster
       ? (client as RedisClusterLike).sendCommand(firstKey, false, args, NO_DRIVER_TIMEOUT)
       : (client as RedisClientLike).sendCommand(args, NO_DRIVER_TIMEOUT);
   }
@@ -159,7 +166,7 @@ export class RedisConnection {
     this.#deadlines.rejectAll(new LockClosedError('redis backend'));
     const client = this.#client ?? (await this.#connecting?.catch(() => undefined));
     this.#client = undefined;
-    if (client === undefined || this.#source.kind !== 'owned') return;
+    if (client === undefined || !this.#owned) return;
     await closeOwned(client, this.#connectTimeoutMs);
   }
 
@@ -169,7 +176,7 @@ export class RedisConnection {
    * would otherwise wait on the dead socket forever. A client the user owns is left alone.
    */
   #dropSuspectClient(): void {
-    if (this.#source.kind !== 'owned' || this.#client === undefined) return;
+    if (!this.#owned || this.#client === undefined) return;
     const client = this.#client;
     this.#client = undefined;
     client.destroy();
@@ -178,7 +185,7 @@ export class RedisConnection {
   async #open(): Promise<RedisClientLike | RedisClusterLike> {
     const source = this.#source;
     let client: RedisClientLike | RedisClusterLike;
-    if (source.kind === 'owned') {
+    if (source.kind === 'owned' || source.kind === 'owned-cluster') {
       client = source.create();
       try {
         await connectWithin(
@@ -207,7 +214,7 @@ export class RedisConnection {
       }
     }
     if (this.#closed) {
-      if (source.kind === 'owned') client.destroy();
+      if (this.#owned) client.destroy();
       throw new LockClosedError('redis backend');
     }
     this.#client = client;

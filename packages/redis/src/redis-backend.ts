@@ -10,7 +10,7 @@ import type {
   ReleaseRequest,
   Unsubscribe,
 } from '@lock/core';
-import { ownedClientFactory } from './client-factory.js';
+import { ownedClientFactory, ownedClusterFactory } from './client-factory.js';
 import { type ClientSource, RedisConnection } from './connection.js';
 import { checkEvictionPolicy } from './eviction-policy.js';
 import { waitInQueue } from './fair-queue.js';
@@ -306,6 +306,12 @@ export class RedisBackend implements LockBackend {
 function sourceOf(options: RedisBackendOptions, connectTimeout: number): ClientSource {
   if (options.client !== undefined) return { kind: 'client', client: options.client };
   if (options.cluster !== undefined) return { kind: 'cluster', cluster: options.cluster };
+  if (options.clusterOptions !== undefined) {
+    return {
+      kind: 'owned-cluster',
+      create: ownedClusterFactory(options.clusterOptions, connectTimeout),
+    };
+  }
   const clientOptions = {
     ...options.clientOptions,
     ...(options.url === undefined ? {} : { url: options.url }),

@@ -12,16 +12,18 @@ import {
   type ReleaseRequest,
   type Unsubscribe,
 } from '@lock/core';
+import type { RedisClientOptions } from 'redis';
 import type { RedisClientLike } from './client-types.js';
 import { RedisBackend } from './redis-backend.js';
 
 /** Options of {@link RedlockBackend}. */
 export interface RedlockOptions {
   /**
-   * The independent Redis servers (not replicas of each other, not one Cluster): URLs, whose
-   * clients the backend owns, or standalone clients you own. An odd number, such as 3 or 5.
+   * The independent Redis servers (not replicas of each other, not one Cluster), an odd number
+   * such as 3 or 5: URLs or node-redis `createClient` options, whose clients the backend
+   * creates and owns, or standalone clients you own.
    */
-  readonly nodes: readonly (string | RedisClientLike)[];
+  readonly nodes: readonly (string | RedisClientOptions | RedisClientLike)[];
   /**
    * Prefix of every key and channel on every node.
    * @default "lock:"
@@ -44,6 +46,11 @@ export interface RedlockOptions {
    * @default 0.01
    */
   readonly driftFactor?: number;
+  /**
+   * Check each node's `maxmemory-policy` on connect and warn once if it may evict lock keys.
+   * @default true
+   */
+  readonly checkEvictionPolicy?: boolean;
   /** Where warnings go (eviction policy of a node…). @default `console.warn` */
   readonly onWarning?: (message: string) => void;
 }
@@ -54,6 +61,7 @@ const OPTION_NAMES = [
   'connectTimeout',
   'commandTimeout',
   'driftFactor',
+  'checkEvictionPolicy',
   'onWarning',
 ] as const;
 
@@ -62,13 +70,23 @@ const OPTION_NAMES = [
  * (quorum) granted it within its validity, `ttl − elapsed − drift`. Acquisitions that miss the
  * quorum are cleaned up on every node; release goes to every node.
  *
- * Fences: each node keeps its own counter. After a quorum grant the counters are raised to the
- * grant's fence (the largest of the granting nodes') on every node that answers, and the grant
- * needs a quorum of those too, so any two grants' quorums share a node and a later grant gets
- * a larger fence. That holds only while nodes keep their data: a node restarted without
- * persistence comes back with counter 0 (and without the lock), and then fences can go
- * backwards and two holders can overlap. Redlock is for efficiency locks; for correctness
- * under failures use fences from a single Redis with persistence, or a consensus store.
+ * Guarantees and failure modes, under Redlock's assumptions (drift below `driftFactor`, pauses
+ * shorter than the validity, no node losing its data), with requests and replies lost or
+ * delayed at will:
+ * - exclusion: two valid grants would need a common node holding both;
+ * - fences strictly grow in grant order: an acquire started after a grant gets a larger fence
+ *   (with no clock assumption), and so does any later grant while it is valid. Each node keeps
+ *   a counter; a grant needs a quorum of its granting nodes to confirm, while raising their
+ *   counters to its fence, that they still hold the lock (proof on {@link RedlockBackend.acquire});
+ * - a node restarted without persistence comes back with no locks and counter 0: exclusion
+ *   fails if it tips a majority within one TTL (keep it out that long, or use
+ *   `appendfsync always`), and fences can go backwards for good (only persistence prevents
+ *   that);
+ * - a holder paused past its validity keeps working after the lock has gone (its `signal`
+ *   aborts when it wakes).
+ *
+ * Redlock is for efficiency locks unless its nodes persist every write; for correctness under
+ * failures use fences from a single Redis with persistence, or a consensus store.
  * @example
  * ```ts
  * const backend = new RedlockBackend({ nodes: ['redis://a:6379', 'redis://b:6379', 'redis://c:6379'] });
@@ -91,7 +109,7 @@ export class RedlockBackend implements LockBackend {
       throw new InvalidArgumentError(
         'options.nodes',
         nodes,
-        'must be a non-empty array of an odd number of Redis URLs or clients',
+        'must be a non-empty array of an odd number of Redis URLs, client options or clients',
       );
     }
     const driftFactor = options.driftFactor ?? 0.01;
@@ -105,7 +123,7 @@ export class RedlockBackend implements LockBackend {
     this.#nodes = nodes.map(
       (node) =>
         new RedisBackend({
-          ...(typeof node === 'string' ? { url: node } : { client: node }),
+          ...sourceOf(node),
           fair: false,
           commandTimeout,
           ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
@@ -113,6 +131,9 @@ export class RedlockBackend implements LockBackend {
             ? {}
             : { connectTimeout: options.connectTimeout }),
           ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+          ...(options.checkEvictionPolicy === undefined
+            ? {}
+            : { checkEvictionPolicy: options.checkEvictionPolicy }),
         }),
     );
   }
@@ -347,6 +368,17 @@ export class RedlockBackend implements LockBackend {
       { key, cause: new AggregateError(errors, `${errors.length} redis nodes failed`) },
     );
   }
+}
+
+/** A node as {@link RedisBackend} options: a URL, client options, or a client you own. */
+function sourceOf(
+  node: string | RedisClientOptions | RedisClientLike,
+): { url: string } | { clientOptions: RedisClientOptions } | { client: RedisClientLike } {
+  if (typeof node === 'string') return { url: node };
+  if (typeof (node as Partial<RedisClientLike>).sendCommand === 'function') {
+    return { client: node as RedisClientLike };
+  }
+  return { clientOptions: node as RedisClientOptions };
 }
 
 function fulfilled<T>(replies: PromiseSettledResult<T>[]): T[] {
