@@ -2,7 +2,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { checkOptions, InvalidArgumentError, InvalidConnectionStringError } from '@lock/core';
 import type { RedisClientOptions, RedisClusterOptions } from 'redis';
 import { REDIS_URI_OPTION_NAMES, type RedisBackendOptions } from './options.js';
-import type { RedlockOptions } from './redlock-backend.js';
+import { REDLOCK_TUNING_OPTION_NAMES, type RedlockOptions } from './redlock-backend.js';
 import { decode, queryPairs, REDIS_QUERY, REDLOCK_QUERY, readQuery } from './uri-query.js';
 
 /** One `host:port` of a host list. */
@@ -89,15 +89,7 @@ function tlsSocket(parsed: MultiHostUri, tls: TlsOptions | undefined, secure: st
 }
 
 /** Options `openBackend` takes with `redlock://`. */
-export const REDLOCK_URI_OPTION_NAMES = [
-  'prefix',
-  'connectTimeout',
-  'commandTimeout',
-  'driftFactor',
-  'checkEvictionPolicy',
-  'onWarning',
-  'tls',
-] as const;
+const REDLOCK_URI_OPTION_NAMES = [...REDLOCK_TUNING_OPTION_NAMES, 'tls'] as const;
 
 /**
  * Parses `redlock://[[user][:password]@]host1[:port],host2[:port],…[/db][?query]` (or

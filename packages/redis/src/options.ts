@@ -71,13 +71,8 @@ export interface RedisBackendOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-/** Every option name {@link RedisBackendOptions} accepts. */
-export const REDIS_BACKEND_OPTION_NAMES = [
-  'client',
-  'cluster',
-  'url',
-  'clientOptions',
-  'clusterOptions',
+/** The options that tune a backend, whatever its client comes from. */
+const TUNING_OPTION_NAMES = [
   'prefix',
   'connectTimeout',
   'commandTimeout',
@@ -88,18 +83,18 @@ export const REDIS_BACKEND_OPTION_NAMES = [
   'onWarning',
 ] as const;
 
-/** Options `openBackend` takes with `redis://` and `redis-cluster://` (and their TLS forms). */
-export const REDIS_URI_OPTION_NAMES = [
-  'prefix',
-  'connectTimeout',
-  'commandTimeout',
-  'fair',
-  'queuePollInterval',
-  'queueEntryTtl',
-  'checkEvictionPolicy',
-  'onWarning',
-  'tls',
+/** Every option name {@link RedisBackendOptions} accepts. */
+export const REDIS_BACKEND_OPTION_NAMES = [
+  'client',
+  'cluster',
+  'url',
+  'clientOptions',
+  'clusterOptions',
+  ...TUNING_OPTION_NAMES,
 ] as const;
+
+/** Options `openBackend` takes with `redis://` and `redis-cluster://` (and their TLS forms). */
+export const REDIS_URI_OPTION_NAMES = [...TUNING_OPTION_NAMES, 'tls'] as const;
 
 /** {@link RedisBackendOptions} with defaults applied. */
 export interface ResolvedOptions {

@@ -55,8 +55,8 @@ export interface RedlockOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-const OPTION_NAMES = [
-  'nodes',
+/** The options of {@link RedlockOptions} other than `nodes`. */
+export const REDLOCK_TUNING_OPTION_NAMES = [
   'prefix',
   'connectTimeout',
   'commandTimeout',
@@ -64,6 +64,8 @@ const OPTION_NAMES = [
   'checkEvictionPolicy',
   'onWarning',
 ] as const;
+
+const OPTION_NAMES = ['nodes', ...REDLOCK_TUNING_OPTION_NAMES] as const;
 
 /**
  * The Redlock algorithm over N independent Redis servers: a lock is held when a majority
