@@ -168,13 +168,16 @@ export class RedlockBackend implements LockBackend {
    * (its SET was sent at `sentAt`), so the quorum holds it until the quorum-th latest such
    * time, minus drift. Otherwise every node is cleaned up and the call fails.
    *
-   * Why fences grow (the proof). Assume no node loses its data (a counter never goes down) and
-   * no request is applied twice (node-redis never resends a request it has written; see
-   * `RedisConnection`). For a granted acquisition G, let K(G) be the nodes whose round-1 grant
-   * it heard, with f(G) the largest of their counters, and H(G) ⊆ K(G) the nodes that
-   * confirmed in round 2; |H(G)| is a quorum. On a node n ∈ H(G), G's token stood in the lock
-   * key without a break from the moment its SET ran, s(n), to the moment its raise ran, r(n):
-   * the token is unique to G, is written once, and once gone never comes back.
+   * Why fences grow (the proof). Assume no node loses its data (a counter never goes down), no
+   * request is applied twice (node-redis never resends a request it has written), and no
+   * request of an earlier attempt with the same owner token (core's `lock()` keeps one token
+   * across its attempts) reaches a node after this attempt's (a connection keeps the order;
+   * `RedisConnection` names the one way round it). For a granted acquisition G, let K(G) be the
+   * nodes whose round-1 grant it heard, with f(G) the largest of their counters, and
+   * H(G) ⊆ K(G) the nodes that confirmed in round 2; |H(G)| is a quorum. On a node n ∈ H(G),
+   * G's token stood in the lock key without a break from the moment its SET ran, s(n), to the
+   * moment its raise ran, r(n): nothing else writes that token there in between, and once gone
+   * it does not come back.
    *
    * Take two granted acquisitions G1 and G2. Their H sets are quorums, so they share a node p.
    * On p, the lock key held G1's token through [s1(p), r1(p)] and G2's through [s2(p), r2(p)];
