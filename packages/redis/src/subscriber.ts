@@ -107,7 +107,7 @@ export class SharedSubscriber {
   async #connect(): Promise<RedisClientLike | RedisClusterLike> {
     const main = await this.#connection.client();
     const source = this.#connection.source;
-    if (source.kind === 'cluster') {
+    if (source.kind === 'cluster' || source.kind === 'owned-cluster') {
       this.#owned = false;
       this.#client = main;
       return main;
