@@ -104,7 +104,7 @@ export class FaultProxy {
 
   /** Resets every open connection (an RST to the client, the server side is closed). */
   resetAll(): void {
-    for (const pair of [...this.#pairs]) this.#drop(pair);
+    for (const pair of [...this.#pairs]) this.#drop(pair, true);
   }
 
   /** Stops the proxy and drops every connection. */
@@ -116,6 +116,7 @@ export class FaultProxy {
 
   #listen(port: number): Promise<void> {
     const server = createServer((client) => this.#accept(client));
+    server.unref();
     this.#server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -145,6 +146,11 @@ export class FaultProxy {
     client.setNoDelay(true);
     const server = new Socket();
     server.setNoDelay(true);
+    // The proxy is test plumbing: it must never be what keeps a test process running. (A
+    // socket whose peer half-closed it can keep its handle after destroy(); unref'd, it cannot
+    // hold the process.)
+    client.unref();
+    server.unref();
     const pair: Pair = {
       client,
       server,
@@ -212,11 +218,18 @@ export class FaultProxy {
     to.write(chunk);
   }
 
-  #drop(pair: Pair): void {
+  #drop(pair: Pair, reset = false): void {
     if (!this.#pairs.delete(pair)) return;
     clearTimeout(pair.held.up.timer);
     clearTimeout(pair.held.down.timer);
-    if (!pair.client.destroyed) pair.client.resetAndDestroy();
+    const client = pair.client;
+    if (reset && !client.destroyed && !client.readableEnded && !client.writableEnded) {
+      client.resetAndDestroy();
+    } else {
+      // A socket the other side already closed or half-closed cannot be reset (libuv refuses,
+      // and Node then never closes its handle, which kept the whole process alive): close it.
+      client.destroy();
+    }
     pair.server.destroy();
   }
 }

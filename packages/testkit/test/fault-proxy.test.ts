@@ -7,9 +7,12 @@ import { FaultProxy } from '../src/fault-proxy.js';
 let echo: Server;
 let received = 0;
 let echoPort = 0;
+const echoSockets = new Set<Socket>();
 
 beforeAll(async () => {
   echo = createServer((socket) => {
+    echoSockets.add(socket);
+    socket.on('close', () => echoSockets.delete(socket));
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
       socket.write(chunk);
@@ -20,8 +23,9 @@ beforeAll(async () => {
   await once(echo, 'listening');
   echoPort = (echo.address() as { port: number }).port;
 });
-afterAll(() => {
-  echo.close();
+afterAll(async () => {
+  for (const socket of echoSockets) socket.destroy();
+  await new Promise((resolve) => echo.close(resolve));
 });
 
 async function connectTo(port: number): Promise<Socket> {
