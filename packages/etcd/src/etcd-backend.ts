@@ -141,68 +141,89 @@ export class EtcdBackend implements LockBackend {
   async acquire({ key, owner, ttlMs }: AcquireRequest): Promise<AcquireResult> {
     this.#assertOpen();
     const started = performance.now();
-    const folder = this.layout.folder(key);
     for (let attempt = 1; ; attempt++) {
       const lease = await this.#leases.lease(identityOf(owner), ttlMs).catch((error: unknown) => {
         throw toBackendError('lease grant', error, key);
       });
-      const entry = this.layout.entry(key, lease.id, owner);
-      // The lock lives as long as its lease: make sure etcd keeps the lease for a full TTL
-      // counted from before this call (core counts validity from then). Usually a no-op.
-      const renewal = lease.ensureValidUntil(started + ttlMs);
-      renewal.catch(() => {});
-      let reply: Awaited<ReturnType<Etcd3['kv']['txn']>>;
+      let outcome: AcquireResult | 'retry';
       try {
-        reply = await this.#batcher.run(
-          {
-            compare: [folderEmpty(folder)],
-            success: [putEntry(entry, owner, lease.id)],
-            failure: [firstIn(folder)],
-          },
-          folder.toString('latin1'),
-          'acquire',
-          key,
-        );
+        outcome = await this.#acquireOn(lease, { key, owner, ttlMs }, started, attempt);
       } catch (error) {
-        if (attempt < 2 && isLeaseGone(error)) {
-          lease.kill();
-          continue;
-        }
-        // No reply does not mean no write: take the entry back if it landed.
+        this.#leases.release(lease);
+        throw error;
+      }
+      if (outcome === 'retry' || !outcome.acquired) this.#leases.release(lease);
+      if (outcome !== 'retry') return outcome;
+    }
+  }
+
+  /**
+   * One acquire attempt on `lease` (whose use the caller holds, and keeps if the lock is
+   * granted); `retry` when the lease turned out to be gone and a fresh one should be tried.
+   */
+  async #acquireOn(
+    lease: Lease,
+    { key, owner, ttlMs }: AcquireRequest,
+    started: number,
+    attempt: number,
+  ): Promise<AcquireResult | 'retry'> {
+    const folder = this.layout.folder(key);
+    const entry = this.layout.entry(key, lease.id, owner);
+    // The lock lives as long as its lease: make sure etcd keeps the lease for a full TTL
+    // counted from before this call (core counts validity from then). Usually a no-op.
+    const renewal = lease.ensureValidUntil(started + ttlMs);
+    renewal.catch(() => {});
+    let reply: Awaited<ReturnType<Etcd3['kv']['txn']>>;
+    try {
+      reply = await this.#batcher.run(
+        {
+          compare: [folderEmpty(folder)],
+          success: [putEntry(entry, owner, lease.id)],
+          failure: [firstIn(folder)],
+        },
+        folder.toString('latin1'),
+        'acquire',
+        key,
+      );
+    } catch (error) {
+      if (attempt < 2 && isLeaseGone(error)) {
+        lease.kill();
+        return 'retry';
+      }
+      // No reply does not mean no write: take the entry back if it landed.
+      removeInBackground(
+        (request) => this.#txn('cleanup', request, key),
+        entry,
+        ownedBy(entry, owner),
+      );
+      throw error;
+    }
+    if (!reply.succeeded) {
+      const holder = reply.responses[0]?.response_range?.kvs[0];
+      return {
+        acquired: false,
+        holder: holder?.value.toString(),
+        remainingMs: holder === undefined ? undefined : await this.#remainingOf(holder),
+      };
+    }
+    const revision = reply.header.revision;
+    try {
+      await renewal;
+    } catch (error) {
+      // We wrote the entry but cannot vouch for its lease: take it back rather than hand out
+      // a lock that may already be gone.
+      await this.#deleteEntry(entry, revision, key).catch(() => {
         removeInBackground(
           (request) => this.#txn('cleanup', request, key),
           entry,
-          ownedBy(entry, owner),
+          createdAt(entry, revision),
         );
-        throw error;
-      }
-      if (!reply.succeeded) {
-        const holder = reply.responses[0]?.response_range?.kvs[0];
-        return {
-          acquired: false,
-          holder: holder?.value.toString(),
-          remainingMs: holder === undefined ? undefined : await this.#remainingOf(holder),
-        };
-      }
-      const revision = reply.header.revision;
-      try {
-        await renewal;
-      } catch (error) {
-        // We wrote the entry but cannot vouch for its lease: take it back rather than hand out
-        // a lock that may already be gone.
-        await this.#deleteEntry(entry, revision, key).catch(() => {
-          removeInBackground(
-            (request) => this.#txn('cleanup', request, key),
-            entry,
-            createdAt(entry, revision),
-          );
-        });
-        if (attempt < 2 && error instanceof LeaseGoneError) continue;
-        throw toBackendError('lease keepalive', error, key);
-      }
-      this.#adopt(owner, { key, entry, revision, lease });
-      return { acquired: true, fence: Number(revision), ttlMs: lease.grantedMs };
+      });
+      if (attempt < 2 && error instanceof LeaseGoneError) return 'retry';
+      throw toBackendError('lease keepalive', error, key);
     }
+    this.#adopt(owner, { key, entry, revision, lease });
+    return { acquired: true, fence: Number(revision), ttlMs: lease.grantedMs };
   }
 
   /**
@@ -455,16 +476,15 @@ export class EtcdBackend implements LockBackend {
     return reply.succeeded;
   }
 
+  /** Records a granted lock; the use of its lease that its acquire took becomes the lock's. */
   #adopt(owner: string, holding: Holding): void {
     this.#held.set(owner, holding);
-    holding.lease.holders += 1;
   }
 
   #forget(owner: string): void {
     const holding = this.#held.get(owner);
     if (holding === undefined) return;
     this.#held.delete(owner);
-    holding.lease.holders -= 1;
     this.#leases.release(holding.lease);
   }
 
@@ -474,19 +494,22 @@ export class EtcdBackend implements LockBackend {
    */
   async #moveToLongerLease(request: ExtendRequest, holding: Holding): Promise<void> {
     const lease = await this.#leases.lease(identityOf(request.owner), request.ttlMs);
-    const reply = await this.#txn(
-      'extend',
-      {
-        compare: [createdAt(holding.entry, holding.revision)],
-        success: [putEntry(holding.entry, request.owner, lease.id)],
-      },
-      request.key,
-    );
-    if (!reply.succeeded) return;
-    holding.lease.holders -= 1;
-    this.#leases.release(holding.lease);
-    holding.lease = lease;
-    lease.holders += 1;
+    let moved = false;
+    try {
+      const reply = await this.#txn(
+        'extend',
+        {
+          compare: [createdAt(holding.entry, holding.revision)],
+          success: [putEntry(holding.entry, request.owner, lease.id)],
+        },
+        request.key,
+      );
+      moved = reply.succeeded;
+    } finally {
+      // The lock's use moves with it; the use taken for the move is given back.
+      this.#leases.release(moved ? holding.lease : lease);
+      if (moved) holding.lease = lease;
+    }
   }
 
   /**

@@ -159,11 +159,16 @@ async function waitWithFeed(
   deletes: DeleteFeed,
 ): Promise<QueuedGrant> {
   for (let round = 0; ; round++) {
-    const lease = await raceSignal(context.leases.lease(identityOf(owner), ttlMs), stop).catch(
-      (error: unknown) => {
-        throw stop.aborted ? stop.reason : toBackendError('lease grant', error, key);
-      },
-    );
+    const leasing = context.leases.lease(identityOf(owner), ttlMs);
+    const lease = await raceSignal(leasing, stop).catch((error: unknown) => {
+      if (!stop.aborted) throw toBackendError('lease grant', error, key);
+      // Hand back the use the pool takes for us once the grant we gave up on arrives.
+      leasing.then(
+        (late) => context.leases.release(late),
+        () => {},
+      );
+      throw stop.reason;
+    });
     const entry = context.layout.entry(key, lease.id, owner);
     lease.addWaiter();
     let revision: string | undefined;
@@ -302,7 +307,9 @@ async function waitWithFeed(
       revision = undefined;
     } finally {
       lease.removeWaiter();
-      context.leases.release(lease); // revoked if nothing uses it and a newer one replaced it
+      // A granted lock keeps this round's use of the lease; otherwise it is handed back (and
+      // the lease revoked if nothing uses it and a newer one replaced it).
+      if (!granted) context.leases.release(lease);
       if (!granted && revision !== undefined) {
         context.removeLater(entry, createdAt(entry, revision), key);
       }

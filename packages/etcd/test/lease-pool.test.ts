@@ -1,0 +1,70 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { type RunningServer, randomKey, randomNamespace, serverAvailable } from '@lock/testkit';
+import { Etcd3 } from 'etcd3';
+import { EtcdBackend } from '../src/index.js';
+import { delayNextTxn } from './driver-delays.js';
+import { ETCD, startEtcd } from './etcd-server.js';
+
+const available = serverAvailable(ETCD);
+
+(available ? describe : describe.skip)('etcd lease pool against a real etcd', () => {
+  let server: RunningServer;
+  let raw: Etcd3;
+  const backends: EtcdBackend[] = [];
+  const open = (prefix: string) => {
+    const backend = new EtcdBackend({ hosts: server.url, prefix });
+    backends.push(backend);
+    return backend;
+  };
+
+  beforeAll(async () => {
+    server = await startEtcd();
+    raw = new Etcd3({ hosts: server.url });
+  }, 30_000);
+  afterEach(async () => {
+    await Promise.all(backends.splice(0).map((b) => b.close()));
+  });
+  afterAll(async () => {
+    raw?.close();
+    await server?.stop();
+  });
+
+  it('a lease with an acquire pending on it is not revoked when another call finds it stale', async () => {
+    const prefix = `${randomNamespace()}/`;
+    const backend = open(prefix);
+    const ttlMs = 1_500; // etcd grants 2 s: the pool stops handing the lease out after 1 s unrenewed
+    const granted = performance.now();
+    const warm = randomKey();
+    // Grants the lease (counted from now) and leaves it current but unused.
+    await backend.acquire({ key: warm, owner: 'x.warm', ttlMs });
+    await backend.release({ key: warm, owner: 'x.warm' });
+
+    // A: written on that lease while it is fresh; its reply is held back past the half-TTL mark.
+    await sleepUntil(granted + 300);
+    const key = randomKey();
+    const slowReply = delayNextTxn(backend.client, { replyAfterMs: 1_200 });
+    const a = backend.acquire({ key, owner: 'x.a', ttlMs });
+    await slowReply;
+
+    // B: past the half-TTL mark, the pool replaces the lease and lets the old one go.
+    await sleepUntil(granted + 1_150);
+    const b = await backend.acquire({ key: randomKey(), owner: 'x.b', ttlMs });
+    expect(b.acquired).toBe(true);
+
+    expect(await a).toMatchObject({ acquired: true });
+    // A's entry must still exist, so nobody else can take the lock while A believes it holds it.
+    const entries = await raw
+      .getAll()
+      .prefix(`${prefix}${encodeURIComponent(key)}/`)
+      .count();
+    expect(entries).toBe(1);
+    const rival = open(prefix);
+    expect(await rival.acquire({ key, owner: 'y.1', ttlMs })).toMatchObject({ acquired: false });
+    await expect(backend.release({ key, owner: 'x.a' })).resolves.toBe('ok');
+  }, 15_000);
+});
+
+async function sleepUntil(at: number): Promise<void> {
+  const ms = at - performance.now();
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+}
