@@ -21,6 +21,7 @@ import {
   type ITxnRequest,
   type Watcher,
 } from 'etcd3';
+import { type Attempts, AttemptTracker, type TxnReply } from './attempts.js';
 import { toBackendError, withDeadline } from './call.js';
 import { createClient } from './client.js';
 import { FolderWatches, type LiveWatch } from './folder-watches.js';
@@ -92,6 +93,8 @@ export class EtcdBackend implements LockBackend {
   #connected = false;
   #anchor: Watcher | undefined;
   readonly #keepAlives: KeepAliveChannel;
+  /** Tells the client's retry policy which call it runs (see `AttemptTracker`). */
+  readonly #attempts = new AttemptTracker();
   /** Delete watches of lock folders, shared by this backend's waiters (see `FolderWatches`). */
   readonly #folderWatches = new FolderWatches((folder) => this.#openFolderWatch(folder));
   /** Acquires and releases made in one tick go out as one transaction (see `TxnBatcher`). */
@@ -103,7 +106,7 @@ export class EtcdBackend implements LockBackend {
   constructor(options: EtcdBackendOptions = {}) {
     this.#options = resolveOptions(options);
     this.#ownsClient = this.#options.client === undefined;
-    this.client = this.#options.client ?? createClient(this.#options);
+    this.client = this.#options.client ?? createClient(this.#options, this.#attempts);
     this.layout = new KeyLayout(this.#options.prefix);
     this.#keepAlives = new KeepAliveChannel(() => this.client.leaseClient.leaseKeepAlive());
     // Every queued wait listens on it (and removes its listener when done): no limit applies.
@@ -173,7 +176,7 @@ export class EtcdBackend implements LockBackend {
     // counted from before this call (core counts validity from then). Usually a no-op.
     const renewal = lease.ensureValidUntil(started + ttlMs);
     renewal.catch(() => {});
-    let reply: Awaited<ReturnType<Etcd3['kv']['txn']>>;
+    let reply: TxnReply;
     try {
       reply = await this.#batcher.run(
         {
@@ -198,15 +201,18 @@ export class EtcdBackend implements LockBackend {
       );
       throw error;
     }
-    if (!reply.succeeded) {
-      const holder = reply.responses[0]?.response_range?.kvs[0];
+    const holder = reply.succeeded ? undefined : reply.responses[0]?.response_range?.kvs[0];
+    // Our own entry at the head: an earlier attempt of this very call wrote it (the driver
+    // retried it on another member after the first one committed but failed to answer).
+    const ownEntry = isEntryOf(holder, entry, owner) ? holder : undefined;
+    if (!reply.succeeded && ownEntry === undefined) {
       return {
         acquired: false,
         holder: holder?.value.toString(),
         remainingMs: holder === undefined ? undefined : await this.#remainingOf(holder),
       };
     }
-    const revision = reply.header.revision;
+    const revision = ownEntry?.create_revision ?? reply.header.revision;
     try {
       await renewal;
     } catch (error) {
@@ -303,7 +309,7 @@ export class EtcdBackend implements LockBackend {
     this.#assertOpen();
     const holding = this.#held.get(owner);
     if (holding !== undefined && holding.key === key) {
-      let reply: Awaited<ReturnType<Etcd3['kv']['txn']>>;
+      let reply: TxnReply;
       try {
         const folder = this.layout.folder(key);
         reply = await this.#batcher.run(
@@ -404,16 +410,35 @@ export class EtcdBackend implements LockBackend {
     if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
   }
 
-  /** One call under our deadline: the dial timeout until the cluster first answered. */
-  async #call<T>(operation: string, run: () => Promise<T>, key?: string): Promise<T> {
+  /**
+   * One call under our deadline: the dial timeout until the cluster first answered. `attempts`
+   * records how often the driver sent it; once we stop waiting it starts no further attempt.
+   */
+  async #call<T>(
+    operation: string,
+    run: () => Promise<T>,
+    key?: string,
+    attempts: Attempts = { count: 0, abandoned: false },
+  ): Promise<T> {
     const ms = this.#connected ? this.#options.requestTimeoutMs : this.#options.dialTimeoutMs;
-    const result = await withDeadline(operation, ms, run, key);
-    this.#connected = true;
-    return result;
+    try {
+      const result = await withDeadline(
+        operation,
+        ms,
+        () => this.#attempts.track(attempts, run),
+        key,
+      );
+      this.#connected = true;
+      return result;
+    } finally {
+      attempts.abandoned = true;
+    }
   }
 
-  #txn(operation: string, request: ITxnRequest, key?: string) {
-    return this.#call(operation, () => this.client.kv.txn(request), key);
+  async #txn(operation: string, request: ITxnRequest, key?: string): Promise<TxnReply> {
+    const attempts: Attempts = { count: 0, abandoned: false };
+    const reply = await this.#call(operation, () => this.client.kv.txn(request), key, attempts);
+    return { ...reply, attempts: attempts.count };
   }
 
   async #grant(seconds: number): Promise<{ id: string; ttlSeconds: number }> {
@@ -593,6 +618,11 @@ export class EtcdBackend implements LockBackend {
       },
     };
   }
+}
+
+/** Whether `kv` is `entry` holding `owner`: written by this very acquisition. */
+function isEntryOf(kv: IKeyValue | undefined, entry: Buffer, owner: string): kv is IKeyValue {
+  return kv?.key.equals(entry) === true && kv.value.toString() === owner;
 }
 
 /** etcd refused a request on a key the user may not write (auth with per-key roles). */
