@@ -23,6 +23,7 @@ import {
 } from 'etcd3';
 import { type Attempts, AttemptTracker, type TxnReply } from './attempts.js';
 import { toBackendError, withDeadline } from './call.js';
+import { CallsUnderWay } from './calls-under-way.js';
 import { createClient } from './client.js';
 import { FolderWatches, type LiveWatch } from './folder-watches.js';
 import { KeepAliveChannel } from './keepalive-channel.js';
@@ -89,6 +90,9 @@ export class EtcdBackend implements LockBackend {
   readonly #leases: LeasePool;
   readonly #held = new Map<string, Holding>();
   readonly #closed = new AbortController();
+  #closing: Promise<void> | undefined;
+  /** Calls under way, which `close()` lets finish first. */
+  readonly #underWay = new CallsUnderWay();
   readonly #queue: QueueContext;
   #connected = false;
   #anchor: Watcher | undefined;
@@ -141,8 +145,12 @@ export class EtcdBackend implements LockBackend {
    * Takes `key` if nobody holds or waits for it: one transaction that writes this owner's
    * entry only when the lock's folder is empty, else reads the holder (no write when held).
    */
-  async acquire({ key, owner, ttlMs }: AcquireRequest): Promise<AcquireResult> {
+  async acquire(request: AcquireRequest): Promise<AcquireResult> {
     this.#assertOpen();
+    return this.#underWay.run(() => this.#acquire(request));
+  }
+
+  async #acquire({ key, owner, ttlMs }: AcquireRequest): Promise<AcquireResult> {
     const started = performance.now();
     for (let attempt = 1; ; attempt++) {
       const lease = await this.#leases.lease(identityOf(owner), ttlMs).catch((error: unknown) => {
@@ -257,6 +265,10 @@ export class EtcdBackend implements LockBackend {
    */
   async extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
     this.#assertOpen();
+    return this.#underWay.run(() => this.#extendMany(requests));
+  }
+
+  async #extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
     const started = performance.now();
     const results: OwnerCheckedResult[] = new Array(requests.length).fill('not-found');
     // Holdings are captured once: a concurrent release may forget them while we wait.
@@ -305,8 +317,12 @@ export class EtcdBackend implements LockBackend {
   }
 
   /** Deletes the lock's entry if `owner` still holds `key`, which wakes the next waiter. */
-  async release({ key, owner }: ReleaseRequest): Promise<OwnerCheckedResult> {
+  async release(request: ReleaseRequest): Promise<OwnerCheckedResult> {
     this.#assertOpen();
+    return this.#underWay.run(() => this.#release(request));
+  }
+
+  async #release({ key, owner }: ReleaseRequest): Promise<OwnerCheckedResult> {
     const holding = this.#held.get(owner);
     if (holding !== undefined && holding.key === key) {
       let reply: TxnReply;
@@ -335,6 +351,9 @@ export class EtcdBackend implements LockBackend {
         this.#forget(owner);
       }
       if (reply.succeeded) return 'ok';
+      // Our entry is gone. If the driver sent the release twice (retried on another member),
+      // the first attempt may have deleted it and this answer is the retry's: a release.
+      if (reply.attempts > 1) return 'ok';
       return reply.responses[0]?.response_range?.kvs.length ? 'forbidden' : 'not-found';
     }
     // Not taken through this backend: find the owner's entry by its value.
@@ -350,6 +369,10 @@ export class EtcdBackend implements LockBackend {
   /** The holder of `key` (lowest create revision), its lease's remaining TTL, and its fence. */
   async inspect(key: string): Promise<BackendLockInfo | undefined> {
     this.#assertOpen();
+    return this.#underWay.run(() => this.#inspect(key));
+  }
+
+  async #inspect(key: string): Promise<BackendLockInfo | undefined> {
     const folder = this.layout.folder(key);
     const reply = await this.#call(
       'inspect',
@@ -387,15 +410,22 @@ export class EtcdBackend implements LockBackend {
   }
 
   /**
-   * Rejects pending queued waits, revokes this backend's leases (deleting their entries at
-   * once), and closes the client unless it was passed in.
+   * Rejects new calls and pending queued waits, lets calls already under way finish (a release
+   * in flight gets its own answer), then revokes this backend's leases (deleting their entries
+   * at once) and closes the client unless it was passed in. Calling it again returns the same
+   * promise.
    */
-  async close(): Promise<void> {
-    if (this.#closed.signal.aborted) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed.abort(new LockClosedError('etcd backend'));
-    this.#held.clear();
     this.#anchor?.cancel().catch(() => {});
     this.#folderWatches.close();
+    await this.#underWay.settled(this.#options.requestTimeoutMs);
+    this.#held.clear();
     this.#keepAlives.reset(this.#closed.signal.reason);
     try {
       await withDeadline('close', this.#options.requestTimeoutMs, () => this.#leases.revokeAll());
@@ -491,14 +521,17 @@ export class EtcdBackend implements LockBackend {
     return reply.responses[0]?.response_range?.kvs ?? [];
   }
 
-  /** Deletes `entry` if it is still the one created at `revision`; true if it was. */
+  /**
+   * Deletes `entry` if it is still the one created at `revision`; true if it was (or if the
+   * driver sent the delete twice and the first may have done it).
+   */
   async #deleteEntry(entry: Buffer, revision: string, key: string): Promise<boolean> {
     const reply = await this.#txn(
       'delete',
       { compare: [createdAt(entry, revision)], success: [deleteEntry(entry)] },
       key,
     );
-    return reply.succeeded;
+    return reply.succeeded || reply.attempts > 1;
   }
 
   /** Records a granted lock; the use of its lease that its acquire took becomes the lock's. */

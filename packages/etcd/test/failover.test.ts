@@ -86,6 +86,17 @@ const available = serverAvailable(ETCD);
     expect(await entriesOf(key)).toBe(0);
   });
 
+  it('a release that committed before its retry reports ok, not not-found', async () => {
+    const key = randomKey();
+    expect(await backend.acquire({ key, owner: 'one.b', ttlMs })).toMatchObject({
+      acquired: true,
+    });
+    const result = await landThenDrop(() => backend.release({ key, owner: 'one.b' }));
+    expect(second.stats.bytesUp).toBeGreaterThan(0);
+    expect(result).toBe('ok');
+    expect(await entriesOf(key)).toBe(0);
+  });
+
   it('a write the backend gave up on is not sent again to another member', async () => {
     const impatient = new EtcdBackend({
       hosts: [`http://127.0.0.1:${second.port}`, `http://127.0.0.1:${first.port}`],
