@@ -17,6 +17,7 @@ import {
   type Etcd3,
   EtcdLeaseInvalidError,
   EtcdPermissionDeniedError,
+  type ICompare,
   type IKeyValue,
   type ITxnRequest,
   type Watcher,
@@ -136,8 +137,8 @@ export class EtcdBackend implements LockBackend {
       watchDelete: (entry, fromRevision, onDelete) =>
         this.#watchDelete(entry, fromRevision, onDelete),
       adopt: (owner, holding) => this.#adopt(owner, holding),
-      removeLater: (entry, guard, key) =>
-        removeInBackground((request) => this.#txn('cleanup', request, key), entry, guard),
+      refusedOutright,
+      removeLater: (entry, guard, key, lease) => this.#removeLater(entry, guard, key, lease),
     };
   }
 
@@ -201,12 +202,12 @@ export class EtcdBackend implements LockBackend {
         lease.kill();
         return 'retry';
       }
-      // No reply does not mean no write: take the entry back if it landed.
-      removeInBackground(
-        (request) => this.#txn('cleanup', request, key),
-        entry,
-        ownedBy(entry, owner),
-      );
+      if (!refusedOutright(error)) {
+        // No reply does not mean no write: take the entry back if it landed, and since it may
+        // also land after that, poison the lease (see LeasePool.poison).
+        this.#removeLater(entry, ownedBy(entry, owner), key, lease);
+        this.#leases.poison(lease);
+      }
       throw error;
     }
     const holder = reply.succeeded ? undefined : reply.responses[0]?.response_range?.kvs[0];
@@ -227,11 +228,7 @@ export class EtcdBackend implements LockBackend {
       // We wrote the entry but cannot vouch for its lease: take it back rather than hand out
       // a lock that may already be gone.
       await this.#deleteEntry(entry, revision, key).catch(() => {
-        removeInBackground(
-          (request) => this.#txn('cleanup', request, key),
-          entry,
-          createdAt(entry, revision),
-        );
+        this.#removeLater(entry, createdAt(entry, revision), key, lease);
       });
       if (attempt < 2 && error instanceof LeaseGoneError) return 'retry';
       throw toBackendError('lease keepalive', error, key);
@@ -282,7 +279,10 @@ export class EtcdBackend implements LockBackend {
           return;
         }
         if (request.ttlMs > holding.lease.grantedMs) {
-          await this.#moveToLongerLease(request, holding);
+          await this.#moveLease(request, holding);
+        } else if (holding.lease.poisoned) {
+          // Best effort: until it moves, the lock stays on (and renews) the poisoned lease.
+          await this.#moveLease(request, holding).catch(() => {});
         }
         const list = byLease.get(holding.lease) ?? [];
         list.push({ index, holding });
@@ -340,10 +340,11 @@ export class EtcdBackend implements LockBackend {
         );
       } catch (error) {
         // The entry may still be there, kept alive by the lease's other locks: keep trying.
-        removeInBackground(
-          (request) => this.#txn('cleanup', request, key),
+        this.#removeLater(
           holding.entry,
           createdAt(holding.entry, holding.revision),
+          key,
+          holding.lease,
         );
         throw error;
       } finally {
@@ -522,6 +523,19 @@ export class EtcdBackend implements LockBackend {
   }
 
   /**
+   * Deletes `entry` in the background while `guard` holds, until etcd answers, the backend
+   * closes, or `lease` (which the entry is on) is gone: see `removal.ts`.
+   */
+  #removeLater(entry: Buffer, guard: ICompare, key: string, lease: Lease): void {
+    removeInBackground(
+      (request) => this.#txn('cleanup', request, key),
+      entry,
+      guard,
+      () => this.#closed.signal.aborted || lease.dead,
+    );
+  }
+
+  /**
    * Deletes `entry` if it is still the one created at `revision`; true if it was (or if the
    * driver sent the delete twice and the first may have done it).
    */
@@ -547,19 +561,23 @@ export class EtcdBackend implements LockBackend {
   }
 
   /**
-   * An extend asked for more than the lock's lease gives: move the entry to the owner's lease
-   * for that TTL (a put keeps the entry's create revision, so its place and fence stay).
+   * Moves the lock's entry to the owner's current lease for `request.ttlMs`: when an extend asks
+   * for more than the lock's lease gives, or the lease is poisoned (so that it can be revoked).
+   * A put keeps the entry's create revision, so its place and fence stay; it is guarded by that
+   * revision, so a lock deleted meanwhile is not brought back, and sending it twice is harmless.
    */
-  async #moveToLongerLease(request: ExtendRequest, holding: Holding): Promise<void> {
+  async #moveLease(request: ExtendRequest, holding: Holding): Promise<void> {
     const lease = await this.#leases.lease(identityOf(request.owner), request.ttlMs);
+    const folder = this.layout.folder(request.key);
     let moved = false;
     try {
-      const reply = await this.#txn(
-        'extend',
+      const reply = await this.#batcher.run(
         {
           compare: [createdAt(holding.entry, holding.revision)],
           success: [putEntry(holding.entry, request.owner, lease.id)],
         },
+        folder.toString('latin1'),
+        'lease move',
         request.key,
       );
       moved = reply.succeeded;
@@ -656,6 +674,11 @@ export class EtcdBackend implements LockBackend {
 /** Whether `kv` is `entry` holding `owner`: written by this very acquisition. */
 function isEntryOf(kv: IKeyValue | undefined, entry: Buffer, owner: string): kv is IKeyValue {
   return kv?.key.equals(entry) === true && kv.value.toString() === owner;
+}
+
+/** etcd refused the call outright, so it wrote nothing (a gone lease, a forbidden key). */
+function refusedOutright(error: unknown): boolean {
+  return isLeaseGone(error) || isPermissionDenied(error);
 }
 
 /** etcd refused a request on a key the user may not write (auth with per-key roles). */

@@ -82,6 +82,19 @@ export class LeasePool {
     this.#revokeIfUnused(lease);
   }
 
+  /**
+   * Marks `lease` poisoned (see {@link Lease.poisoned}): it is handed out no more, and revoked
+   * (which deletes every entry on it, and makes a write that lands later fail) as soon as nothing
+   * uses it. The backend moves the locks held on it to a fresh lease at their next renewal.
+   */
+  poison(lease: Lease): void {
+    lease.poisoned = true;
+    for (const [id, current] of this.#current) {
+      if (current === lease) this.#current.delete(id);
+    }
+    this.#revokeIfUnused(lease);
+  }
+
   #revokeIfUnused(lease: Lease): void {
     if (!lease.idle || [...this.#current.values()].includes(lease)) return;
     this.#all.delete(lease);

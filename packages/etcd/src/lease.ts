@@ -34,6 +34,13 @@ export class Lease {
    * its transaction returns). A lease in use is never revoked by the pool.
    */
   users = 0;
+  /**
+   * A write on this lease has an unknown outcome (it got no reply, and may still land after its
+   * clean-up looked): the lease may carry an entry nobody tracks, which lives as long as the
+   * lease is renewed. The pool hands it out no more, the locks on it move to a fresh lease at
+   * their next renewal, and it is revoked once nothing uses it (see `LeasePool.poison`).
+   */
+  poisoned = false;
   #dead = false;
   #waiters = 0;
   #timer: ReturnType<typeof setInterval> | undefined;

@@ -44,10 +44,12 @@ export interface QueueContext {
   listenDeletes(folder: Buffer, listener: DeleteListener): Promise<() => void>;
   /** Calls `onDelete` when `entry` is deleted at or after `fromRevision`; returns a canceller. */
   watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void;
-  /** Deletes `entry` in the background while `guard` holds (see `removal.ts`). */
-  removeLater(entry: Buffer, guard: ICompare, key: string): void;
+  /** Deletes `entry` (on `lease`) in the background while `guard` holds (see `removal.ts`). */
+  removeLater(entry: Buffer, guard: ICompare, key: string, lease: Lease): void;
   /** Records a granted lock, so extend and release find it. */
   adopt(owner: string, holding: Holding): void;
+  /** Whether etcd refused a call outright, so that it wrote nothing. */
+  refusedOutright(error: unknown): boolean;
 }
 
 type Position =
@@ -193,15 +195,16 @@ async function waitWithFeed(
           // The write may still land: take it back when it does.
           pending.then(
             (late) => {
-              const created = late.succeeded ? late.header.revision : undefined;
-              if (created !== undefined) context.removeLater(entry, createdAt(entry, created), key);
+              const guard = late.succeeded
+                ? createdAt(entry, late.header.revision)
+                : ownedBy(entry, owner); // an earlier attempt of it, retried by the driver
+              context.removeLater(entry, guard, key, lease);
             },
-            () => {},
+            (late: unknown) => removeUnknown(context, entry, owner, key, lease, late),
           );
           throw stop.reason;
         }
-        // The write may have landed even though we got no reply: take it back if it did.
-        context.removeLater(entry, ownedBy(entry, owner), key);
+        removeUnknown(context, entry, owner, key, lease, error);
         if (round > 0) {
           // Re-queueing after our entry vanished: keep trying while the cluster recovers.
           await sleep(systemClock, MIN_RETRY_MS * 4, stop);
@@ -311,10 +314,28 @@ async function waitWithFeed(
       // the lease revoked if nothing uses it and a newer one replaced it).
       if (!granted) context.leases.release(lease);
       if (!granted && revision !== undefined) {
-        context.removeLater(entry, createdAt(entry, revision), key);
+        context.removeLater(entry, createdAt(entry, revision), key, lease);
       }
     }
   }
+}
+
+/**
+ * An enqueue failed: unless etcd refused it outright, it may have landed (no reply is not no
+ * write) and may still land later, after any clean-up looked: take the entry back if it is
+ * there, and poison the lease (see `LeasePool.poison`), so that a late entry goes with it.
+ */
+function removeUnknown(
+  context: QueueContext,
+  entry: Buffer,
+  owner: string,
+  key: string,
+  lease: Lease,
+  error: unknown,
+): void {
+  if (context.refusedOutright(error)) return;
+  context.removeLater(entry, ownedBy(entry, owner), key, lease);
+  context.leases.poison(lease);
 }
 
 /**
