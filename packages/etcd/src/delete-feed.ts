@@ -11,7 +11,7 @@ export type ListenDeletes = (folder: Buffer, listener: DeleteListener) => Promis
 export class DeleteFeed {
   /** Deletes heard and not yet looked at. */
   events: { readonly entry: string; readonly revision: bigint }[] = [];
-  /** Called on every delete heard (set while the waiter sleeps). */
+  /** Called on every delete heard, and when the watch ends (set while the waiter sleeps). */
   onEvent: (() => void) | undefined;
   readonly #listenDeletes: ListenDeletes;
   readonly #folder: Buffer;
@@ -29,10 +29,27 @@ export class DeleteFeed {
     return this.#unlisten !== undefined;
   }
 
-  readonly #push: DeleteListener = (entry, revision) => {
-    this.events.push({ entry: entry.toString('latin1'), revision });
-    this.onEvent?.();
+  #ended = false;
+
+  readonly #listener: DeleteListener = {
+    deleted: (entry, revision) => {
+      this.events.push({ entry: entry.toString('latin1'), revision });
+      this.onEvent?.();
+    },
+    ended: () => {
+      this.#unlisten = undefined;
+      this.#ended = true;
+      this.onEvent?.();
+    },
   };
+
+  /**
+   * True once the watch this feed listened to ended under it (etcd cancelled it): deletes may
+   * have gone unheard, so the waiter must listen again (a new watch) and read again.
+   */
+  get ended(): boolean {
+    return this.#ended;
+  }
 
   /**
    * Listens (if not already), so that every delete after the waiter's next read is heard. If
@@ -40,7 +57,8 @@ export class DeleteFeed {
    */
   async listen(): Promise<void> {
     if (this.#unlisten !== undefined) return;
-    const listening = this.#listenDeletes(this.#folder, this.#push);
+    this.#ended = false;
+    const listening = this.#listenDeletes(this.#folder, this.#listener);
     this.#unlisten = await raceSignal(listening, this.#stop).catch(() => {
       if (this.#stop.aborted) {
         listening.then(

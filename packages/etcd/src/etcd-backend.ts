@@ -20,13 +20,13 @@ import {
   type ICompare,
   type IKeyValue,
   type ITxnRequest,
-  type Watcher,
 } from 'etcd3';
 import { type Attempts, AttemptTracker, type TxnReply } from './attempts.js';
 import { toBackendError, withDeadline } from './call.js';
 import { CallsUnderWay } from './calls-under-way.js';
 import { createClient } from './client.js';
-import { FolderWatches, type LiveWatch } from './folder-watches.js';
+import { DeleteWatches } from './delete-watches.js';
+import { FolderWatches } from './folder-watches.js';
 import { KeepAliveChannel } from './keepalive-channel.js';
 import { KeyLayout, rangeEnd } from './keys.js';
 import {
@@ -96,12 +96,12 @@ export class EtcdBackend implements LockBackend {
   readonly #underWay = new CallsUnderWay();
   readonly #queue: QueueContext;
   #connected = false;
-  #anchor: Watcher | undefined;
   readonly #keepAlives: KeepAliveChannel;
+  readonly #watches: DeleteWatches;
   /** Tells the client's retry policy which call it runs (see `AttemptTracker`). */
   readonly #attempts = new AttemptTracker();
   /** Delete watches of lock folders, shared by this backend's waiters (see `FolderWatches`). */
-  readonly #folderWatches = new FolderWatches((folder) => this.#openFolderWatch(folder));
+  readonly #folderWatches = new FolderWatches((folder) => this.#watches.folder(folder));
   /** Acquires and releases made in one tick go out as one transaction (see `TxnBatcher`). */
   readonly #batcher = new TxnBatcher(
     (request, operation, key) => this.#txn(operation, request, key),
@@ -114,6 +114,11 @@ export class EtcdBackend implements LockBackend {
     this.client = this.#options.client ?? createClient(this.#options, this.#attempts);
     this.layout = new KeyLayout(this.#options.prefix);
     this.#keepAlives = new KeepAliveChannel(() => this.client.leaseClient.leaseKeepAlive());
+    this.#watches = new DeleteWatches(
+      this.client,
+      `${this.layout.prefix}\u0000anchor`,
+      this.#options.requestTimeoutMs,
+    );
     // Every queued wait listens on it (and removes its listener when done): no limit applies.
     setMaxListeners(0, this.#closed.signal);
     this.#leases = new LeasePool(
@@ -135,7 +140,7 @@ export class EtcdBackend implements LockBackend {
       txn: (operation, request, key) => this.#txn(operation, request, key),
       listenDeletes: (folder, listener) => this.#folderWatches.listen(folder, listener),
       watchDelete: (entry, fromRevision, onDelete) =>
-        this.#watchDelete(entry, fromRevision, onDelete),
+        this.#watches.entry(entry, fromRevision, onDelete),
       adopt: (owner, holding) => this.#adopt(owner, holding),
       refusedOutright,
       removeLater: (entry, guard, key, lease) => this.#removeLater(entry, guard, key, lease),
@@ -399,15 +404,7 @@ export class EtcdBackend implements LockBackend {
   /** Calls `onChange` whenever an entry of `key` is deleted (a release, an expiry). */
   async watch(key: string, onChange: () => void): Promise<Unsubscribe> {
     this.#assertOpen();
-    const folder = this.layout.folder(key);
-    this.#anchorWatchStream();
-    const watcher = this.client.watch().prefix(folder).only('delete').watcher();
-    watcher.on('delete', () => onChange());
-    watcher.on('connected', () => onChange());
-    watcher.on('error', () => {});
-    return () => {
-      watcher.cancel().catch(() => {});
-    };
+    return this.#watches.changes(this.layout.folder(key), onChange);
   }
 
   /**
@@ -423,7 +420,7 @@ export class EtcdBackend implements LockBackend {
 
   async #close(): Promise<void> {
     this.#closed.abort(new LockClosedError('etcd backend'));
-    this.#anchor?.cancel().catch(() => {});
+    this.#watches.close();
     this.#folderWatches.close();
     await this.#underWay.settled(this.#options.requestTimeoutMs);
     this.#held.clear();
@@ -615,59 +612,6 @@ export class EtcdBackend implements LockBackend {
         results[index] = holder === undefined ? 'not-found' : 'forbidden';
       }),
     );
-  }
-
-  /**
-   * Keeps one watcher on a key that never changes for the backend's lifetime. etcd3's watch
-   * manager tears its stream down when its last watcher leaves, and a watcher attached during
-   * that teardown waits out a reconnect delay; queue waiters come and go constantly, so without
-   * an anchor a handover could stall for that delay.
-   */
-  #anchorWatchStream(): void {
-    if (this.#anchor !== undefined || this.#closed.signal.aborted) return;
-    this.#anchor = this.client.watch().key(`${this.layout.prefix}\u0000anchor`).watcher();
-    this.#anchor.on('error', () => {});
-  }
-
-  /** Calls `onDelete` once `entry` is deleted at or after `fromRevision`; returns a canceller. */
-  #watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void {
-    this.#anchorWatchStream();
-    const watcher = this.client
-      .watch()
-      .key(entry)
-      .only('delete')
-      .startRevision(fromRevision)
-      .watcher();
-    watcher.on('delete', () => onDelete());
-    watcher.on('error', () => {});
-    return () => {
-      watcher.cancel().catch(() => {});
-    };
-  }
-
-  /** A watch of `folder`'s deletes from the current revision, once etcd confirmed it. */
-  async #openFolderWatch(folder: Buffer): Promise<LiveWatch> {
-    this.#anchorWatchStream();
-    const creating = this.client.watch().prefix(folder).only('delete').create();
-    let watcher: Awaited<typeof creating>;
-    try {
-      watcher = await withDeadline('watch', this.#options.requestTimeoutMs, () => creating);
-    } catch (error) {
-      creating.then(
-        (late) => late.cancel().catch(() => {}),
-        () => {},
-      );
-      throw error;
-    }
-    watcher.on('error', () => {});
-    return {
-      onDelete: (handler) => {
-        watcher.on('delete', (kv) => handler(kv.key, BigInt(kv.mod_revision)));
-      },
-      cancel: () => {
-        watcher.cancel().catch(() => {});
-      },
-    };
   }
 }
 

@@ -414,7 +414,7 @@ async function waitForDelete(
  *   complete), so the lock is ours without another read;
  * - `gone` when our own entry was deleted first;
  * - `timeout` after the poll interval (±20 % jitter, so a thousand waiters do not re-check in
- *   step), in case the watch failed or is missing.
+ *   step), in case the watch failed or is missing; at once when etcd ended the watch.
  *
  * A waiter near the head hears every delete in the folder (waiters far back do not listen: see
  * {@link TRACKED_AHEAD}); in exchange a handover is the release's commit and its watch event,
@@ -441,11 +441,12 @@ async function waitForTurn(
   };
   let outcome = deletes.live ? judge() : undefined;
   if (outcome !== undefined) return outcome;
+  if (deletes.ended) return 'timeout'; // listen again (a new watch), then read again
   try {
     await pollSleep(context, stop, (resume) => {
       deletes.onEvent = () => {
         outcome = judge();
-        if (outcome !== undefined) resume();
+        if (outcome !== undefined || deletes.ended) resume();
       };
     });
     return outcome ?? 'timeout';
