@@ -317,7 +317,7 @@ export class EtcdBackend implements LockBackend {
         }
       }),
     );
-    if (missing.length > 0) await this.#judgeMissing(requests, missing, results);
+    if (missing.length > 0) await this.#judgeMissing(requests, missing, results, started);
     return results;
   }
 
@@ -586,32 +586,58 @@ export class EtcdBackend implements LockBackend {
   }
 
   /**
-   * Sorts refused renewals into `forbidden` (someone else holds the lock) and `not-found`
-   * (nobody does), with one read of each lock's holder. Unknown owners (taken through another
-   * backend) are looked up by value, and renewed if they do hold the lock.
+   * Sorts the renewals whose entry was not on the lease the tick renewed, with one read of each
+   * lock's holder: our own entry still holding the lock is renewed on the lease it is on (a
+   * concurrent extend moved it to a longer lease, or a move whose reply was lost did; or it was
+   * taken through another backend); else `forbidden` (someone else holds it) or `not-found`
+   * (nobody does), and the lock is forgotten.
    */
   async #judgeMissing(
     requests: readonly ExtendRequest[],
     missing: number[],
     results: OwnerCheckedResult[],
+    started: number,
   ): Promise<void> {
     await Promise.all(
       missing.map(async (index) => {
         const request = requests[index] as ExtendRequest;
         const holder = await this.#holderOf(request.key);
         const known = this.#held.get(request.owner);
-        if (
-          holder !== undefined &&
-          holder.value.toString() === request.owner &&
-          known === undefined
-        ) {
-          results[index] = (await this.#keepAliveOnce(holder.lease)) > 0 ? 'ok' : 'not-found';
+        const holding = known?.key === request.key ? known : undefined;
+        if (holder !== undefined && holder.value.toString() === request.owner) {
+          const renewed = await this.#renewOwn(holder, holding, started + request.ttlMs);
+          results[index] = renewed ? 'ok' : 'not-found';
           return;
         }
-        if (known !== undefined && known.key === request.key) this.#forget(request.owner);
+        if (holding !== undefined) this.#forget(request.owner);
         results[index] = holder === undefined ? 'not-found' : 'forbidden';
       }),
     );
+  }
+
+  /**
+   * Renews the lease our own entry `holder` is on until `until`; true if it lives. A lock this
+   * backend holds follows its entry to that lease (its use moves with it).
+   */
+  async #renewOwn(
+    holder: IKeyValue,
+    holding: Holding | undefined,
+    until: number,
+  ): Promise<boolean> {
+    const lease = this.#leases.find(holder.lease);
+    if (lease === undefined) return (await this.#keepAliveOnce(holder.lease)) > 0;
+    if (holding !== undefined && holding.lease !== lease) {
+      this.#leases.use(lease);
+      this.#leases.release(holding.lease);
+      holding.lease = lease;
+    }
+    try {
+      await lease.ensureValidUntil(until);
+      return true;
+    } catch (error) {
+      if (error instanceof LeaseGoneError) return false;
+      throw toBackendError('lease keepalive', error);
+    }
   }
 }
 

@@ -82,6 +82,17 @@ export class LeasePool {
     this.#revokeIfUnused(lease);
   }
 
+  /** The live lease with etcd ID `id` that this pool granted, if any. */
+  find(id: string): Lease | undefined {
+    for (const lease of this.#all) if (lease.id === id && !lease.dead) return lease;
+    return undefined;
+  }
+
+  /** Takes one more use of `lease` (one this pool granted), to give back with {@link release}. */
+  use(lease: Lease): void {
+    lease.users += 1;
+  }
+
   /**
    * Marks `lease` poisoned (see {@link Lease.poisoned}): it is handed out no more, and revoked
    * (which deletes every entry on it, and makes a write that lands later fail) as soon as nothing

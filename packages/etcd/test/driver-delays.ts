@@ -29,3 +29,19 @@ export function delayNextTxn(
 function pause(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
+
+/**
+ * Holds back the next `client.leaseClient.leaseTimeToLive` call of a real client by
+ * `sendAfterMs` before it leaves. Later calls go through untouched.
+ */
+export function delayNextLeaseTimeToLive(client: Etcd3, sendAfterMs: number): void {
+  const lease = client.leaseClient as unknown as { leaseTimeToLive: LeaseTimeToLive };
+  const original = lease.leaseTimeToLive;
+  lease.leaseTimeToLive = async (request) => {
+    lease.leaseTimeToLive = original;
+    await pause(sendAfterMs);
+    return original.call(client.leaseClient, request);
+  };
+}
+
+type LeaseTimeToLive = Etcd3['leaseClient']['leaseTimeToLive'];
