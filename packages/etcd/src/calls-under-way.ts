@@ -8,15 +8,17 @@ export class CallsUnderWay {
   #onIdle: (() => void) | undefined;
 
   /** Runs `call`, counted while it is under way. */
-  async run<T>(call: () => Promise<T>): Promise<T> {
+  run<T>(call: () => Promise<T>): Promise<T> {
     this.#count += 1;
-    try {
-      return await call();
-    } finally {
-      this.#count -= 1;
-      if (this.#count === 0) this.#onIdle?.();
-    }
+    const running = call();
+    running.then(this.#ended, this.#ended);
+    return running;
   }
+
+  readonly #ended = (): void => {
+    this.#count -= 1;
+    if (this.#count === 0) this.#onIdle?.();
+  };
 
   /** Resolves once no call is under way, or after `ms` at the latest (each call has its own deadline). */
   settled(ms: number): Promise<void> {
