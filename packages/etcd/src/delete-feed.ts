@@ -56,20 +56,29 @@ export class DeleteFeed {
    * the watch cannot be made, the waiter is left to its poll; throws only when `stop` aborts.
    */
   async listen(): Promise<void> {
-    if (this.#unlisten !== undefined) return;
-    this.#ended = false;
-    const listening = this.#listenDeletes(this.#folder, this.#listener);
-    this.#unlisten = await raceSignal(listening, this.#stop).catch(() => {
-      if (this.#stop.aborted) {
-        listening.then(
-          (stopListening) => stopListening(),
-          () => {},
-        );
-        throw this.#stop.reason;
+    // A watch that ends while it is being joined is joined again, once: the next one is new.
+    for (let tries = 0; this.#unlisten === undefined && tries < 2; tries++) {
+      this.#ended = false;
+      const listening = this.#listenDeletes(this.#folder, this.#listener);
+      const unlisten = await raceSignal(listening, this.#stop).catch(() => {
+        if (this.#stop.aborted) {
+          listening.then(
+            (stopListening) => stopListening(),
+            () => {},
+          );
+          throw this.#stop.reason;
+        }
+        return undefined; // no watch (etcd refused or did not answer in time): wait by polling
+      });
+      this.events = [];
+      if (unlisten === undefined) break;
+      if (this.#ended) {
+        unlisten();
+        continue;
       }
-      return undefined; // no watch (etcd refused or did not answer in time): wait by polling
-    });
-    this.events = [];
+      this.#unlisten = unlisten;
+    }
+    this.#ended = false; // if still not listening, the waiter polls
   }
 
   /** Stops listening (a waiter far from the head does not need every delete). */
