@@ -14,12 +14,18 @@ const REMAKE_MS = 1_000;
  * revision meanwhile, it cancels the watch (etcd3 emits `error` and forgets it): deletes from
  * then on are never heard. Every watch here therefore treats `error` as its end and tells its
  * owner, who reads again and watches anew from the current revision.
+ *
+ * A watch etcd ended is never cancelled afterwards: etcd3 would send a cancel request for its
+ * old ID, etcd would confirm it, and etcd3, which has forgotten the watch, would throw from its
+ * stream handler ("Failed to find watcher for IWatchResponse"): an uncaught exception in the
+ * user's process.
  */
 export class DeleteWatches {
   readonly #client: Etcd3;
   readonly #anchorKey: string;
   readonly #timeoutMs: number;
-  #anchor: Watcher | undefined;
+  /** Cancels the stream's anchor watch (see {@link anchor}). */
+  #anchor: (() => void) | undefined;
   #closed = false;
 
   /**
@@ -47,7 +53,7 @@ export class DeleteWatches {
       );
       throw error;
     }
-    watcher.on('error', () => {}); // (an `error` without a listener would throw)
+    const cancel = cancelUnlessEnded(watcher);
     return {
       onDelete: (handler) => {
         watcher.on('delete', (kv) => handler(kv.key, BigInt(kv.mod_revision)));
@@ -55,9 +61,7 @@ export class DeleteWatches {
       onEnd: (handler) => {
         watcher.on('error', () => handler());
       },
-      cancel: () => {
-        watcher.cancel().catch(() => {});
-      },
+      cancel,
     };
   }
 
@@ -75,9 +79,7 @@ export class DeleteWatches {
       .watcher();
     watcher.on('delete', () => onWake());
     watcher.on('error', () => onWake());
-    return () => {
-      watcher.cancel().catch(() => {});
-    };
+    return cancelUnlessEnded(watcher);
   }
 
   /**
@@ -88,17 +90,18 @@ export class DeleteWatches {
   changes(folder: Buffer, onChange: () => void): () => void {
     this.anchor();
     let cancelled = false;
-    let watcher: Watcher | undefined;
+    let cancelWatcher: (() => void) | undefined;
     let remake: ReturnType<typeof setTimeout> | undefined;
     const make = () => {
       if (cancelled || this.#closed) return;
       const made = this.#client.watch().prefix(folder).only('delete').watcher();
-      watcher = made;
+      const cancelMade = cancelUnlessEnded(made);
+      cancelWatcher = cancelMade;
       made.on('delete', () => onChange());
       made.on('connected', () => onChange());
       made.on('error', () => {
-        if (watcher !== made) return;
-        watcher = undefined;
+        if (cancelWatcher !== cancelMade) return;
+        cancelWatcher = undefined;
         onChange();
         remake = setTimeout(make, REMAKE_MS);
         remake.unref?.();
@@ -108,7 +111,7 @@ export class DeleteWatches {
     return () => {
       cancelled = true;
       clearTimeout(remake);
-      watcher?.cancel().catch(() => {});
+      cancelWatcher?.();
     };
   }
 
@@ -121,11 +124,11 @@ export class DeleteWatches {
   anchor(): void {
     if (this.#anchor !== undefined || this.#closed) return;
     const made = this.#client.watch().key(this.#anchorKey).watcher();
-    this.#anchor = made;
+    const cancel = cancelUnlessEnded(made);
+    this.#anchor = cancel;
     made.on('error', () => {
-      if (this.#anchor !== made) return;
       setTimeout(() => {
-        if (this.#anchor === made) this.#anchor = undefined;
+        if (this.#anchor === cancel) this.#anchor = undefined;
         this.anchor();
       }, REMAKE_MS).unref?.();
     });
@@ -134,7 +137,22 @@ export class DeleteWatches {
   /** Cancels the anchor; watches made afterwards are not re-made. */
   close(): void {
     this.#closed = true;
-    this.#anchor?.cancel().catch(() => {});
+    this.#anchor?.();
     this.#anchor = undefined;
   }
+}
+
+/**
+ * A canceller for `watcher` that does nothing once etcd ended the watch (see
+ * {@link DeleteWatches}). It also gives `error` a listener, without which an emitted `error`
+ * would throw.
+ */
+function cancelUnlessEnded(watcher: Watcher): () => void {
+  let ended = false;
+  watcher.on('error', () => {
+    ended = true;
+  });
+  return () => {
+    if (!ended) watcher.cancel().catch(() => {});
+  };
 }

@@ -74,7 +74,6 @@ export class FolderWatches {
         watch.onEnd(() => {
           if (this.#byFolder.get(name) === made) this.#byFolder.delete(name);
           clearTimeout(made.idle);
-          watch.cancel();
           const told = [...listeners];
           listeners.clear();
           for (const each of told) each.ended();

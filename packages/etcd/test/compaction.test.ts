@@ -9,6 +9,7 @@ import {
   sleep,
 } from '@lock/testkit';
 import { Etcd3 } from 'etcd3';
+import { DeleteWatches } from '../src/delete-watches.js';
 import { EtcdBackend } from '../src/index.js';
 import { ETCD, startEtcd } from './etcd-server.js';
 
@@ -83,8 +84,20 @@ const available = serverAvailable(ETCD);
     const next: LockHandle = await waiting;
     expect(performance.now() - releasedAt).toBeLessThan(3_000);
     expect(next.fence).toBeGreaterThan(held.fence);
+    // The backend's watch stream still works: the cancelled watch was not cancelled again (etcd3
+    // would throw from its stream handler on etcd's answer, and no watch would hear anything).
+    const again = holder.lock(key, { timeout: 20_000 });
+    while ((await raw.getAll().prefix(folder).count()) < 2) await sleep(10);
+    const third = waiter.lock(key, { timeout: 20_000 });
+    while ((await raw.getAll().prefix(folder).count()) < 3) await sleep(10);
     await next.release();
-  }, 30_000);
+    const second: LockHandle = await again;
+    const handedAt = performance.now();
+    await second.release();
+    const last: LockHandle = await third;
+    expect(performance.now() - handedAt).toBeLessThan(3_000);
+    await last.release();
+  }, 45_000);
 
   it('watch() keeps calling back after its watch was cancelled', async () => {
     const holder = open('holder', Number(new URL(server.url).port));
@@ -109,4 +122,38 @@ const available = serverAvailable(ETCD);
       await backend.close();
     }
   }, 30_000);
+
+  it('a watch etcd cancelled is never cancelled again, so the watch stream keeps working', async () => {
+    const client = new Etcd3({ hosts: server.url });
+    const watches = new DeleteWatches(client, `${prefix}\u0000anchor`, 5_000);
+    try {
+      for (let i = 0; i < 3; i++) await raw.put(`${prefix}filler`).value(String(i));
+      const { header } = await raw.kv.range({ key: Buffer.from(`${prefix}filler`) });
+      await raw.kv.compact({ revision: header.revision, physical: true });
+      // A watch from a compacted revision: etcd cancels it at once, which wakes its owner.
+      let woken = false;
+      const cancel = watches.entry(Buffer.from(`${prefix}gone`), '1', () => {
+        woken = true;
+      });
+      while (!woken) await sleep(10);
+      // The owner cancels it as it always does. Cancelling it again would make etcd answer for
+      // a watch etcd3 forgot, and etcd3 would throw from its stream handler (uncaught).
+      cancel();
+      await sleep(500);
+      const live = await watches.folder(Buffer.from(`${prefix}f/`));
+      let heard = false;
+      live.onDelete(() => {
+        heard = true;
+      });
+      await raw.put(`${prefix}f/a`).value('1');
+      await raw.delete().key(`${prefix}f/a`);
+      const deadline = performance.now() + 3_000;
+      while (!heard && performance.now() < deadline) await sleep(10);
+      expect(heard).toBe(true);
+      live.cancel();
+    } finally {
+      watches.close();
+      client.close();
+    }
+  });
 });
