@@ -1,4 +1,4 @@
-import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
+import { Etcd3, GRPCDeadlineExceededError, type IOptions, isRecoverableError } from 'etcd3';
 import type { AttemptTracker } from './attempts.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -69,7 +69,9 @@ function passThrough(): Policy {
 
 /**
  * Tries a call on up to `members` members (the driver picks the next one each time), recording
- * the attempts in the call's record, and starts no attempt once the backend gave up on the call.
+ * the attempts in the call's record. It starts no attempt once the backend gave up on the call,
+ * and none after a gRPC deadline: that attempt used the call's whole time (the gRPC deadline is
+ * the backend's own, and its timer may fire a moment before the backend's does).
  */
 function failover(members: number, tracker: AttemptTracker): Policy {
   return policy((fn) => {
@@ -85,7 +87,8 @@ function failover(members: number, tracker: AttemptTracker): Policy {
             attempts.count < members &&
             !attempts.abandoned &&
             error instanceof Error &&
-            isRecoverableError(error);
+            isRecoverableError(error) &&
+            !(error instanceof GRPCDeadlineExceededError);
           if (!retry) throw error;
         }
       }

@@ -7,9 +7,12 @@ import {
   serverAvailable,
   sleep,
 } from '@lock/testkit';
-import { Etcd3 } from 'etcd3';
+import { Etcd3, GRPCDeadlineExceededError } from 'etcd3';
 import { ConnectionPool } from 'etcd3/lib/connection-pool';
+import { AttemptTracker } from '../src/attempts.js';
+import { createClient } from '../src/client.js';
 import { EtcdBackend } from '../src/index.js';
+import { resolveOptions } from '../src/options.js';
 import { ETCD, startEtcd } from './etcd-server.js';
 
 const available = serverAvailable(ETCD);
@@ -116,6 +119,26 @@ const available = serverAvailable(ETCD);
     } finally {
       await first.set({ kind: 'pass' });
       await impatient.close();
+    }
+  });
+
+  it('a call that ran out its gRPC deadline is not sent again to another member', async () => {
+    // The driver's client alone (no backend deadline on top): only the retry policy decides.
+    const options = resolveOptions({
+      hosts: [`http://127.0.0.1:${second.port}`, `http://127.0.0.1:${first.port}`],
+      requestTimeoutMs: 300,
+    });
+    const client = createClient(options, new AttemptTracker());
+    try {
+      await client.kv.range({ key: Buffer.from('warm') }); // connected through `first`
+      await first.set({ kind: 'blackhole' });
+      const sentBefore = second.stats.bytesUp;
+      const error = await client.kv.range({ key: Buffer.from('k') }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(GRPCDeadlineExceededError);
+      await sleep(300);
+      expect(second.stats.bytesUp).toBe(sentBefore);
+    } finally {
+      client.close();
     }
   });
 });
