@@ -1,16 +1,9 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createLocker, isLockError, type Locker, type LockHandle } from '@lock/core';
-import {
-  FaultProxy,
-  type RunningServer,
-  randomKey,
-  randomNamespace,
-  serverAvailable,
-  sleep,
-} from '@lock/testkit';
+import { FaultProxy, randomKey, randomNamespace, serverAvailable, sleep } from '@lock/testkit';
 import { EtcdBackend } from '../src/index.js';
 import { delayNextTxn } from './driver-delays.js';
-import { ETCD, startEtcd } from './etcd-server.js';
+import { ETCD, etcdForTests } from './etcd-server.js';
 
 const available = serverAvailable(ETCD);
 
@@ -19,13 +12,13 @@ const available = serverAvailable(ETCD);
  * its lock's TTL just because the locker's other locks keep their shared lease alive.
  */
 (available ? describe : describe.skip)('etcd entries left behind by failed calls', () => {
-  let server: RunningServer;
+  const etcd = etcdForTests();
   let proxy: FaultProxy;
   let prefix: string;
   const lockers: Locker[] = [];
   /** `one` reaches etcd through the fault proxy; rivals connect directly. */
   const open = (identity: string, ttl: number, through: 'proxy' | 'direct') => {
-    const port = through === 'proxy' ? proxy.port : Number(new URL(server.url).port);
+    const port = through === 'proxy' ? proxy.port : Number(new URL(etcd.server.url).port);
     const locker = createLocker(
       new EtcdBackend({ hosts: `http://127.0.0.1:${port}`, prefix, requestTimeoutMs: 500 }),
       { ttl, identity, onError: () => {} },
@@ -46,20 +39,14 @@ const available = serverAvailable(ETCD);
     }
   };
 
-  beforeAll(async () => {
-    server = await startEtcd();
-  }, 30_000);
   beforeEach(async () => {
-    proxy = await FaultProxy.start(Number(new URL(server.url).port));
+    proxy = await FaultProxy.start(Number(new URL(etcd.server.url).port));
     prefix = `${randomNamespace()}/`;
   });
   afterEach(async () => {
     await proxy.set({ kind: 'pass' });
     await Promise.all(lockers.splice(0).map((l) => l.close()));
     await proxy.close();
-  });
-  afterAll(async () => {
-    await server?.stop();
   });
 
   /** Refuses every connection of `one` for `ms` (calls fail fast), then lets it through again. */

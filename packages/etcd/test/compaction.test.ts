@@ -1,17 +1,10 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createLocker, type Locker, type LockHandle } from '@lock/core';
-import {
-  FaultProxy,
-  type RunningServer,
-  randomKey,
-  randomNamespace,
-  serverAvailable,
-  sleep,
-} from '@lock/testkit';
+import { FaultProxy, randomKey, randomNamespace, serverAvailable, sleep } from '@lock/testkit';
 import { Etcd3 } from 'etcd3';
 import { DeleteWatches } from '../src/delete-watches.js';
 import { EtcdBackend } from '../src/index.js';
-import { ETCD, startEtcd } from './etcd-server.js';
+import { ETCD, etcdForTests } from './etcd-server.js';
 
 const available = serverAvailable(ETCD);
 
@@ -21,8 +14,7 @@ const available = serverAvailable(ETCD);
  * only a live watch can hand them the lock within a test.
  */
 (available ? describe : describe.skip)('etcd watches cancelled by compaction', () => {
-  let server: RunningServer;
-  let raw: Etcd3;
+  const etcd = etcdForTests({ own: true });
   let proxy: FaultProxy;
   let prefix: string;
   const lockers: Locker[] = [];
@@ -39,41 +31,33 @@ const available = serverAvailable(ETCD);
     return locker;
   };
 
-  beforeAll(async () => {
-    server = await startEtcd({ own: true }); // compaction is server-wide
-    raw = new Etcd3({ hosts: server.url });
-  }, 30_000);
   beforeEach(async () => {
-    proxy = await FaultProxy.start(Number(new URL(server.url).port));
+    proxy = await FaultProxy.start(Number(new URL(etcd.server.url).port));
     prefix = `${randomNamespace()}/`;
   });
   afterEach(async () => {
     await Promise.all(lockers.splice(0).map((l) => l.close()));
     await proxy.close();
   });
-  afterAll(async () => {
-    raw?.close();
-    await server?.stop();
-  });
 
   /** Breaks the connections through the proxy, compacts etcd's history meanwhile, heals. */
   async function breakAndCompact(): Promise<void> {
     await proxy.set({ kind: 'refuse' });
     await sleep(300);
-    for (let i = 0; i < 3; i++) await raw.put(`${prefix}filler`).value(String(i));
-    const { header } = await raw.kv.range({ key: Buffer.from(`${prefix}filler`) });
-    await raw.kv.compact({ revision: header.revision, physical: true });
+    for (let i = 0; i < 3; i++) await etcd.raw.put(`${prefix}filler`).value(String(i));
+    const { header } = await etcd.raw.kv.range({ key: Buffer.from(`${prefix}filler`) });
+    await etcd.raw.kv.compact({ revision: header.revision, physical: true });
     await proxy.set({ kind: 'pass' });
   }
 
   it('a waiter whose shared folder watch was cancelled still takes the lock at once on release', async () => {
-    const holder = open('holder', Number(new URL(server.url).port));
+    const holder = open('holder', Number(new URL(etcd.server.url).port));
     const waiter = open('waiter', proxy.port);
     const key = randomKey();
     const folder = `${prefix}${encodeURIComponent(key)}/`;
     const held = await holder.tryLock(key);
     const waiting = waiter.lock(key, { timeout: 20_000 });
-    while ((await raw.getAll().prefix(folder).count()) < 2) await sleep(10);
+    while ((await etcd.raw.getAll().prefix(folder).count()) < 2) await sleep(10);
     await breakAndCompact();
     // Connected again (the read goes through the proxy), and the watch stream has had time to
     // come back and be cancelled by etcd.
@@ -87,9 +71,9 @@ const available = serverAvailable(ETCD);
     // The backend's watch stream still works: the cancelled watch was not cancelled again (etcd3
     // would throw from its stream handler on etcd's answer, and no watch would hear anything).
     const again = holder.lock(key, { timeout: 20_000 });
-    while ((await raw.getAll().prefix(folder).count()) < 2) await sleep(10);
+    while ((await etcd.raw.getAll().prefix(folder).count()) < 2) await sleep(10);
     const third = waiter.lock(key, { timeout: 20_000 });
-    while ((await raw.getAll().prefix(folder).count()) < 3) await sleep(10);
+    while ((await etcd.raw.getAll().prefix(folder).count()) < 3) await sleep(10);
     await next.release();
     const second: LockHandle = await again;
     const handedAt = performance.now();
@@ -100,7 +84,7 @@ const available = serverAvailable(ETCD);
   }, 45_000);
 
   it('watch() keeps calling back after its watch was cancelled', async () => {
-    const holder = open('holder', Number(new URL(server.url).port));
+    const holder = open('holder', Number(new URL(etcd.server.url).port));
     const backend = new EtcdBackend({ hosts: `http://127.0.0.1:${proxy.port}`, prefix });
     try {
       const key = randomKey();
@@ -124,12 +108,12 @@ const available = serverAvailable(ETCD);
   }, 30_000);
 
   it('a watch etcd cancelled is never cancelled again, so the watch stream keeps working', async () => {
-    const client = new Etcd3({ hosts: server.url });
+    const client = new Etcd3({ hosts: etcd.server.url });
     const watches = new DeleteWatches(client, `${prefix}\u0000anchor`, 5_000);
     try {
-      for (let i = 0; i < 3; i++) await raw.put(`${prefix}filler`).value(String(i));
-      const { header } = await raw.kv.range({ key: Buffer.from(`${prefix}filler`) });
-      await raw.kv.compact({ revision: header.revision, physical: true });
+      for (let i = 0; i < 3; i++) await etcd.raw.put(`${prefix}filler`).value(String(i));
+      const { header } = await etcd.raw.kv.range({ key: Buffer.from(`${prefix}filler`) });
+      await etcd.raw.kv.compact({ revision: header.revision, physical: true });
       // A watch from a compacted revision: etcd cancels it at once, which wakes its owner.
       let woken = false;
       const cancel = watches.entry(Buffer.from(`${prefix}gone`), '1', () => {
@@ -145,8 +129,8 @@ const available = serverAvailable(ETCD);
       live.onDelete(() => {
         heard = true;
       });
-      await raw.put(`${prefix}f/a`).value('1');
-      await raw.delete().key(`${prefix}f/a`);
+      await etcd.raw.put(`${prefix}f/a`).value('1');
+      await etcd.raw.delete().key(`${prefix}f/a`);
       const deadline = performance.now() + 3_000;
       while (!heard && performance.now() < deadline) await sleep(10);
       expect(heard).toBe(true);

@@ -1,38 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  type RunningServer,
-  randomKey,
-  randomNamespace,
-  serverAvailable,
-  sleep,
-} from '@lock/testkit';
-import { Etcd3 } from 'etcd3';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { randomKey, randomNamespace, serverAvailable, sleep } from '@lock/testkit';
 import { EtcdBackend } from '../src/index.js';
 import { delayNextLeaseTimeToLive } from './driver-delays.js';
-import { ETCD, startEtcd } from './etcd-server.js';
+import { ETCD, etcdForTests } from './etcd-server.js';
 
 const available = serverAvailable(ETCD);
 
 (available ? describe : describe.skip)('etcd extend racing a keepalive tick', () => {
-  let server: RunningServer;
-  let raw: Etcd3;
+  const etcd = etcdForTests();
   const backends: EtcdBackend[] = [];
 
-  beforeAll(async () => {
-    server = await startEtcd();
-    raw = new Etcd3({ hosts: server.url });
-  }, 30_000);
   afterEach(async () => {
     await Promise.all(backends.splice(0).map((b) => b.close()));
-  });
-  afterAll(async () => {
-    raw?.close();
-    await server?.stop();
   });
 
   it('a tick that grouped the lock under its old lease while an extend moved it to a longer one keeps it', async () => {
     const prefix = `${randomNamespace()}/`;
-    const backend = new EtcdBackend({ hosts: server.url, prefix });
+    const backend = new EtcdBackend({ hosts: etcd.server.url, prefix });
     backends.push(backend);
     const key = randomKey();
     const owner = 'x.1';
@@ -47,7 +31,7 @@ const available = serverAvailable(ETCD);
     // Still ours, on the 5 s lease, well past the old 1 s one.
     await sleep(2_000);
     expect(await backend.extend({ key, owner, ttlMs: 5_000 })).toBe('ok');
-    const rival = new EtcdBackend({ hosts: server.url, prefix });
+    const rival = new EtcdBackend({ hosts: etcd.server.url, prefix });
     backends.push(rival);
     expect(await rival.acquire({ key, owner: 'y.1', ttlMs: 1_000 })).toMatchObject({
       acquired: false,

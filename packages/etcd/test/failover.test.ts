@@ -1,19 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import {
-  FaultProxy,
-  type RunningServer,
-  randomKey,
-  randomNamespace,
-  serverAvailable,
-  sleep,
-} from '@lock/testkit';
-import { Etcd3, GRPCDeadlineExceededError } from 'etcd3';
+import { FaultProxy, randomKey, randomNamespace, serverAvailable, sleep } from '@lock/testkit';
+import { GRPCDeadlineExceededError } from 'etcd3';
 import { ConnectionPool } from 'etcd3/lib/connection-pool';
 import { AttemptTracker } from '../src/attempts.js';
 import { createClient } from '../src/client.js';
 import { EtcdBackend } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
-import { ETCD, startEtcd } from './etcd-server.js';
+import { ETCD, etcdForTests } from './etcd-server.js';
 
 const available = serverAvailable(ETCD);
 
@@ -24,20 +17,17 @@ const available = serverAvailable(ETCD);
  * first attempt always goes through `first` and the retry through `second`.
  */
 (available ? describe : describe.skip)('etcd calls retried on another member', () => {
-  let server: RunningServer;
-  let raw: Etcd3;
+  const etcd = etcdForTests();
   let first: FaultProxy;
   let second: FaultProxy;
   let backend: EtcdBackend;
   let prefix: string;
 
-  beforeAll(async () => {
-    server = await startEtcd();
-    raw = new Etcd3({ hosts: server.url });
+  beforeAll(() => {
     ConnectionPool.deterministicOrder = true; // hosts are tried last to first
-  }, 30_000);
+  });
   beforeEach(async () => {
-    const port = Number(new URL(server.url).port);
+    const port = Number(new URL(etcd.server.url).port);
     [first, second] = await Promise.all([FaultProxy.start(port), FaultProxy.start(port)]);
     prefix = `${randomNamespace()}/`;
     backend = new EtcdBackend({
@@ -50,16 +40,14 @@ const available = serverAvailable(ETCD);
     await backend.close();
     await Promise.all([first.close(), second.close()]);
   });
-  afterAll(async () => {
+  afterAll(() => {
     ConnectionPool.deterministicOrder = false;
-    raw?.close();
-    await server?.stop();
   });
 
   // 5.5 s asks for a 6 s lease: an acquire within 0.5 s of the lease's last renewal sends none.
   const ttlMs = 5_500;
   const entriesOf = (key: string) =>
-    raw
+    etcd.raw
       .getAll()
       .prefix(`${prefix}${encodeURIComponent(key)}/`)
       .count();

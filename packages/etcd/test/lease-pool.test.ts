@@ -1,32 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { type RunningServer, randomKey, randomNamespace, serverAvailable } from '@lock/testkit';
-import { Etcd3 } from 'etcd3';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { randomKey, randomNamespace, serverAvailable } from '@lock/testkit';
 import { EtcdBackend } from '../src/index.js';
 import { delayNextTxn } from './driver-delays.js';
-import { ETCD, startEtcd } from './etcd-server.js';
+import { ETCD, etcdForTests } from './etcd-server.js';
 
 const available = serverAvailable(ETCD);
 
 (available ? describe : describe.skip)('etcd lease pool against a real etcd', () => {
-  let server: RunningServer;
-  let raw: Etcd3;
+  const etcd = etcdForTests();
   const backends: EtcdBackend[] = [];
   const open = (prefix: string) => {
-    const backend = new EtcdBackend({ hosts: server.url, prefix });
+    const backend = new EtcdBackend({ hosts: etcd.server.url, prefix });
     backends.push(backend);
     return backend;
   };
 
-  beforeAll(async () => {
-    server = await startEtcd();
-    raw = new Etcd3({ hosts: server.url });
-  }, 30_000);
   afterEach(async () => {
     await Promise.all(backends.splice(0).map((b) => b.close()));
-  });
-  afterAll(async () => {
-    raw?.close();
-    await server?.stop();
   });
 
   it('a lease with an acquire pending on it is not revoked when another call finds it stale', async () => {
@@ -58,7 +48,7 @@ const available = serverAvailable(ETCD);
     // The interleaving happened: B is on a new lease, A on the one it was handed.
     const leaseOf = async (k: string) =>
       (
-        await raw
+        await etcd.raw
           .getAll()
           .prefix(`${prefix}${encodeURIComponent(k)}/`)
           .exec()
