@@ -25,7 +25,7 @@ import { withDeadline } from '../src/call.js';
 import { createClient } from '../src/client.js';
 import { KeepAliveChannel } from '../src/keepalive-channel.js';
 import { KeyLayout } from '../src/keys.js';
-import { firstIn, folderEmpty, putEntry } from '../src/kv-ops.js';
+import { firstIn, putIfEmpty } from '../src/kv-ops.js';
 import { Lease } from '../src/lease.js';
 import { resolveOptions } from '../src/options.js';
 import { TxnBatcher } from '../src/txn-batcher.js';
@@ -81,11 +81,7 @@ export class LeasePerLockBackend implements LockBackend {
     const folder = this.#layout.folder(key);
     const entry = this.#layout.entry(key, lease.id, owner);
     const reply = await this.#batcher.run(
-      {
-        compare: [folderEmpty(folder)],
-        success: [putEntry(entry, owner, lease.id)],
-        failure: [firstIn(folder)],
-      },
+      putIfEmpty(folder, entry, owner, lease.id),
       folder.toString('latin1'),
       'acquire',
       key,

@@ -29,15 +29,7 @@ import { DeleteWatches } from './delete-watches.js';
 import { FolderWatches } from './folder-watches.js';
 import { KeepAliveChannel } from './keepalive-channel.js';
 import { KeyLayout, rangeEnd } from './keys.js';
-import {
-  allIn,
-  createdAt,
-  deleteEntry,
-  firstIn,
-  folderEmpty,
-  ownedBy,
-  putEntry,
-} from './kv-ops.js';
+import { allIn, createdAt, deleteEntry, firstIn, ownedBy, putEntry, putIfEmpty } from './kv-ops.js';
 import { type Lease, LeaseGoneError } from './lease.js';
 import { LeasePool } from './lease-pool.js';
 import { type EtcdBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -193,11 +185,7 @@ export class EtcdBackend implements LockBackend {
     let reply: TxnReply;
     try {
       reply = await this.#batcher.run(
-        {
-          compare: [folderEmpty(folder)],
-          success: [putEntry(entry, owner, lease.id)],
-          failure: [firstIn(folder)],
-        },
+        putIfEmpty(folder, entry, owner, lease.id),
         folder.toString('latin1'),
         'acquire',
         key,
