@@ -1,4 +1,4 @@
-import { BackendError, isLockError, maskSecrets } from '@lock/core';
+import { BackendError, isLockError, maskSecrets, quoteKey } from '@lock/core';
 
 /** No reply from etcd within the deadline this package set (the driver's own never fired). */
 export class EtcdDeadlineError extends Error {
@@ -36,7 +36,7 @@ export async function withDeadline<T>(
 /** Keeps a `LockError` as is; wraps anything else in a `BackendError` that names the call. */
 export function toBackendError(operation: string, error: unknown, key?: string): Error {
   if (isLockError(error)) return error;
-  const what = key === undefined ? '' : ` of lock "${key}"`;
+  const what = key === undefined ? '' : ` of lock ${quoteKey(key)}`;
   return new BackendError(`etcd ${operation}${what} failed: ${describe(error)}`, {
     cause: error,
     key,

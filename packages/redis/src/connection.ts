@@ -54,12 +54,17 @@ export class RedisConnection {
   #connectedOnce = false;
   #closed = false;
 
+  /** Where the server is (`host:port`, no password), for messages. */
+  readonly address: string;
+
   constructor(
+    address: string,
     source: ClientSource,
     connectTimeoutMs: number,
     commandTimeoutMs: number,
     onFirstConnect: () => void,
   ) {
+    this.address = address;
     this.#source = source;
     this.#connectTimeoutMs = connectTimeoutMs;
     this.#deadlines = new CommandDeadlines(commandTimeoutMs, () => this.#dropSuspectClient());
@@ -191,12 +196,12 @@ export class RedisConnection {
         await connectWithin(
           () => client.connect(),
           this.#connectTimeoutMs,
-          'redis',
+          `redis at ${this.address}`,
           () => client.destroy(),
         );
       } catch (error) {
         if (client.isOpen) client.destroy();
-        throw toBackendError(error, 'connect');
+        throw toBackendError(error, `connect to ${this.address}`);
       }
     } else {
       client = source.kind === 'client' ? source.client : source.cluster;
@@ -205,11 +210,11 @@ export class RedisConnection {
           await connectWithin(
             () => client.connect(),
             this.#connectTimeoutMs,
-            'redis',
+            `redis at ${this.address}`,
             () => {},
           );
         } catch (error) {
-          throw toBackendError(error, 'connect');
+          throw toBackendError(error, `connect to ${this.address}`);
         }
       }
     }

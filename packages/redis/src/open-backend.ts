@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   InvalidConnectionStringError,
   type LockBackend,
+  type OpenContext,
 } from '@lock/core';
 import type { RedisClientOptions } from 'redis';
 import { parseRedisClusterUri, parseRedlockUri } from './multi-host-uri.js';
@@ -35,8 +36,9 @@ export interface OpenBackendOptions
 }
 
 /**
- * Opens a backend from a connection string, for core's `connect()`. Connects before returning,
- * so a wrong host or password fails here. Durations take `ms`, `s` or `m` (a bare number is
+ * Opens a backend from a connection string, for core's `connect()`, checking the URI and every
+ * option first and doing no I/O: `connect()` then reaches the server (`backend.connect()`, one
+ * `PING`) unless it was asked to be lazy, so a wrong host or password fails there. Durations take `ms`, `s` or `m` (a bare number is
  * milliseconds); options given in `options` win over the same ones in the query.
  *
  * - `redis[s]://[[user][:password]@]host[:port][/db][?connect-timeout=2s&command-timeout=500ms&prefix=app:&fair=false]`:
@@ -47,8 +49,6 @@ export interface OpenBackendOptions
  *   on a Redis Cluster, whose client it owns (see {@link parseRedisClusterUri}).
  * @throws {InvalidConnectionStringError} for a URI it cannot read (the password is masked).
  * @throws {InvalidArgumentError} for an unknown option, or one that does not apply.
- * @throws {BackendError} when Redis (a quorum of Redlock nodes) cannot be reached or refuses
- * the credentials.
  * @example
  * ```ts
  * import { connect } from '@lock/core';
@@ -59,21 +59,21 @@ export interface OpenBackendOptions
 export async function openBackend(
   uri: string,
   options: Record<string, unknown> = {},
+  context?: OpenContext,
 ): Promise<LockBackend> {
   if (typeof uri !== 'string') throw new InvalidArgumentError('uri', uri, 'must be a string');
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
-  const backend =
-    scheme === 'redlock' || scheme === 'redlocks'
-      ? new RedlockBackend(parseRedlockUri(uri, options))
-      : scheme === 'redis-cluster' || scheme === 'rediss-cluster'
-        ? new RedisBackend(parseRedisClusterUri(uri, options))
-        : new RedisBackend(parseRedisUri(uri, options));
-  try {
-    return await backend.connect();
-  } catch (error) {
-    await backend.close();
-    throw error;
-  }
+  // connect() passes what is left of its own connect timeout: the backend's is no longer,
+  // unless the URI or the options set one.
+  const withTimeout =
+    context === undefined || 'connectTimeout' in options || /[?&]connect-timeout=/.test(uri)
+      ? options
+      : { ...options, connectTimeout: context.connectTimeoutMs };
+  return scheme === 'redlock' || scheme === 'redlocks'
+    ? new RedlockBackend(parseRedlockUri(uri, withTimeout))
+    : scheme === 'redis-cluster' || scheme === 'rediss-cluster'
+      ? new RedisBackend(parseRedisClusterUri(uri, withTimeout))
+      : new RedisBackend(parseRedisUri(uri, withTimeout));
 }
 
 /**
@@ -87,6 +87,17 @@ export function parseRedisUri(
 ): RedisBackendOptions {
   if (typeof uri !== 'string') throw new InvalidArgumentError('uri', uri, 'must be a string');
   checkOptions(options, 'options', REDIS_URI_OPTION_NAMES);
+  // WHATWG URL only says "invalid URL" for a bad port: say which rule it breaks first.
+  const withoutUser = uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, '$1');
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^:/?#]*):([^/?#]*)/i.exec(withoutUser)?.[1];
+  if (port !== undefined && port !== '' && !(/^\d+$/.test(port) && Number(port) <= 65_535)) {
+    throw new InvalidConnectionStringError(
+      uri,
+      /^\d+$/.test(port)
+        ? `port ${port} is out of range 1–65535`
+        : `port "${port}" is not a number`,
+    );
+  }
   let url: URL;
   try {
     url = new URL(uri);

@@ -10,6 +10,7 @@ import type {
   ReleaseRequest,
   Unsubscribe,
 } from '@lock/core';
+import { addressOf } from './address.js';
 import { ownedClientFactory, ownedClusterFactory } from './client-factory.js';
 import { type ClientSource, RedisConnection } from './connection.js';
 import { checkEvictionPolicy } from './eviction-policy.js';
@@ -78,6 +79,7 @@ export class RedisBackend implements LockBackend {
     this.#options = resolveOptions(options);
     this.name = this.#options.fair ? 'redis' : 'redis (unfair)';
     this.#connection = new RedisConnection(
+      addressOf(options),
       sourceOf(options, this.#options.connectTimeout),
       this.#options.connectTimeout,
       this.#options.commandTimeout,
@@ -109,6 +111,9 @@ export class RedisBackend implements LockBackend {
    */
   async connect(): Promise<this> {
     await this.#connection.client();
+    // One round trip: a server that accepts connections but does not answer (frozen, a proxy in
+    // front of a dead one) fails here, within the command timeout, not at the first lock.
+    await this.#connection.send(undefined, ['PING'], `PING to ${this.#connection.address}`);
     return this;
   }
 

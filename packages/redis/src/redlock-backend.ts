@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   type LockBackend,
   type OwnerCheckedResult,
+  quoteKey,
   type ReleaseRequest,
   type Unsubscribe,
 } from '@lock/core';
@@ -240,13 +241,13 @@ export class RedlockBackend implements LockBackend {
       await this.#cleanUp(request);
       if (validity <= 0) {
         throw new BackendError(
-          `redlock: acquiring lock "${request.key}" took longer than its TTL allows`,
+          `redlock: acquiring lock ${quoteKey(request.key)} took longer than its TTL allows`,
           { key: request.key, cause: new Error('validity ran out during acquisition') },
         );
       }
       const errors = raised.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       throw new BackendError(
-        `redlock acquire of lock "${request.key}": only ${confirmed} of the ${granting.length} redis nodes that granted it still held it when its fence was raised, a quorum of ${this.quorum} is needed`,
+        `redlock acquire of lock ${quoteKey(request.key)}: only ${confirmed} of the ${granting.length} redis nodes that granted it still held it when its fence was raised, a quorum of ${this.quorum} is needed`,
         {
           key: request.key,
           cause: new AggregateError(
@@ -369,7 +370,7 @@ export class RedlockBackend implements LockBackend {
       .map((r) => r.reason as unknown);
     const answered = replies.length - errors.length;
     return new BackendError(
-      `redlock ${operation} of lock "${key}": only ${answered} of ${this.#nodes.length} redis nodes answered, a quorum of ${this.quorum} is needed`,
+      `redlock ${operation} of lock ${quoteKey(key)}: only ${answered} of ${this.#nodes.length} redis nodes answered, a quorum of ${this.quorum} is needed`,
       { key, cause: new AggregateError(errors, `${errors.length} redis nodes failed`) },
     );
   }

@@ -10,7 +10,7 @@ import {
 } from '@lock/testkit';
 import { createCluster } from 'redis';
 import { lockKeys, openBackend, RedisBackend, type RedisClusterLike } from '../src/index.js';
-import { redisAvailable } from './redis-server.js';
+import { openAndConnect, redisAvailable } from './redis-server.js';
 
 const available = redisAvailable();
 
@@ -140,7 +140,7 @@ function clusterState(port: number): string {
     const { freePort } = await import('@lock/testkit');
     const uri = `redis-cluster://:hunter2@127.0.0.1:${await freePort()}?connect-timeout=500ms`;
     const started = performance.now();
-    const error = await openBackend(uri).catch((e: unknown) => e);
+    const error = await openAndConnect(uri).catch((e: unknown) => e);
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(isLockError(error, 'BACKEND')).toBe(true);
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('hunter2');

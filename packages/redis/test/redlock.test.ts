@@ -10,7 +10,7 @@ import {
 } from '@lock/testkit';
 import { createClient } from 'redis';
 import { lockKeys, openBackend, RedlockBackend } from '../src/index.js';
-import { redisAvailable, startOwnRedis } from './redis-server.js';
+import { openAndConnect, redisAvailable, startOwnRedis } from './redis-server.js';
 
 const available = redisAvailable();
 
@@ -76,7 +76,7 @@ async function startFive(): Promise<RunningServer[]> {
     const ports = await Promise.all([1, 2, 3].map(() => freePort()));
     const uri = `redlock://:hunter2@${ports.map((p) => `127.0.0.1:${p}`).join(',')}?connect-timeout=500ms`;
     const started = performance.now();
-    const error = await openBackend(uri).catch((e: unknown) => e);
+    const error = await openAndConnect(uri).catch((e: unknown) => e);
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(isLockError(error, 'BACKEND')).toBe(true);
     expect((error as Error).message).toContain('quorum of 2');
