@@ -43,7 +43,9 @@ describeMemcached('connect("memcached://…")', () => {
     server.pause();
     try {
       const started = performance.now();
-      const error = await connect(`memcached://${server.url}`, { connectTimeout: 800 }).catch((e: unknown) => e);
+      const error = await connect(`memcached://${server.url}`, { connectTimeout: 800 }).catch(
+        (e: unknown) => e,
+      );
       const elapsed = performance.now() - started;
       expect(isLockError(error, 'BACKEND')).toBe(true);
       expect((error as Error).message).toContain(`127.0.0.1:${server.ports[0]}`);
