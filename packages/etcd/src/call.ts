@@ -48,5 +48,7 @@ function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const kind = error.name === 'Error' ? error.constructor.name : error.name;
   const line = (error.message ?? '').split('\n')[0] ?? '';
-  return maskSecrets(`${kind}: ${line}`).slice(0, 300);
+  // Drop labels the driver leaves with nothing after them ("… Resolution note: ").
+  const trimmed = line.replace(/(\s*[A-Z][A-Za-z ]*:\s*)+$/, '');
+  return maskSecrets(`${kind}: ${trimmed}`).slice(0, 300);
 }

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import {
   type AcquireRequest,
   type AcquireResult,
+  BackendError,
   type BackendLockInfo,
   type ExtendRequest,
   identityOf,
@@ -137,6 +138,28 @@ export class EtcdBackend implements LockBackend {
       refusedOutright,
       removeLater: (entry, guard, key, lease) => this.#removeLater(entry, guard, key, lease),
     };
+  }
+
+  /**
+   * Reaches the cluster now, with one round trip (a read of one key under this backend's
+   * prefix, so a user restricted to the prefix may make it; an auth token is fetched first when
+   * there are credentials), within the dial timeout. `connect(uri)` calls it unless asked to be
+   * lazy, so a wrong address, a frozen member or a wrong password shows up there.
+   * @throws {BackendError} naming the members, with the driver's error as `cause`.
+   */
+  async connect(): Promise<this> {
+    this.#assertOpen();
+    try {
+      await this.#call('connect', () =>
+        this.client.kv.range({ key: Buffer.from(`${this.layout.prefix}\u0000connect`) }),
+      );
+    } catch (error) {
+      const hosts = this.#options.hosts.map((host) => host.replace(/^https?:\/\//, '')).join(', ');
+      throw new BackendError(`could not reach etcd at ${hosts}: ${(error as Error).message}`, {
+        cause: (error as { cause?: unknown }).cause ?? error,
+      });
+    }
+    return this;
   }
 
   /**
