@@ -129,7 +129,12 @@ export class RedisConnection {
     args: readonly string[],
   ): Promise<unknown> {
     return this.isCluster
-      ? (client as RedisClusterLike).sendCommand(firstKey, false, args, NO_DRIVER_TIMEOUT)
+      ? (client as RedisClusterLike).sendCommand(
+          firstKey,
+          false,
+          args as string[],
+          NO_DRIVER_TIMEOUT,
+        )
       : (client as RedisClientLike).sendCommand(args, NO_DRIVER_TIMEOUT);
   }
 

@@ -82,7 +82,7 @@ function clusterState(port: number): string {
     await Promise.all(nodes.map((n) => n.stop()));
   });
 
-  const asLike = () => cluster as unknown as RedisClusterLike;
+  const asLike = (): RedisClusterLike => cluster;
 
   it('locks and fences work on keys in different slots', async () => {
     const prefix = `${randomNamespace()}:`;
