@@ -56,8 +56,15 @@ export class DocstoreBackend implements LockBackend {
   readonly #timeoutMs: number;
   readonly #seen = new Observations();
   readonly #listening = new Map<string, Listening>();
-  /** Reads in flight per record id: concurrent callers share one (waiters poll together). */
-  readonly #reading = new Map<string, Promise<Observation | undefined>>();
+  /**
+   * Reads in flight per record id, with when each was sent: a call shares one sent after it
+   * began (so many waiters polling one key cost one read), never an older one, whose answer
+   * may predate a release the caller has already seen.
+   */
+  readonly #reading = new Map<
+    string,
+    { readonly sentAt: number; readonly reply: Promise<Observation | undefined> }
+  >();
   /**
    * Acquiring writes in flight per record id: a second acquire of the same record waits for the
    * first one's outcome instead of sending a write that would race it (one write per version
@@ -103,6 +110,7 @@ export class DocstoreBackend implements LockBackend {
   }
 
   async #acquire(id: string, owner: string, ttlMs: number): Promise<AcquireResult> {
+    const startedAt = performance.now();
     let seen = this.#seen.get(id);
     let fresh = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -115,8 +123,10 @@ export class DocstoreBackend implements LockBackend {
         };
         const other = this.#acquiring.get(id);
         if (other !== undefined) {
+          // Another acquire of this process is creating it: its outcome (or a read) decides.
           await other.catch(() => {});
-          seen = this.#seen.get(id);
+          seen = this.#seen.get(id) ?? (await this.#observe(id, undefined, startedAt));
+          fresh = true;
           continue;
         }
         const created = await this.#acquiringWrite(
@@ -125,7 +135,7 @@ export class DocstoreBackend implements LockBackend {
           'create',
         );
         if (created.created) return this.#granted(id, created.record);
-        seen = await this.#observe(id, created.current);
+        seen = await this.#observe(id, created.current, startedAt);
         fresh = true;
         if (seen?.record.owner === owner) return this.#granted(id, seen.record);
         continue;
@@ -134,7 +144,7 @@ export class DocstoreBackend implements LockBackend {
       if (record.owner === owner) return this.#granted(id, record);
       if (record.owner !== null && performance.now() < seen.expiresAt) {
         if (fresh) return denied(seen);
-        seen = await this.#observe(id, undefined);
+        seen = await this.#observe(id, undefined, startedAt);
         fresh = true;
         continue;
       }
@@ -266,7 +276,7 @@ export class DocstoreBackend implements LockBackend {
       if (record === undefined || record.owner !== owner) {
         if (fresh) return verdict(record);
         // Not a shared read: one sent before this owner's own acquire landed would show it lost.
-        seen = await this.#observe(id, undefined, false);
+        seen = await this.#observe(id, undefined);
         fresh = true;
         continue;
       }
@@ -322,9 +332,11 @@ export class DocstoreBackend implements LockBackend {
       const stop = (this.collection.watch as NonNullable<LeaseCollection['watch']>)(
         id,
         (record) => {
-          const before = this.#seen.get(id)?.record.version;
           const seen = this.#seen.see(id, record, performance.now());
-          if (seen === undefined || seen.record.owner === null || seen.record.version !== before) {
+          // Only a free (or deleted) record wakes waiters: waking every waiter on every write
+          // (each acquisition, each renewal) would make them all read again for nothing. An
+          // expiring holder wakes them by the time left, which each refusal reports.
+          if (seen === undefined || seen.record.owner === null) {
             for (const subscriber of [...subscribers]) subscriber();
           }
         },
@@ -370,32 +382,30 @@ export class DocstoreBackend implements LockBackend {
   }
 
   /**
-   * Notes `record` (one that came with a reply), or reads the record of `id` and notes it. A
-   * read already in flight for `id` is shared rather than sent again.
+   * Notes `record` (one that came with a reply), or reads the record of `id` and notes it. With
+   * `sharedSince`, a read of `id` sent at or after that moment is shared rather than sent again.
    */
   async #observe(
     id: string,
     record: LeaseRecord | undefined,
-    share = true,
+    sharedSince?: number,
   ): Promise<Observation | undefined> {
     if (record !== undefined) return this.#seen.see(id, record, performance.now());
-    if (!share) {
-      const read = await this.#call('read', this.collection.get(id));
-      return this.#seen.see(id, read, performance.now());
+    const inFlight = this.#reading.get(id);
+    if (sharedSince !== undefined && inFlight !== undefined && inFlight.sentAt >= sharedSince) {
+      return inFlight.reply;
     }
-    let reading = this.#reading.get(id);
-    if (reading === undefined) {
-      reading = this.#call('read', this.collection.get(id)).then((read) =>
-        this.#seen.see(id, read, performance.now()),
-      );
-      const shared = reading;
-      this.#reading.set(id, shared);
-      const done = () => {
-        if (this.#reading.get(id) === shared) this.#reading.delete(id);
-      };
-      shared.then(done, done);
-    }
-    return reading;
+    const sentAt = performance.now();
+    const reply = this.#call('read', this.collection.get(id)).then((read) =>
+      this.#seen.see(id, read, performance.now()),
+    );
+    const entry = { sentAt, reply };
+    this.#reading.set(id, entry);
+    const done = () => {
+      if (this.#reading.get(id) === entry) this.#reading.delete(id);
+    };
+    reply.then(done, done);
+    return reply;
   }
 
   /** Notes the record a failed conditional write returned, or reads it when it returned none. */
@@ -404,7 +414,7 @@ export class DocstoreBackend implements LockBackend {
     failure: Extract<UpdateResult, { updated: false }>,
   ): Promise<Observation | undefined> {
     if (failure.current === null) return this.#seen.see(id, undefined, performance.now());
-    return this.#observe(id, failure.current, false);
+    return this.#observe(id, failure.current);
   }
 }
 
