@@ -66,13 +66,13 @@ export class DynamoLeaseCollection implements LeaseCollection {
   async create(id: string, fields: LeaseFields): Promise<CreateResult> {
     const failed = await this.#put(id, fields, 'attribute_not_exists(id)', undefined);
     if (failed === false) return { created: true, record: toRecordOf(fields) };
-    return { created: false, current: failed ?? undefined };
+    return { created: false, current: failed };
   }
 
   async update(id: string, expected: string, fields: LeaseFields): Promise<UpdateResult> {
     const failed = await this.#put(id, fields, '#v = :v', expected);
     if (failed === false) return { updated: true, record: toRecordOf(fields) };
-    return failed === undefined ? { updated: false } : { updated: false, current: failed };
+    return { updated: false, current: failed };
   }
 
   async delete(id: string, expected: string): Promise<boolean> {
@@ -156,14 +156,14 @@ export class DynamoLeaseCollection implements LeaseCollection {
 
   /**
    * A conditional `PutItem`: `false` when it was written, else the item DynamoDB returned
-   * with the failure (`null`: there is none), or `undefined` when it returned nothing.
+   * with the failure, or `undefined` when it returned none.
    */
   async #put(
     id: string,
     fields: LeaseFields,
     condition: string,
     expected: string | undefined,
-  ): Promise<false | LeaseRecord | null | undefined> {
+  ): Promise<false | LeaseRecord | undefined> {
     const command = new PutItemCommand({
       TableName: this.table,
       Item: toItem(id, fields),
@@ -181,12 +181,9 @@ export class DynamoLeaseCollection implements LeaseCollection {
       return false;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        if (!this.#returnsOnFailure) return undefined;
-        return error.Item === undefined
-          ? expected === undefined
-            ? undefined
-            : null
-          : toRecord(error.Item);
+        // No item: either there is none, or the endpoint ignored the request for it (dynalite
+        // accepts the parameter and returns nothing). The caller reads to find out.
+        return error.Item === undefined ? undefined : toRecord(error.Item);
       }
       if (this.#returnsOnFailure && refusesReturnOnFailure(error)) {
         this.#returnsOnFailure = false;

@@ -41,6 +41,7 @@ export class MongoLeaseCollection implements LeaseCollection {
   readonly maxIdBytes = 1024;
   readonly #collection: Collection<LockDocument>;
   readonly #ownedClient: MongoClient | undefined;
+  #connected: Promise<unknown> | undefined;
 
   /**
    * @param collection the collection of lock documents, with write concern `majority` (see the
@@ -52,7 +53,25 @@ export class MongoLeaseCollection implements LeaseCollection {
     this.#ownedClient = ownedClient;
   }
 
+  /**
+   * Connects a client this package created, again after a failure. The driver connects on the
+   * first operation by itself, but when that first connect fails (the server down or silent at
+   * start) its topology stays closed and every later operation fails with "Topology is closed".
+   */
+  #ready(): Promise<unknown> | undefined {
+    if (this.#ownedClient === undefined) return undefined;
+    if (this.#connected === undefined) {
+      const connecting = this.#ownedClient.connect();
+      this.#connected = connecting;
+      connecting.catch(() => {
+        if (this.#connected === connecting) this.#connected = undefined;
+      });
+    }
+    return this.#connected;
+  }
+
   async get(id: string): Promise<LeaseRecord | undefined> {
+    await this.#ready();
     const document = await this.#collection.findOne({ _id: id }, { projection: PROJECTION });
     return document === null ? undefined : toRecord(document);
   }
@@ -62,6 +81,7 @@ export class MongoLeaseCollection implements LeaseCollection {
    * with a duplicate key error when it is taken, and stamps the server's time on the way.
    */
   async create(id: string, fields: LeaseFields): Promise<CreateResult> {
+    await this.#ready();
     try {
       await this.#collection.updateOne(
         { _id: id, v: NO_VERSION },
@@ -76,6 +96,7 @@ export class MongoLeaseCollection implements LeaseCollection {
   }
 
   async update(id: string, expected: string, fields: LeaseFields): Promise<UpdateResult> {
+    await this.#ready();
     const result = await this.#collection.updateOne(
       { _id: id, v: expected },
       { $set: toDocumentFields(fields), $currentDate: { at: true } },
@@ -87,6 +108,7 @@ export class MongoLeaseCollection implements LeaseCollection {
   }
 
   async delete(id: string, expected: string): Promise<boolean> {
+    await this.#ready();
     const result = await this.#collection.deleteOne({ _id: id, v: expected });
     return result.deletedCount === 1;
   }
@@ -96,6 +118,7 @@ export class MongoLeaseCollection implements LeaseCollection {
    * when some did not, one `find` of the batch's documents tells which by their write ids.
    */
   async updateMany(requests: readonly UpdateRequest[]): Promise<UpdateResult[]> {
+    await this.#ready();
     const result = await this.#collection.bulkWrite(
       requests.map(({ id, expected, fields }) => ({
         updateOne: {
