@@ -27,7 +27,7 @@ export function explainTableError(error: unknown, table: string): unknown {
   }
   if (
     name === 'ValidationException' &&
-    /key element does not match the schema|key schema/i.test(message)
+    /key element does not match the schema|key schema|Missing the key .* in the item/i.test(message)
   ) {
     return new DynamoTableError(
       `table "${table}" does not have the key the lock needs: a partition key named "id" of type string and no sort key (${message})`,
