@@ -122,10 +122,10 @@ export class FirestoreLeaseCollection implements LeaseCollection {
         batch.update(this.#ref(id), toData(fields), { lastUpdateTime: toTimestamp(expected) });
       }
       try {
-        const written_ = await this.#track(batch.commit());
-        chunk.forEach(({ fields }, i) =>
-          results.push({ updated: true, record: written(fields, written_[i] as WriteResult) }),
-        );
+        const writes = await this.#track(batch.commit());
+        chunk.forEach(({ fields }, i) => {
+          results.push({ updated: true, record: written(fields, writes[i] as WriteResult) });
+        });
       } catch (error) {
         const code = codeOf(error);
         if (code !== FAILED_PRECONDITION && code !== NOT_FOUND) throw error;
