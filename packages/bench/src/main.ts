@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Suite } from './adapter.js';
 import { type AdapterResult, type SuiteResult, toMarkdown } from './report.js';
+import { dynamodbSuite, firestoreSuite, mongodbSuite } from './suites/docstore.js';
 import { etcdSuite } from './suites/etcd.js';
 import { localSuite } from './suites/local.js';
 import { memcachedSuite } from './suites/memcached.js';
@@ -17,6 +18,9 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   redis: redisSuite,
   memcached: memcachedSuite,
   etcd: etcdSuite,
+  mongodb: mongodbSuite,
+  dynamodb: dynamodbSuite,
+  firestore: firestoreSuite,
 };
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 2_000);

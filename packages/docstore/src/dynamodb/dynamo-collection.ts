@@ -100,12 +100,12 @@ export class DynamoLeaseCollection implements LeaseCollection {
    */
   async updateMany(requests: readonly UpdateRequest[]): Promise<UpdateResult[]> {
     if (!this.#transactions) return this.#updateEach(requests);
-    const results: UpdateResult[] = [];
+    const chunks: UpdateRequest[][] = [];
     for (let start = 0; start < requests.length; start += MAX_TRANSACTION_ITEMS) {
-      const chunk = requests.slice(start, start + MAX_TRANSACTION_ITEMS);
-      results.push(...(await this.#transact(chunk, true)));
+      chunks.push(requests.slice(start, start + MAX_TRANSACTION_ITEMS));
     }
-    return results;
+    // In parallel: a keepalive tick must finish within the tick, whatever the number of locks.
+    return (await Promise.all(chunks.map((chunk) => this.#transact(chunk, true)))).flat();
   }
 
   async #transact(chunk: readonly UpdateRequest[], again: boolean): Promise<UpdateResult[]> {

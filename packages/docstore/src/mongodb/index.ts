@@ -7,7 +7,7 @@ export {
   DEFAULT_COLLECTION,
   DEFAULT_DATABASE,
 } from './create-backend.js';
-export { type LockDocument, MongoLeaseCollection } from './mongo-collection.js';
+export { type LockDocument, MAX_BULK_UPDATES, MongoLeaseCollection } from './mongo-collection.js';
 export { openBackend } from './open-backend.js';
 export { MONGO_OPTION_NAMES, type MongoBackendOptions } from './options.js';
 export { type EnsureMongoCollectionOptions, ensureMongoCollection } from './setup.js';
