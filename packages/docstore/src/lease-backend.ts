@@ -141,7 +141,13 @@ export class DocstoreBackend implements LockBackend {
         continue;
       }
       const record = seen.record;
-      if (record.owner === owner) return this.#granted(id, record);
+      if (record.owner === owner) {
+        // This owner's own earlier write landed (its reply was lost): granted, if still so.
+        if (fresh) return this.#granted(id, record);
+        seen = await this.#observe(id, undefined);
+        fresh = true;
+        continue;
+      }
       if (record.owner !== null && performance.now() < seen.expiresAt) {
         if (fresh) return denied(seen);
         seen = await this.#observe(id, undefined, startedAt);
