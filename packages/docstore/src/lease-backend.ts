@@ -66,6 +66,12 @@ export class DocstoreBackend implements LockBackend {
     { readonly sentAt: number; readonly reply: Promise<Observation | undefined> }
   >();
   /**
+   * The read per record id that starts when the one in flight is answered, shared by every
+   * call that began after that one was sent: however many waiters poll one key, at most two
+   * reads of it are out at once, and each waiter's answer was read after it asked.
+   */
+  readonly #nextReading = new Map<string, Promise<Observation | undefined>>();
+  /**
    * Acquiring writes in flight per record id: a second acquire of the same record waits for the
    * first one's outcome instead of sending a write that would race it (one write per version
    * per process, not one per waiter, when a lock is handed over).
@@ -389,7 +395,8 @@ export class DocstoreBackend implements LockBackend {
 
   /**
    * Notes `record` (one that came with a reply), or reads the record of `id` and notes it. With
-   * `sharedSince`, a read of `id` sent at or after that moment is shared rather than sent again.
+   * `sharedSince`, a read of `id` sent at or after that moment is shared rather than sent again,
+   * and one sent before it is followed by one more read that all such callers share.
    */
   async #observe(
     id: string,
@@ -398,9 +405,22 @@ export class DocstoreBackend implements LockBackend {
   ): Promise<Observation | undefined> {
     if (record !== undefined) return this.#seen.see(id, record, performance.now());
     const inFlight = this.#reading.get(id);
-    if (sharedSince !== undefined && inFlight !== undefined && inFlight.sentAt >= sharedSince) {
-      return inFlight.reply;
+    if (sharedSince === undefined || inFlight === undefined) return this.#read(id);
+    if (inFlight.sentAt >= sharedSince) return inFlight.reply;
+    let next = this.#nextReading.get(id);
+    if (next === undefined) {
+      const after = () => {
+        this.#nextReading.delete(id);
+        return this.#read(id);
+      };
+      next = inFlight.reply.then(after, after);
+      this.#nextReading.set(id, next);
     }
+    return next;
+  }
+
+  /** Sends a read of `id`, notes its answer, and lets later calls share it. */
+  #read(id: string): Promise<Observation | undefined> {
     const sentAt = performance.now();
     const reply = this.#call('read', this.collection.get(id)).then((read) =>
       this.#seen.see(id, read, performance.now()),
