@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Suite } from './adapter.js';
 import { runInterleaved } from './interleaved.js';
 import { type AdapterResult, type SuiteResult, toMarkdown } from './report.js';
+import { dynamodbSuite, firestoreSuite, mongodbSuite } from './suites/docstore.js';
 import { etcdSuite } from './suites/etcd.js';
 import { localSuite } from './suites/local.js';
 import { memcachedSuite } from './suites/memcached.js';
@@ -20,6 +21,9 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   memcached: memcachedSuite,
   etcd: etcdSuite,
   otel: otelSuite,
+  mongodb: mongodbSuite,
+  dynamodb: dynamodbSuite,
+  firestore: firestoreSuite,
 };
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 2_000);
