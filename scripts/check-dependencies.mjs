@@ -1,6 +1,6 @@
 // The dependency rules of the design, checked on every package under packages/:
 // - @lock/core has no runtime dependencies;
-// - a published backend depends on @lock/core and its own driver(s) only;
+// - a published backend depends on @lock/core and its own driver(s) only (the CLI: core and local);
 // - every bare import in src/ is declared in dependencies or peerDependencies (node: builtins aside).
 // sherif (run beside this) checks version consistency; this checks what sherif does not.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -12,6 +12,10 @@ const ALLOWED = {
   '@lock/redis': ['@lock/core', 'redis'],
   '@lock/memcached': ['@lock/core', 'memjs'],
   '@lock/etcd': ['@lock/core', 'etcd3'],
+  // The CLI: core, and local as the embedded default; server backends are optional peers.
+  '@lock/cli': ['@lock/core', '@lock/local'],
+  // @opentelemetry/api is a peer dependency: the application's one copy holds the providers.
+  '@lock/otel': ['@lock/core'],
   '@lock/docstore': [
     '@lock/core',
     '@google-cloud/firestore',

@@ -116,6 +116,14 @@ export interface LockBackend {
   close(): Promise<void>;
 
   /**
+   * Optional: reach the server now, with one cheap round trip, and reject with a `BackendError`
+   * naming the address (never a password) when it cannot be reached within the backend's
+   * connect timeout. `connect(uri)` calls it unless the user asked for a lazy connection.
+   * Without it the first lock call is the first contact.
+   */
+  connect?(): Promise<unknown>;
+
+  /**
    * Optional: extend many locks in one round trip (one script call, one pipeline, one lease
    * keepalive). Results come back in request order. Without it core calls {@link extend} for each.
    */

@@ -2,7 +2,14 @@ import { isLockError, LockClosedError } from './errors.js';
 import type { LockHandle } from './lock-handle.js';
 import type { Locker } from './locker.js';
 import type { LockInfo } from './options.js';
-import { checkFunction, checkKey, checkOptions, checkPositive, checkSignal } from './validate.js';
+import {
+  checkFunction,
+  checkKey,
+  checkOptions,
+  checkPositive,
+  checkSignal,
+  checkTtl,
+} from './validate.js';
 import { sleep } from './wait.js';
 
 /** Options of `locker.elect()`. */
@@ -39,14 +46,46 @@ export interface Election {
   readonly isLeader: boolean;
   /** The current leader as the backend sees it, or `undefined` when there is none. */
   leader(): Promise<LockInfo | undefined>;
-  /** Gives up leadership (if held) and queues again behind the other candidates. */
+  /**
+   * Gives up leadership (if held) and queues again behind the other candidates: it campaigns
+   * again once another candidate has taken the lock, or after half a second when none does.
+   */
   resign(): Promise<void>;
   /** Gives up leadership and stops campaigning. Resolves when the campaign loop has ended. */
   stop(): Promise<void>;
 }
 
+/** How long a resigned leader leaves the lock to the other candidates before it campaigns again. */
+const HANDOVER_MS = 500;
+/** How often a resigned leader looks whether another candidate took over. */
+const HANDOVER_POLL_MS = 10;
+
+/** A running election and the promise of its campaign loop's end. Internal to the locker. */
+export interface StartedElection {
+  readonly election: Election;
+  /** Settles when the campaign has ended and its lock is released. */
+  readonly done: Promise<void>;
+}
+
+/**
+ * Calls `listener` when `signal` aborts, at once if it already has; returns the remover. An
+ * already-aborted signal never fires `abort` again, so adding a listener alone would wait forever.
+ */
+function whenAborted(signal: AbortSignal, listener: () => void): () => void {
+  if (signal.aborted) {
+    listener();
+    return () => {};
+  }
+  signal.addEventListener('abort', listener, { once: true });
+  return () => signal.removeEventListener('abort', listener);
+}
+
 /** Implementation of `locker.elect()`: a loop of lock → lead until lost → follow → lock again. */
-export function elect(locker: Locker, key: string, options: ElectionOptions): Election {
+export function startElection(
+  locker: Locker,
+  key: string,
+  options: ElectionOptions,
+): StartedElection {
   checkKey(key);
   checkOptions(options, 'options', [
     'onLeader',
@@ -59,7 +98,7 @@ export function elect(locker: Locker, key: string, options: ElectionOptions): El
   checkFunction(options.onLeader, 'options.onLeader');
   if (options.onFollower !== undefined) checkFunction(options.onFollower, 'options.onFollower');
   if (options.onError !== undefined) checkFunction(options.onError, 'options.onError');
-  if (options.ttl !== undefined) checkPositive(options.ttl, 'options.ttl');
+  if (options.ttl !== undefined) checkTtl(options.ttl, 'options.ttl');
   if (options.retryDelay !== undefined) checkPositive(options.retryDelay, 'options.retryDelay');
   if (options.signal !== undefined) checkSignal(options.signal, 'options.signal');
 
@@ -69,6 +108,7 @@ export function elect(locker: Locker, key: string, options: ElectionOptions): El
   let resignCurrent: (() => void) | undefined;
   let leading: Promise<void> | undefined;
   let following = false;
+  let resigned = false;
 
   const follow = async () => {
     if (following) return;
@@ -83,26 +123,28 @@ export function elect(locker: Locker, key: string, options: ElectionOptions): El
   const lead = async (lock: LockHandle) => {
     following = false;
     current = lock;
-    // Leadership ends on loss, resignation or stop; the callback's signal aborts in every case.
+    // Leadership ends on loss, resignation or stop; the callback's signal aborts in every case,
+    // also when the lock was lost or the election stopped before we got here.
     const leadership = new AbortController();
     const end = (reason: unknown) => leadership.abort(reason);
-    const onLost = () => end(lock.signal.reason);
-    const onStop = () => end(new LockClosedError('election'));
-    lock.signal.addEventListener('abort', onLost, { once: true });
-    stopped.signal.addEventListener('abort', onStop, { once: true });
-    resignCurrent = () => end(new LockClosedError('leadership'));
-    const ended = new Promise<void>((resolve) =>
-      leadership.signal.addEventListener('abort', () => resolve(), { once: true }),
+    const stopListeningLost = whenAborted(lock.signal, () => end(lock.signal.reason));
+    const stopListeningStop = whenAborted(stopped.signal, () =>
+      end(new LockClosedError('election')),
     );
+    resignCurrent = () => {
+      resigned = true;
+      end(new LockClosedError('leadership'));
+    };
+    const ended = new Promise<void>((resolve) => whenAborted(leadership.signal, resolve));
     try {
-      await options.onLeader(leadership.signal, lock);
+      if (!leadership.signal.aborted) await options.onLeader(leadership.signal, lock);
     } catch (error) {
       report(error);
       resignCurrent();
     }
     await ended;
-    lock.signal.removeEventListener('abort', onLost);
-    stopped.signal.removeEventListener('abort', onStop);
+    stopListeningLost();
+    stopListeningStop();
     current = undefined;
     resignCurrent = undefined;
     await lock.release().catch((error: unknown) => {
@@ -110,10 +152,25 @@ export function elect(locker: Locker, key: string, options: ElectionOptions): El
     });
   };
 
+  /** After resigning: give the other candidates the lock before campaigning again. */
+  const handOver = async () => {
+    const until = locker.clock.now() + HANDOVER_MS;
+    while (!stopped.signal.aborted && locker.clock.now() < until) {
+      const holder = await locker.inspect(key).catch(() => undefined);
+      if (holder !== undefined && holder.holder !== locker.identity) return;
+      await sleep(locker.clock, HANDOVER_POLL_MS, stopped.signal).catch(() => {});
+    }
+  };
+
   const campaign = async () => {
     while (!stopped.signal.aborted) {
       try {
         let lock: LockHandle | undefined;
+        if (resigned) {
+          resigned = false;
+          await handOver();
+          if (stopped.signal.aborted) return;
+        }
         try {
           lock = await locker.tryLock(key, ttlOption(options));
         } catch (error) {
@@ -135,14 +192,15 @@ export function elect(locker: Locker, key: string, options: ElectionOptions): El
   };
 
   const onStop = () => stopped.abort();
-  options.signal?.addEventListener('abort', onStop, { once: true });
-  locker.signal.addEventListener('abort', onStop, { once: true });
-  const loop = campaign().finally(() => {
-    options.signal?.removeEventListener('abort', onStop);
-    locker.signal.removeEventListener('abort', onStop);
+  const stopListeningUser =
+    options.signal === undefined ? () => {} : whenAborted(options.signal, onStop);
+  const stopListeningLocker = whenAborted(locker.signal, onStop);
+  const done = campaign().finally(() => {
+    stopListeningUser();
+    stopListeningLocker();
   });
 
-  return {
+  const election: Election = {
     key,
     get isLeader() {
       return current?.held ?? false;
@@ -154,9 +212,10 @@ export function elect(locker: Locker, key: string, options: ElectionOptions): El
     },
     stop: async () => {
       stopped.abort();
-      await loop;
+      await done;
     },
   };
+  return { election, done };
 }
 
 function ttlOption(options: ElectionOptions): { ttl?: number } {

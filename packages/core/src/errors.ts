@@ -24,6 +24,18 @@ export type LockErrorCode =
  */
 const BRAND = Symbol.for('@lock/core.LockError');
 
+/** Longest part of a key shown in a message; the whole key stays in the error's `key` field. */
+const KEY_SHOWN = 80;
+
+/**
+ * A key quoted for a message, cut to a readable length: `"first 80 characters…" (1048576
+ * characters)`. The error's `key` field keeps the whole key.
+ */
+export function quoteKey(key: string): string {
+  if (key.length <= KEY_SHOWN) return `"${key}"`;
+  return `"${key.slice(0, KEY_SHOWN)}…" (${key.length} characters)`;
+}
+
 /** Base class of every error thrown by `@lock/core` and its backends. */
 export class LockError extends Error {
   /** The stable kind of this error. */
@@ -60,7 +72,7 @@ export class NotAcquiredError extends LockError {
   constructor(key: string, holder?: string, remainingMs?: number) {
     super(
       'NOT_ACQUIRED',
-      `lock "${key}" is held by ${holder === undefined ? 'another owner' : `"${holder}"`}${
+      `lock ${quoteKey(key)} is held by ${holder === undefined ? 'another owner' : `"${holder}"`}${
         remainingMs === undefined ? '' : ` for ${Math.round(remainingMs)} ms more`
       }`,
       { key },
@@ -73,14 +85,14 @@ export class NotAcquiredError extends LockError {
 /** The lock does not exist (never taken, expired, or already released). */
 export class NotFoundError extends LockError {
   constructor(key: string) {
-    super('NOT_FOUND', `lock "${key}" is not held by anyone`, { key });
+    super('NOT_FOUND', `lock ${quoteKey(key)} is not held by anyone`, { key });
   }
 }
 
 /** The lock is held, but by another owner: this caller may not extend or release it. */
 export class ForbiddenError extends LockError {
   constructor(key: string) {
-    super('FORBIDDEN', `lock "${key}" is held by another owner`, { key });
+    super('FORBIDDEN', `lock ${quoteKey(key)} is held by another owner`, { key });
   }
 }
 
@@ -89,7 +101,10 @@ export class LockTimeoutError extends LockError {
   /** The timeout that ran out, in milliseconds. */
   readonly timeoutMs: number;
   constructor(key: string, timeoutMs: number, cause?: unknown) {
-    super('TIMEOUT', `lock "${key}" was not acquired within ${timeoutMs} ms`, { key, cause });
+    super('TIMEOUT', `lock ${quoteKey(key)} was not acquired within ${timeoutMs} ms`, {
+      key,
+      cause,
+    });
     this.timeoutMs = timeoutMs;
   }
 }
@@ -99,7 +114,7 @@ export class LockAbortedError extends LockError {
   constructor(key: string | undefined, cause?: unknown) {
     super(
       'ABORTED',
-      key === undefined ? 'operation aborted' : `waiting for lock "${key}" was aborted`,
+      key === undefined ? 'operation aborted' : `waiting for lock ${quoteKey(key)} was aborted`,
       {
         key,
         cause,
@@ -119,7 +134,7 @@ export class LockLostError extends LockError {
   /** What made the lock count as lost. */
   readonly reason: LostReason;
   constructor(key: string, reason: LostReason, cause?: unknown) {
-    super('LOST', `lock "${key}" was lost (${reason})`, { key, cause });
+    super('LOST', `lock ${quoteKey(key)} was lost (${reason})`, { key, cause });
     this.reason = reason;
   }
 }
@@ -219,7 +234,10 @@ export function maskSecrets(uri: string): string {
 }
 
 function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
+  if (typeof value === 'string') {
+    if (value.length <= KEY_SHOWN) return `${JSON.stringify(value)} (string)`;
+    return `${JSON.stringify(value.slice(0, KEY_SHOWN))}… (string of ${value.length} characters)`;
+  }
   if (typeof value === 'bigint') return `${value}n (bigint)`;
   if (value === null) return 'null';
   if (typeof value === 'object') return `an ${Array.isArray(value) ? 'array' : 'object'}`;

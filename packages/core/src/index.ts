@@ -22,6 +22,7 @@ export {
   type BackendModule,
   type ConnectOptions,
   connect,
+  type OpenContext,
   registerBackend,
   schemeOf,
 } from './connect.js';
@@ -43,9 +44,16 @@ export {
   maskSecrets,
   NotAcquiredError,
   NotFoundError,
+  quoteKey,
   UnsupportedServiceError,
 } from './errors.js';
-export type { LockCallbacks, LockHandle, RiskEvent } from './lock-handle.js';
+export type {
+  LockEventHandlers,
+  LockEventListener,
+  LockEventMap,
+  LockEventName,
+} from './events.js';
+export type { LockCallbacks, LockHandle, RenewEvent, RiskEvent } from './lock-handle.js';
 export { createLocker, Locker, type SessionOptions } from './locker.js';
 export type {
   KeepaliveOptions,
@@ -56,5 +64,12 @@ export type {
   TryLockOptions,
 } from './options.js';
 export { identityOf, newOwnerToken } from './token.js';
-export { checkKey, checkOptions, checkPositive } from './validate.js';
+export {
+  checkKey,
+  checkOptions,
+  checkPositive,
+  checkTtl,
+  MAX_KEY_LENGTH,
+  MAX_TTL_MS,
+} from './validate.js';
 export { raceSignal, sleep } from './wait.js';

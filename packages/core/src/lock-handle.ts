@@ -7,10 +7,12 @@ import {
   LockLostError,
   type LostReason,
   NotFoundError,
+  quoteKey,
 } from './errors.js';
+import type { LockEvents } from './events.js';
 import type { KeepaliveGroup } from './keepalive.js';
 import { identityOf } from './token.js';
-import { checkPositive } from './validate.js';
+import { type Renewal, Validity } from './validity.js';
 
 /** Passed to `onRisk` when a renewal failed but the lock still has time left. */
 export interface RiskEvent {
@@ -22,6 +24,18 @@ export interface RiskEvent {
   readonly cause: unknown;
 }
 
+/** Passed to `onRenew` each time a renewal of a lock is confirmed. */
+export interface RenewEvent {
+  /** The renewed lock. */
+  readonly lock: LockHandle;
+  /** The lock's new certain validity, on the locker's clock (see {@link LockHandle.validUntil}). */
+  readonly validUntil: number;
+  /** The TTL the renewal asked for, in milliseconds. */
+  readonly ttlMs: number;
+  /** When the renewal was sent, on the locker's clock: validity counts from here. */
+  readonly sentAt: number;
+}
+
 /** Callbacks a lock reports to. */
 export interface LockCallbacks {
   /**
@@ -31,6 +45,11 @@ export interface LockCallbacks {
   readonly onRisk?: ((event: RiskEvent) => void) | undefined;
   /** Called once when the lock is lost (the second stage), just as its `signal` aborts. */
   readonly onLost?: ((error: LockLostError) => void) | undefined;
+  /**
+   * Called each time a renewal (keepalive or `extend`) is confirmed, with the lock's new certain
+   * validity: the window in which the lock is held moves forward.
+   */
+  readonly onRenew?: ((event: RenewEvent) => void) | undefined;
 }
 
 /**
@@ -70,18 +89,27 @@ export interface LockHandle extends AsyncDisposable {
   readonly atRisk: boolean;
   /** Milliseconds of certain validity left by the local clock (0 once lost or released). */
   readonly remainingMs: number;
+  /**
+   * Until when the lock is certainly held, on the locker's monotonic clock (`locker.clock.now()`;
+   * `performance.now()` with the default clock): its last confirmed renewal's send time plus the
+   * TTL, less the safety margin. Moves forward with each confirmed renewal; `signal` aborts at
+   * or before it. Reading it changes nothing.
+   */
+  readonly validUntil: number;
   /** Throws the {@link LockLostError} unless the lock is still held; use before each guarded step. */
   assertHeld(): void;
   /**
-   * Renews the lock now, optionally with a new TTL. Rejects with {@link LockLostError} if the
-   * backend no longer has it for this owner.
+   * Renews the lock now, optionally with a new TTL, which later renewals keep. Rejects with
+   * {@link LockLostError} if the backend no longer has it for this owner, or with a
+   * `BackendError` when the outcome is unknown (no reply): the lock is then judged by the shorter
+   * of the old and new TTL, since the request may still be applied.
    */
   extend(ttlMs?: number): Promise<void>;
   /**
    * Releases the lock. Rejects with {@link LockLostError} if it had already been lost,
    * {@link NotFoundError} / {@link ForbiddenError} if the backend no longer had it for this
    * owner, or {@link BackendError}, in which case the lock is left to expire by its TTL.
-   * Releasing twice does nothing the second time.
+   * Calling it again while a release is under way returns that release; after it, does nothing.
    */
   release(): Promise<void>;
 }
@@ -90,14 +118,22 @@ export interface LockHandle extends AsyncDisposable {
 export interface LockContext {
   readonly clock: Clock;
   readonly backend: LockBackend;
-  /** Safety margin subtracted from every validity window. */
-  driftMs(ttlMs: number): number;
-  /** Start keeping `lock` alive (or, with keepalive off, just watching its expiry). */
-  track(lock: HeldLock): void;
+  /** Safety margin subtracted from every validity window (clock drift). */
+  marginMs(ttlMs: number): number;
+  /** Throws unless `ttl` is a TTL this locker can use (within limits, above the margins). */
+  checkTtl(ttl: unknown, name: string): asserts ttl is number;
+  /** Start keeping `lock` alive (or, with its keepalive off, just watching its expiry). */
+  keep(lock: HeldLock): void;
   /** Stop keeping `lock` alive. */
-  untrack(lock: HeldLock): void;
+  unkeep(lock: HeldLock): void;
+  /** Registers a backend call under way, so the locker's `close()` waits for it. */
+  inflight<T>(call: Promise<T>): Promise<T>;
   /** Reports an error nobody awaits (a failed background cleanup). */
   report(error: unknown): void;
+  /** Where lock events go (listeners of the locker and its sessions). */
+  readonly events: LockEvents;
+  /** Reports a failed backend call as a `backend-error` event (when anyone listens). */
+  backendError(error: unknown, key: string | undefined, operation: string, lock?: LockHandle): void;
 }
 
 type State = 'held' | 'released' | 'lost';
@@ -107,11 +143,16 @@ export class HeldLock implements LockHandle {
   readonly key: string;
   readonly owner: string;
   readonly fence: number;
+  /** Whether the locker renews this lock (else it only watches its expiry). */
+  readonly keepalive: boolean;
   #ttlMs: number;
-  #validUntil: number;
+  readonly #validity: Validity;
+  /** When the grant arrived, on the locker's clock. */
+  readonly #acquiredAt: number;
   #state: State = 'held';
   #atRisk = false;
   #lostError: LockLostError | undefined;
+  #releasing: Promise<void> | undefined;
   /** Created on first use of `signal`: most locks are never watched, and signals are not free. */
   #controller: AbortController | undefined;
   /** The keepalive group keeping this lock alive (set by the locker). */
@@ -119,21 +160,27 @@ export class HeldLock implements LockHandle {
   readonly #context: LockContext;
   readonly #callbacks: LockCallbacks | undefined;
 
+  /**
+   * @param acquire the acquire request that made the lock (its send time and TTL: validity
+   * counts from when it was sent, never from the reply).
+   */
   constructor(
     context: LockContext,
     key: string,
     owner: string,
     fence: number,
-    ttlMs: number,
-    sentAt: number,
+    acquire: Renewal,
+    keepalive: boolean,
     callbacks?: LockCallbacks,
   ) {
     this.#context = context;
     this.key = key;
     this.owner = owner;
     this.fence = fence;
-    this.#ttlMs = ttlMs;
-    this.#validUntil = sentAt + ttlMs - context.driftMs(ttlMs);
+    this.keepalive = keepalive;
+    this.#ttlMs = acquire.ttlMs;
+    this.#acquiredAt = context.clock.now();
+    this.#validity = new Validity(acquire, this.#acquiredAt, (ttl) => context.marginMs(ttl));
     this.#callbacks = callbacks;
   }
 
@@ -145,9 +192,8 @@ export class HeldLock implements LockHandle {
     return this.#ttlMs;
   }
 
-  /** Local-clock time until which the lock is certainly valid. */
   get validUntil(): number {
-    return this.#validUntil;
+    return this.#validity.until;
   }
 
   get signal(): AbortSignal {
@@ -168,7 +214,7 @@ export class HeldLock implements LockHandle {
   }
 
   get remainingMs(): number {
-    return this.held ? Math.max(0, this.#validUntil - this.#context.clock.now()) : 0;
+    return this.held ? Math.max(0, this.#validity.until - this.#context.clock.now()) : 0;
   }
 
   assertHeld(): void {
@@ -176,19 +222,60 @@ export class HeldLock implements LockHandle {
     throw this.#lostError ?? new NotFoundError(this.key);
   }
 
-  /** Marks the lock lost if its validity has run out by the local clock. */
-  checkExpiry(): void {
-    if (this.#state === 'held' && this.#context.clock.now() >= this.#validUntil) {
+  /**
+   * Marks the lock lost if its validity has run out by the local clock, or will within
+   * `leadMs` (the loss timer fires early by its lead, so that a late timer still aborts the
+   * signal before the validity ends).
+   */
+  checkExpiry(leadMs = 0): void {
+    if (this.#state === 'held' && this.#context.clock.now() >= this.#validity.until - leadMs) {
       this.lose('expired');
     }
   }
 
-  /** A renewal sent at `sentAt` was confirmed: the lock is valid until `sentAt + ttl − drift`. */
-  confirm(sentAt: number, ttlMs: number): void {
+  /**
+   * A renewal (`renewal.ttlMs` from `renewal.sentAt`) is being sent: until it is answered it
+   * may be the last one the backend applies, so it bounds the validity already.
+   */
+  beginRenewal(renewal: Renewal): void {
+    const before = this.#validity.until;
+    this.#validity.begin(renewal);
+    if (this.#validity.until < before) this.group?.noteValidity(this);
+  }
+
+  /** `renewal` was confirmed (possibly after it was given up on): the validity moves forward. */
+  confirm(renewal: Renewal): void {
     this.checkExpiry();
     if (this.#state !== 'held') return;
-    this.#validUntil = Math.max(this.#validUntil, sentAt + ttlMs - this.#context.driftMs(ttlMs));
+    this.#validity.confirm(renewal, this.#context.clock.now());
     this.#atRisk = false;
+    this.checkExpiry();
+    if (this.#state !== 'held') return;
+    this.#callbacks?.onRenew?.({
+      lock: this,
+      validUntil: this.#validity.until,
+      ttlMs: renewal.ttlMs,
+      sentAt: renewal.sentAt,
+    });
+    const events = this.#context.events;
+    if (events.wants('renewed')) {
+      events.emit('renewed', {
+        key: this.key,
+        lock: this,
+        sentAt: renewal.sentAt,
+        ttlMs: renewal.ttlMs,
+        validUntil: this.#validity.until,
+      });
+    }
+  }
+
+  /**
+   * No reply came for `renewal` (the backend could not be reached, or not in time): it may still
+   * be applied, so it keeps bounding the validity; the lock is at risk.
+   */
+  renewalUnknown(renewal: Renewal, cause: unknown): void {
+    this.#validity.unknown(renewal);
+    this.markAtRisk(cause);
   }
 
   /** A renewal failed (the backend could not be reached): warn once, keep the deadline. */
@@ -196,12 +283,17 @@ export class HeldLock implements LockHandle {
     this.checkExpiry();
     if (this.#state !== 'held' || this.#atRisk) return;
     this.#atRisk = true;
-    const remainingMs = Math.max(0, this.#validUntil - this.#context.clock.now());
+    const remainingMs = Math.max(0, this.#validity.until - this.#context.clock.now());
     this.#callbacks?.onRisk?.({ lock: this, remainingMs, cause });
+    const events = this.#context.events;
+    if (events.wants('at-risk')) {
+      events.emit('at-risk', { key: this.key, lock: this, remainingMs, cause });
+    }
   }
 
   /** The backend refused a renewal: the lock is gone. */
-  refuse(result: Exclude<OwnerCheckedResult, 'ok'>): void {
+  refuse(renewal: Renewal, result: Exclude<OwnerCheckedResult, 'ok'>): void {
+    this.#validity.drop(renewal);
     this.lose('refused', this.#refusal(result));
   }
 
@@ -210,69 +302,117 @@ export class HeldLock implements LockHandle {
     if (this.#state !== 'held') return;
     this.#state = 'lost';
     this.#lostError = new LockLostError(this.key, reason, cause);
-    this.#context.untrack(this);
+    this.#context.unkeep(this);
     this.#controller?.abort(this.#lostError);
     this.#callbacks?.onLost?.(this.#lostError);
+    this.#reportLost(reason);
     if (reason === 'expired' || reason === 'session-closed') {
       // We may still hold it on the server (our renewals hung); free it for the next holder.
-      this.#context.backend
-        .release({ key: this.key, owner: this.owner })
+      this.#context
+        .inflight(this.#context.backend.release({ key: this.key, owner: this.owner }))
         .catch((error: unknown) => this.#context.report(error));
     }
   }
 
   async extend(ttlMs?: number): Promise<void> {
-    if (ttlMs !== undefined) checkPositive(ttlMs, 'ttlMs');
+    if (ttlMs !== undefined) this.#context.checkTtl(ttlMs, 'ttlMs');
     this.assertHeld();
     const ttl = ttlMs ?? this.#ttlMs;
-    const sentAt = this.#context.clock.now();
+    const renewal: Renewal = { sentAt: this.#context.clock.now(), ttlMs: ttl };
+    this.beginRenewal(renewal);
     let result: OwnerCheckedResult;
     try {
-      result = await this.#context.backend.extend({ key: this.key, owner: this.owner, ttlMs: ttl });
+      result = await this.#context.inflight(
+        this.#context.backend.extend({ key: this.key, owner: this.owner, ttlMs: ttl }),
+      );
     } catch (error) {
       const wrapped = asBackendError(error, this.key, 'extend');
-      this.markAtRisk(wrapped);
+      this.#context.backendError(wrapped, this.key, 'extend', this);
+      this.renewalUnknown(renewal, wrapped);
+      this.#keepTtl(ttl);
       throw wrapped;
     }
     if (result !== 'ok') {
-      this.refuse(result);
+      this.refuse(renewal, result);
       this.assertHeld();
     }
-    this.checkExpiry();
+    this.confirm(renewal);
+    this.#keepTtl(ttl);
     this.assertHeld();
-    if (ttl !== this.#ttlMs) {
-      this.#context.untrack(this);
-      this.#ttlMs = ttl;
-      this.#validUntil = sentAt + ttl - this.#context.driftMs(ttl);
-      this.#context.track(this);
-    } else {
-      this.confirm(sentAt, ttl);
-    }
-    this.#atRisk = false;
   }
 
-  async release(): Promise<void> {
-    if (this.#state === 'released') return;
+  release(): Promise<void> {
+    // A release under way is shared (close() must wait for the one already sent); once it has
+    // settled, releasing again does nothing.
+    if (this.#releasing !== undefined) return this.#releasing;
+    if (this.#state === 'released') return Promise.resolve();
+    const releasing = this.#release();
+    this.#releasing = releasing;
+    const done = () => {
+      this.#releasing = undefined;
+    };
+    releasing.then(done, done);
+    return releasing;
+  }
+
+  async #release(): Promise<void> {
     this.checkExpiry();
     if (this.#state === 'lost') throw this.#lostError;
     this.#state = 'released';
-    this.#context.untrack(this);
+    this.#context.unkeep(this);
+    const sentAt = this.#context.clock.now();
     let result: OwnerCheckedResult;
     try {
-      result = await this.#context.backend.release({ key: this.key, owner: this.owner });
+      result = await this.#context.inflight(
+        this.#context.backend.release({ key: this.key, owner: this.owner }),
+      );
     } catch (error) {
-      throw asBackendError(error, this.key, 'release');
+      const wrapped = asBackendError(error, this.key, 'release');
+      this.#context.backendError(wrapped, this.key, 'release', this);
+      throw wrapped;
     }
     if (result !== 'ok') {
       const refusal = this.#refusal(result);
       this.#lostError = new LockLostError(this.key, 'released-elsewhere', refusal);
       this.#controller?.abort(this.#lostError);
+      this.#reportLost('released-elsewhere');
       throw refusal;
     }
+    const events = this.#context.events;
+    if (events.wants('released')) {
+      events.emit('released', {
+        key: this.key,
+        lock: this,
+        holdMs: this.#context.clock.now() - this.#acquiredAt,
+        sentAt,
+      });
+    }
+  }
+
+  #reportLost(reason: LostReason): void {
+    const events = this.#context.events;
+    if (!events.wants('lost')) return;
+    const now = this.#context.clock.now();
+    events.emit('lost', {
+      key: this.key,
+      lock: this,
+      reason,
+      holdMs: now - this.#acquiredAt,
+      sinceLastRenewalMs: now - this.#validity.lastConfirmedAt,
+      beforeValidityEndMs: this.#validity.until - now,
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
+  }
+
+  /** Later renewals use `ttl` (the locker regroups the lock for keepalive). */
+  #keepTtl(ttl: number): void {
+    if (ttl === this.#ttlMs || this.#state !== 'held') return;
+    this.#context.unkeep(this);
+    this.#ttlMs = ttl;
+    this.#context.keep(this);
   }
 
   #refusal(result: Exclude<OwnerCheckedResult, 'ok'>): NotFoundError | ForbiddenError {
@@ -283,8 +423,11 @@ export class HeldLock implements LockHandle {
 /** Keeps a `LockError` as is; wraps anything else in a {@link BackendError} with it as `cause`. */
 export function asBackendError(error: unknown, key: string | undefined, operation: string): Error {
   if (isLockError(error)) return error;
-  return new BackendError(`${operation}${key === undefined ? '' : ` of lock "${key}"`} failed`, {
-    cause: error,
-    key,
-  });
+  return new BackendError(
+    `${operation}${key === undefined ? '' : ` of lock ${quoteKey(key)}`} failed`,
+    {
+      cause: error,
+      key,
+    },
+  );
 }

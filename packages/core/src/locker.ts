@@ -1,6 +1,6 @@
 import type { AcquireGranted, AcquireResult, LockBackend, Unsubscribe } from './backend.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
-import { type Election, type ElectionOptions, elect } from './election.js';
+import { type Election, type ElectionOptions, startElection } from './election.js';
 import {
   InvalidArgumentError,
   isLockError,
@@ -9,6 +9,8 @@ import {
   LockTimeoutError,
   NotAcquiredError,
 } from './errors.js';
+import { type LockEventListener, type LockEventName, LockEvents } from './events.js';
+import { Inflight } from './inflight.js';
 import { KeepaliveGroup } from './keepalive.js';
 import {
   asBackendError,
@@ -34,17 +36,60 @@ import {
   checkOptions,
   checkPositive,
   checkSignal,
+  checkTtl,
 } from './validate.js';
 import { backoffDelay, raceSignal, sleep } from './wait.js';
 
 const DEFAULT_TTL_MS = 30_000;
+
+/** One acquire call's progress, for its events: an id, when it began, attempts made. */
+interface Progress {
+  readonly call: number;
+  readonly since: number;
+  attempts: number;
+}
+
+/** Ids of acquire calls, unique in this process, so events of one call can be told apart. */
+let lastCall = 0;
+
+const EVENT_NAMES: readonly LockEventName[] = [
+  'acquire-attempted',
+  'acquired',
+  'acquire-failed',
+  'denied',
+  'renewed',
+  'at-risk',
+  'lost',
+  'released',
+  'backend-error',
+];
 const FIXED_DRIFT_MS = 2;
+
+/**
+ * How early the loss timer fires before a validity ends, in ms: 5 % of the TTL, at least 10 and at
+ * most 100. A timer that fires late by up to this much (a busy event loop) still aborts the
+ * lock's signal before its validity is over; a lock may so be declared lost up to this much early.
+ */
+export function lossTimerLeadMs(ttlMs: number): number {
+  return Math.min(100, Math.max(10, ttlMs * 0.05));
+}
 
 /** Options of {@link Locker.session}: a child locker with its own identity and TTL. */
 export type SessionOptions = Pick<
   LockerOptions,
-  'ttl' | 'identity' | 'keepalive' | 'onRisk' | 'onLost' | 'onError'
+  'ttl' | 'timeout' | 'identity' | 'keepalive' | 'onRisk' | 'onLost' | 'onRenew' | 'onError'
 >;
+
+const SESSION_OPTION_NAMES = [
+  'ttl',
+  'timeout',
+  'identity',
+  'keepalive',
+  'onRisk',
+  'onLost',
+  'onRenew',
+  'onError',
+] as const;
 
 /**
  * Takes, waits for, keeps alive and releases locks on one backend. A locker is also a
@@ -65,30 +110,54 @@ export class Locker {
   readonly identity: string;
   /** Default TTL of this locker's locks, in milliseconds. */
   readonly ttl: number;
+  /** Default longest wait of `lock()` and `withLock()`, in milliseconds. */
+  readonly timeout: number;
   readonly #backend: LockBackend;
   readonly #ownsBackend: boolean;
   readonly #clock: Clock;
   readonly #keepaliveMs: ((ttl: number) => number) | undefined;
   readonly #driftFactor: number;
+  readonly #minTtl: number;
   readonly #retry: { minDelay: number; maxDelay: number; pollInterval: number };
   readonly #callbacks: LockCallbacks;
   readonly #onError: (error: unknown) => void;
   readonly #groups = new Map<string, KeepaliveGroup>();
   readonly #closed = new AbortController();
   readonly #children = new Set<Locker>();
+  readonly #elections = new Set<Election>();
+  /** Backend calls and lock operations under way: `close()` waits for them. */
+  readonly #inflight = new Inflight();
   /** Pending waits to stop on close (a set, not one listener each on the closed signal). */
   readonly #waits = new Set<() => void>();
+  /** Keeps the process alive while a `lock()` or `withLock()` call is pending (see #holdProcess). */
+  #pendingCalls = 0;
+  #processHold: ReturnType<typeof setInterval> | undefined;
   readonly #context: LockContext;
+  readonly #events: LockEvents;
   #closing: Promise<void> | undefined;
+  /** Set by the parent of a session: called once this session's close() has finished. */
+  #onClosed: (() => void) | undefined;
 
-  /** Use {@link createLocker} or `connect`; this constructor's options are already checked. */
-  constructor(backend: LockBackend, options: LockerOptions = {}, ownsBackend = true) {
+  /**
+   * Use {@link createLocker} or `connect`. `ownsBackend` and `events` are for sessions: a session
+   * does not close the backend, and reports to its parent's listeners.
+   */
+  constructor(
+    backend: LockBackend,
+    options: LockerOptions = {},
+    ownsBackend = true,
+    events?: LockEvents,
+  ) {
     checkBackend(backend);
     checkLockerOptions(options);
     this.#backend = backend;
     this.#ownsBackend = ownsBackend;
     this.#clock = options.clock ?? systemClock;
+    this.#driftFactor = options.driftFactor ?? 0.01;
+    this.#minTtl = smallestUsableTtl((ttl) => this.#marginMs(ttl) + lossTimerLeadMs(ttl));
     this.ttl = options.ttl ?? DEFAULT_TTL_MS;
+    this.#checkUsable(this.ttl, 'options.ttl');
+    this.timeout = options.timeout ?? Number.POSITIVE_INFINITY;
     this.identity = options.identity ?? randomIdentity();
     const keepalive = options.keepalive ?? true;
     this.#keepaliveMs =
@@ -97,22 +166,53 @@ export class Locker {
         : keepalive === true || keepalive.interval === undefined
           ? (ttl) => ttl / 3
           : () => keepalive.interval as number;
-    this.#driftFactor = options.driftFactor ?? 0.01;
     this.#retry = {
       minDelay: options.retry?.minDelay ?? 2,
       maxDelay: options.retry?.maxDelay ?? 100,
       pollInterval: options.retry?.pollInterval ?? 1_000,
     };
-    this.#callbacks = { onRisk: options.onRisk, onLost: options.onLost };
+    this.#callbacks = {
+      onRisk: options.onRisk,
+      onLost: options.onLost,
+      onRenew: options.onRenew,
+    };
     this.#onError = options.onError ?? warnToConsole;
+    this.#events = events ?? new LockEvents((error) => this.#onError(error));
+    for (const [name, listener] of Object.entries(options.events ?? {})) {
+      this.#events.on(name as LockEventName, listener as LockEventListener<LockEventName>);
+    }
     this.#context = {
       clock: this.#clock,
       backend,
-      driftMs: (ttl) => ttl * this.#driftFactor + FIXED_DRIFT_MS,
-      track: (lock) => this.#track(lock, this.#keepaliveMs !== undefined),
-      untrack: (lock) => this.#untrack(lock),
+      marginMs: (ttl) => this.#marginMs(ttl),
+      checkTtl: (ttl, name) => this.#checkUsable(ttl, name),
+      keep: (lock) => this.#track(lock),
+      unkeep: (lock) => this.#untrack(lock),
+      inflight: (call) => this.#inflight.track(call),
       report: (error) => this.#onError(error),
+      events: this.#events,
+      backendError: (error, key, operation, lock) =>
+        this.#backendError(error, key, operation, lock),
     };
+  }
+
+  /**
+   * Listens to lock events of this locker and its sessions: `'acquire-attempted'`, `'acquired'`
+   * (wait time, attempts), `'denied'`, `'renewed'` (send time, new validity), `'at-risk'`,
+   * `'lost'` (reason, time since the last renewal, how early before the end of validity),
+   * `'released'` (hold time), `'backend-error'` (code, operation). Returns the function that
+   * stops listening. Costs nothing for events nobody listens to.
+   * @example
+   * ```ts
+   * const stop = locker.on('acquired', (e) => metrics.waitMs.record(e.waitMs));
+   * ```
+   */
+  on<E extends LockEventName>(name: E, listener: LockEventListener<E>): () => void {
+    if (!EVENT_NAMES.includes(name)) {
+      throw new InvalidArgumentError('name', name, `must be one of ${EVENT_NAMES.join(', ')}`);
+    }
+    checkFunction(listener, 'listener');
+    return this.#events.on(name, listener);
   }
 
   /** Aborted (with a {@link LockClosedError}) once `close()` has been called. */
@@ -150,54 +250,20 @@ export class Locker {
    * }
    * ```
    */
-  async tryLock(key: string, options?: TryLockOptions): Promise<LockHandle> {
-    checkKey(key);
-    checkOptions(options, 'options', TRY_LOCK_OPTION_NAMES);
-    const ttl = this.#ttlOf(options);
-    this.#assertOpen();
-    const owner = newOwnerToken(this.identity);
-    const sentAt = this.#clock.now();
-    const result = await this.#acquireOnce(key, owner, ttl);
-    if (result.acquired) return this.#adopt(key, owner, result, ttl, sentAt, options);
-    throw new NotAcquiredError(
-      key,
-      result.holder === undefined ? undefined : identityOf(result.holder),
-      result.remainingMs,
-    );
+  tryLock(key: string, options?: TryLockOptions): Promise<LockHandle> {
+    return this.#inflight.track(this.#tryLock(key, options));
   }
 
   /**
    * Takes `key`, waiting until it is free: in the backend's fair queue when it has one, else
    * woken by its notifications (subscribed before the first try), else by backoff with jitter,
-   * and always by the holder's TTL running out.
+   * and always by the holder's TTL running out. One deadline, `timeout` from the call, bounds
+   * the whole call.
    * @throws {LockTimeoutError} after `timeout`; {@link LockAbortedError} when `signal` aborts;
    * {@link LockClosedError} when the locker closes; `BackendError` when the backend fails.
    */
-  async lock(key: string, options?: LockOptions): Promise<LockHandle> {
-    checkKey(key);
-    checkOptions(options, 'options', LOCK_OPTION_NAMES);
-    const ttl = this.#ttlOf(options);
-    const timeout = options?.timeout ?? Number.POSITIVE_INFINITY;
-    checkNonNegative(timeout, 'options.timeout');
-    if (options?.signal !== undefined) checkSignal(options.signal, 'options.signal');
-    this.#assertOpen();
-    const owner = newOwnerToken(this.identity);
-    if (options?.signal === undefined) {
-      // Fast path: one plain attempt. The waiting machinery (signals, timers, a queue place or a
-      // subscription) is only built when the key turns out to be taken.
-      const sentAt = this.#clock.now();
-      const first = await this.#firstAttempt(key, owner, ttl, timeout);
-      if (first.acquired) return this.#adopt(key, owner, first, ttl, sentAt, options);
-      if (timeout === 0) throw new LockTimeoutError(key, timeout);
-    }
-    const stop = this.#stopSignal(key, timeout, options?.signal);
-    try {
-      return await this.#wait(key, owner, ttl, timeout, stop.signal, options);
-    } catch (error) {
-      throw stop.signal.aborted && error === stop.signal.reason ? stop.signal.reason : error;
-    } finally {
-      stop.dispose();
-    }
+  lock(key: string, options?: LockOptions): Promise<LockHandle> {
+    return this.#inflight.track(this.#holdProcessWhile(this.#lock(key, options)));
   }
 
   /**
@@ -216,10 +282,18 @@ export class Locker {
    * }, { timeout: 5_000 });
    * ```
    */
-  async withLock<T>(
+  withLock<T>(
     key: string,
     fn: (signal: AbortSignal, lock: LockHandle) => T | Promise<T>,
     options?: LockOptions,
+  ): Promise<T> {
+    return this.#holdProcessWhile(this.#withLock(key, fn, options));
+  }
+
+  async #withLock<T>(
+    key: string,
+    fn: (signal: AbortSignal, lock: LockHandle) => T | Promise<T>,
+    options: LockOptions | undefined,
   ): Promise<T> {
     checkFunction(fn, 'fn');
     const lock = await this.lock(key, options);
@@ -252,9 +326,11 @@ export class Locker {
     this.#assertOpen();
     let info: Awaited<ReturnType<LockBackend['inspect']>>;
     try {
-      info = await this.#backend.inspect(key);
+      info = await this.#inflight.track(this.#backend.inspect(key));
     } catch (error) {
-      throw asBackendError(error, key, 'inspect');
+      const wrapped = asBackendError(error, key, 'inspect');
+      this.#backendError(wrapped, key, 'inspect');
+      throw wrapped;
     }
     if (info === undefined) return undefined;
     return { holder: identityOf(info.owner), remainingMs: info.remainingMs, fence: info.fence };
@@ -266,41 +342,49 @@ export class Locker {
    * locker closes its sessions.
    */
   session(options: SessionOptions = {}): Locker {
-    checkOptions(options, 'options', [
-      'ttl',
-      'identity',
-      'keepalive',
-      'onRisk',
-      'onLost',
-      'onError',
-    ]);
+    checkOptions(options, 'options', SESSION_OPTION_NAMES);
     this.#assertOpen();
     const child = new Locker(
       this.#backend,
-      { clock: this.#clock, driftFactor: this.#driftFactor, retry: this.#retry, ...options },
+      {
+        clock: this.#clock,
+        driftFactor: this.#driftFactor,
+        retry: this.#retry,
+        timeout: this.timeout,
+        ...options,
+      },
       false,
+      this.#events,
     );
     this.#children.add(child);
-    child.signal.addEventListener('abort', () => this.#children.delete(child), { once: true });
+    // Forgotten once its close() has finished, not when it starts: this locker's close() must
+    // wait for the session's releases under way before it closes the backend underneath them.
+    child.#onClosed = () => this.#children.delete(child);
     return child;
   }
 
   /**
    * Campaigns for leadership of `key`: `onLeader(signal)` runs when this locker wins, `signal`
    * aborts when leadership is lost, and `onFollower()` runs whenever it is not (or no longer)
-   * the leader. Campaigns again after losing, until `stop()`.
+   * the leader. Campaigns again after losing, until `stop()` or until this locker closes
+   * (`close()` waits for the campaign to end and its lock to be released).
    */
   elect(key: string, options: ElectionOptions): Election {
-    return elect(this, key, options);
+    this.#assertOpen();
+    const { election, done } = startElection(this, key, options);
+    this.#elections.add(election);
+    void done.then(() => this.#elections.delete(election));
+    return election;
   }
 
   /**
-   * Releases every lock this locker and its sessions hold, stops their keepalive, rejects
-   * pending waits with {@link LockClosedError}, and closes the backend if this locker owns it.
-   * Calling it again returns the same promise.
+   * Stops this locker's elections and waits for them, releases every lock this locker and its
+   * sessions hold, stops their keepalive, rejects pending waits with {@link LockClosedError},
+   * waits for every backend call under way (a release already sent reaches the server), then
+   * closes the backend if this locker owns it. Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    this.#closing ??= this.#close().finally(() => this.#onClosed?.());
     return this.#closing;
   }
 
@@ -311,6 +395,7 @@ export class Locker {
   async #close(): Promise<void> {
     this.#closed.abort(new LockClosedError(this.#ownsBackend ? 'locker' : 'session'));
     for (const stopWait of [...this.#waits]) stopWait();
+    await Promise.all([...this.#elections].map((election) => election.stop()));
     await Promise.all([...this.#children].map((child) => child.close()));
     const held = [...this.#groups.values()].flatMap((group) => [...group.members()]);
     const errors: unknown[] = [];
@@ -321,6 +406,7 @@ export class Locker {
         }),
       ),
     );
+    await this.#inflight.drain();
     if (this.#ownsBackend) {
       try {
         await this.#backend.close();
@@ -328,25 +414,150 @@ export class Locker {
         errors.push(asBackendError(error, undefined, 'close'));
       }
     }
+    if (this.#pendingCalls === 0) {
+      clearInterval(this.#processHold);
+      this.#processHold = undefined;
+    }
     for (const error of errors) this.#onError(error);
+  }
+
+  async #tryLock(key: string, options: TryLockOptions | undefined): Promise<LockHandle> {
+    checkKey(key);
+    checkOptions(options, 'options', TRY_LOCK_OPTION_NAMES);
+    const ttl = this.#ttlOf(options);
+    this.#assertOpen();
+    const owner = newOwnerToken(this.identity);
+    const sentAt = this.#clock.now();
+    const progress: Progress = { call: ++lastCall, since: sentAt, attempts: 1 };
+    this.#attempted(key, progress);
+    let result: AcquireResult;
+    try {
+      result = await this.#acquireOnce(key, owner, ttl);
+    } catch (error) {
+      this.#failed(key, progress, error);
+      throw error;
+    }
+    if (result.acquired) return this.#adopt(key, owner, result, ttl, sentAt, options, progress);
+    this.#denied(key, result, progress);
+    throw new NotAcquiredError(
+      key,
+      result.holder === undefined ? undefined : identityOf(result.holder),
+      result.remainingMs,
+    );
+  }
+
+  async #lock(key: string, options: LockOptions | undefined): Promise<LockHandle> {
+    checkKey(key);
+    checkOptions(options, 'options', LOCK_OPTION_NAMES);
+    const ttl = this.#ttlOf(options);
+    const timeout = options?.timeout === undefined ? this.timeout : options.timeout;
+    checkNonNegative(timeout, 'options.timeout');
+    if (options?.signal !== undefined) checkSignal(options.signal, 'options.signal');
+    this.#assertOpen();
+    // One deadline for the whole call, taken before the first attempt.
+    const since = this.#clock.now();
+    const progress: Progress = { call: ++lastCall, since, attempts: 0 };
+    try {
+      return await this.#attempt(key, ttl, timeout, options, progress);
+    } catch (error) {
+      this.#failed(key, progress, error);
+      throw error;
+    }
+  }
+
+  async #attempt(
+    key: string,
+    ttl: number,
+    timeout: number,
+    options: LockOptions | undefined,
+    progress: Progress,
+  ): Promise<LockHandle> {
+    const owner = newOwnerToken(this.identity);
+    const deadline = progress.since + timeout;
+    if (options?.signal === undefined) {
+      // Fast path: one plain attempt. The waiting machinery (signals, timers, a queue place or a
+      // subscription) is only built when the key turns out to be taken.
+      const sentAt = this.#clock.now();
+      progress.attempts += 1;
+      this.#attempted(key, progress);
+      const first = await this.#firstAttempt(key, owner, ttl, timeout);
+      if (first.acquired) return this.#adopt(key, owner, first, ttl, sentAt, options, progress);
+      this.#denied(key, first, progress);
+      if (timeout === 0 || this.#clock.now() >= deadline) throw new LockTimeoutError(key, timeout);
+      // close() stops only the waits already begun: it may have come while the attempt was out.
+      this.#assertOpen();
+    }
+    const stop = this.#stopSignal(key, timeout, deadline, options?.signal);
+    try {
+      return await this.#wait(key, owner, ttl, deadline, timeout, stop.signal, options, progress);
+    } catch (error) {
+      throw stop.signal.aborted && error === stop.signal.reason ? stop.signal.reason : error;
+    } finally {
+      stop.dispose();
+    }
   }
 
   #assertOpen(): void {
     if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
   }
 
-  #ttlOf(options: TryLockOptions | undefined): number {
-    const ttl = options?.ttl ?? this.ttl;
-    checkPositive(ttl, 'options.ttl');
-    return ttl;
+  /**
+   * Keeps the process alive until `call` settles. Core's timers are unref'd (a held lock alone
+   * never keeps a process running), so a script whose only pending work is a wait for a lock on
+   * an in-process backend (no socket) would exit mid-wait. One ref'd timer, shared by every
+   * pending call, holds it; an idle locker holds nothing.
+   */
+  #holdProcessWhile<T>(call: Promise<T>): Promise<T> {
+    if (this.#pendingCalls++ === 0) this.#processHold = holdProcess(this.#processHold);
+    const done = () => {
+      if (--this.#pendingCalls === 0) this.#processHold = letProcessGo(this.#processHold);
+    };
+    call.then(done, done);
+    return call;
   }
 
-  async #acquireOnce(key: string, owner: string, ttl: number) {
-    try {
-      return await this.#backend.acquire({ key, owner, ttlMs: ttl });
-    } catch (error) {
-      throw asBackendError(error, key, 'acquire');
+  /** Allowance for clock drift subtracted from every validity window. */
+  #marginMs(ttl: number): number {
+    return ttl * this.#driftFactor + FIXED_DRIFT_MS;
+  }
+
+  #ttlOf(options: TryLockOptions | undefined): number {
+    if (options?.ttl === undefined) return this.ttl;
+    this.#checkUsable(options.ttl, 'options.ttl');
+    return options.ttl;
+  }
+
+  /** A TTL must leave some certain validity once the safety margin is taken off. */
+  #checkUsable(ttl: unknown, name: string): asserts ttl is number {
+    checkTtl(ttl, name);
+    if (ttl < this.#minTtl) {
+      throw new InvalidArgumentError(
+        name,
+        ttl,
+        `must be at least ${this.#minTtl} ms: a shorter TTL leaves no certain validity once the clock-drift margin (${this.#driftFactor} × TTL + ${FIXED_DRIFT_MS} ms) and the loss timer's lead (at least 10 ms) are taken off`,
+      );
     }
+  }
+
+  async #acquireOnce(key: string, owner: string, ttl: number): Promise<AcquireResult> {
+    try {
+      return await this.#inflight.track(this.#backend.acquire({ key, owner, ttlMs: ttl }));
+    } catch (error) {
+      const wrapped = asBackendError(error, key, 'acquire');
+      this.#backendError(wrapped, key, 'acquire');
+      // No reply is not "not taken": the request may have landed. Hand it back, owner-checked.
+      if (isLockError(wrapped, 'BACKEND')) this.#releaseQuietly(key, owner);
+      throw wrapped;
+    }
+  }
+
+  /**
+   * Best-effort owner-checked release after an acquire whose outcome is unknown. Its errors are
+   * not reported: the caller already has the acquire's error, and a lock that did land expires
+   * by its TTL.
+   */
+  #releaseQuietly(key: string, owner: string): void {
+    this.#inflight.track(this.#backend.release({ key, owner })).catch(() => {});
   }
 
   #adopt(
@@ -356,25 +567,30 @@ export class Locker {
     ttl: number,
     sentAt: number,
     options: TryLockOptions | undefined,
+    progress: Progress,
+    contended = progress.attempts > 1,
   ): HeldLock {
     const effectiveTtl = Math.min(ttl, grant.ttlMs ?? ttl);
     const callbacks =
-      options?.onRisk === undefined && options?.onLost === undefined
+      options?.onRisk === undefined &&
+      options?.onLost === undefined &&
+      options?.onRenew === undefined
         ? this.#callbacks
         : {
             onRisk: options.onRisk ?? this.#callbacks.onRisk,
             onLost: options.onLost ?? this.#callbacks.onLost,
+            onRenew: options.onRenew ?? this.#callbacks.onRenew,
           };
     const lock = new HeldLock(
       this.#context,
       key,
       owner,
       grant.fence,
-      effectiveTtl,
-      sentAt,
+      { sentAt, ttlMs: effectiveTtl },
+      options?.keepalive ?? true,
       callbacks,
     );
-    this.#track(lock, (options?.keepalive ?? true) && this.#keepaliveMs !== undefined);
+    this.#track(lock);
     if (this.#closed.signal.aborted) {
       // Closed while the acquire was in flight: hand the lock straight back.
       lock.release().catch((error: unknown) => this.#onError(error));
@@ -382,17 +598,81 @@ export class Locker {
     }
     lock.checkExpiry();
     lock.assertHeld();
+    if (this.#events.wants('acquired')) {
+      this.#events.emit('acquired', {
+        key,
+        call: progress.call,
+        lock,
+        waitMs: this.#clock.now() - progress.since,
+        attempts: progress.attempts,
+        contended,
+      });
+    }
     return lock;
   }
 
-  #track(lock: HeldLock, keepalive: boolean): void {
+  #attempted(key: string, progress: Progress): void {
+    if (this.#events.wants('acquire-attempted')) {
+      this.#events.emit('acquire-attempted', {
+        key,
+        call: progress.call,
+        attempt: progress.attempts,
+      });
+    }
+  }
+
+  #denied(key: string, result: AcquireResult, progress: Progress): void {
+    if (result.acquired || !this.#events.wants('denied')) return;
+    this.#events.emit('denied', {
+      key,
+      call: progress.call,
+      holder: result.holder === undefined ? undefined : identityOf(result.holder),
+      remainingMs: result.remainingMs,
+    });
+  }
+
+  #failed(key: string, progress: Progress, error: unknown): void {
+    if (!this.#events.wants('acquire-failed') || isLockError(error, 'NOT_ACQUIRED')) return;
+    this.#events.emit('acquire-failed', {
+      key,
+      call: progress.call,
+      waitMs: this.#clock.now() - progress.since,
+      attempts: progress.attempts,
+      code: isLockError(error) ? error.code : 'BACKEND',
+      error,
+    });
+  }
+
+  #backendError(
+    error: unknown,
+    key: string | undefined,
+    operation: string,
+    lock?: LockHandle,
+  ): void {
+    if (!this.#events.wants('backend-error')) return;
+    this.#events.emit('backend-error', {
+      key,
+      operation,
+      code: isLockError(error) ? error.code : 'BACKEND',
+      error,
+      lock,
+    });
+  }
+
+  #track(lock: HeldLock): void {
     const interval =
-      keepalive && this.#keepaliveMs ? this.#keepaliveMs(lock.ttlMs) : Number.POSITIVE_INFINITY;
+      lock.keepalive && this.#keepaliveMs
+        ? this.#keepaliveMs(lock.ttlMs)
+        : Number.POSITIVE_INFINITY;
     const id = `${lock.ttlMs}:${interval}`;
     let group = this.#groups.get(id);
     if (group === undefined) {
-      group = new KeepaliveGroup(this.#clock, this.#backend, lock.ttlMs, interval, () =>
-        this.#groups.delete(id),
+      group = new KeepaliveGroup(
+        this.#context,
+        lock.ttlMs,
+        interval,
+        lossTimerLeadMs(lock.ttlMs),
+        () => this.#groups.delete(id),
       );
       this.#groups.set(id, group);
     }
@@ -405,8 +685,8 @@ export class Locker {
     lock.group = undefined;
   }
 
-  /** One signal for everything that ends a wait: caller's abort, timeout, locker closed. */
-  #stopSignal(key: string, timeout: number, user: AbortSignal | undefined) {
+  /** One signal for everything that ends a wait: caller's abort, the deadline, locker closed. */
+  #stopSignal(key: string, timeout: number, deadline: number, user: AbortSignal | undefined) {
     const controller = new AbortController();
     const onUserAbort = () => controller.abort(new LockAbortedError(key, user?.reason));
     const onClose = () => controller.abort(this.#closed.signal.reason);
@@ -418,7 +698,7 @@ export class Locker {
       Number.isFinite(timeout) && timeout > 0
         ? this.#clock.setTimeout(
             () => controller.abort(new LockTimeoutError(key, timeout)),
-            timeout,
+            deadline - this.#clock.now(),
           )
         : undefined;
     return {
@@ -456,13 +736,15 @@ export class Locker {
 
   /** Releases, in the background, a lock that `attempt` grants after we stopped waiting for it. */
   #releaseIfGranted(attempt: Promise<unknown>, key: string, owner: string): void {
-    attempt.then(
-      (late) => {
-        if ((late as { acquired?: boolean }).acquired) {
-          this.#backend.release({ key, owner }).catch((e: unknown) => this.#onError(e));
-        }
-      },
-      () => {},
+    void this.#inflight.track(
+      attempt.then(
+        async (late) => {
+          if ((late as { acquired?: boolean }).acquired) {
+            await this.#backend.release({ key, owner }).catch((e: unknown) => this.#onError(e));
+          }
+        },
+        () => {},
+      ),
     );
   }
 
@@ -470,21 +752,27 @@ export class Locker {
     key: string,
     owner: string,
     ttl: number,
+    deadline: number,
     timeout: number,
     stop: AbortSignal,
     options: LockOptions | undefined,
+    progress: Progress,
   ): Promise<HeldLock> {
     if (this.#backend.acquireQueued !== undefined) {
+      progress.attempts += 1;
+      this.#attempted(key, progress);
       const grant = await this.#guard(
-        this.#backend.acquireQueued(
-          { key, owner, ttlMs: ttl },
-          { signal: stop, now: () => this.#clock.now() },
+        this.#inflight.track(
+          this.#backend.acquireQueued(
+            { key, owner, ttlMs: ttl },
+            { signal: stop, now: () => this.#clock.now() },
+          ),
         ),
         key,
         owner,
         stop,
       );
-      return this.#adopt(key, owner, grant, ttl, grant.sentAt, options);
+      return this.#adopt(key, owner, grant, ttl, grant.sentAt, options, progress, true);
     }
     let woken = false;
     let wake: (() => void) | undefined;
@@ -504,13 +792,17 @@ export class Locker {
       );
     }
     try {
-      const deadline = this.#clock.now() + timeout;
       for (let attempt = 0; ; attempt++) {
         if (stop.aborted) throw stop.reason;
         woken = false;
         const sentAt = this.#clock.now();
+        progress.attempts += 1;
+        this.#attempted(key, progress);
         const result = await this.#guard(this.#acquireOnce(key, owner, ttl), key, owner, stop);
-        if (result.acquired) return this.#adopt(key, owner, result, ttl, sentAt, options);
+        if (result.acquired) {
+          return this.#adopt(key, owner, result, ttl, sentAt, options, progress, true);
+        }
+        this.#denied(key, result, progress);
         const now = this.#clock.now();
         if (now >= deadline) throw new LockTimeoutError(key, timeout);
         let delay = unsubscribe
@@ -546,9 +838,43 @@ export class Locker {
       return await raceSignal(promise, stop);
     } catch (error) {
       if (stop.aborted && owner !== undefined) this.#releaseIfGranted(promise, key, owner);
-      throw stop.aborted ? stop.reason : asBackendError(error, key, 'acquire');
+      if (stop.aborted) throw stop.reason;
+      const wrapped = asBackendError(error, key, 'acquire');
+      if (wrapped !== error) this.#backendError(wrapped, key, 'acquire');
+      throw wrapped;
     }
   }
+}
+
+type ProcessHold = ReturnType<typeof setInterval> & { ref?: () => unknown; unref?: () => unknown };
+
+/**
+ * Makes `hold` (or a new timer) keep the process alive. On Node the one timer is kept and only
+ * ref'd and unref'd, which is cheaper than making one for every call.
+ */
+function holdProcess(hold: ProcessHold | undefined): ProcessHold {
+  if (hold?.ref !== undefined) {
+    hold.ref();
+    return hold;
+  }
+  return setInterval(() => {}, 1 << 30) as ProcessHold;
+}
+
+/** Lets the process exit again (unref'd on Node, cleared elsewhere). */
+function letProcessGo(hold: ProcessHold | undefined): ProcessHold | undefined {
+  if (hold?.unref !== undefined) {
+    hold.unref();
+    return hold;
+  }
+  clearInterval(hold);
+  return undefined;
+}
+
+/** The smallest whole-millisecond TTL that leaves at least 1 ms once `margin` is taken off. */
+function smallestUsableTtl(margin: (ttl: number) => number): number {
+  let ttl = 1;
+  while (ttl - margin(ttl) < 1) ttl++;
+  return ttl;
 }
 
 /**
@@ -575,9 +901,11 @@ function checkBackend(backend: unknown): asserts backend is LockBackend {
   }
 }
 
-function checkLockerOptions(options: LockerOptions): void {
+/** Checks a locker's options (also done by `connect()` before any I/O). */
+export function checkLockerOptions(options: LockerOptions): void {
   checkOptions(options, 'options', LOCKER_OPTION_NAMES);
-  if (options.ttl !== undefined) checkPositive(options.ttl, 'options.ttl');
+  if (options.ttl !== undefined) checkTtl(options.ttl, 'options.ttl');
+  if (options.timeout !== undefined) checkNonNegative(options.timeout, 'options.timeout');
   if (options.identity !== undefined) {
     checkKey(options.identity, 'options.identity');
     if (/\s/.test(options.identity)) {
@@ -613,8 +941,14 @@ function checkLockerOptions(options: LockerOptions): void {
       if (value !== undefined) checkPositive(value, `options.retry.${name}`);
     }
   }
-  for (const name of ['onError', 'onRisk', 'onLost'] as const) {
+  for (const name of ['onError', 'onRisk', 'onLost', 'onRenew'] as const) {
     if (options[name] !== undefined) checkFunction(options[name], `options.${name}`);
+  }
+  if (options.events !== undefined) {
+    checkOptions(options.events, 'options.events', EVENT_NAMES);
+    for (const [name, listener] of Object.entries(options.events)) {
+      if (listener !== undefined) checkFunction(listener, `options.events.${name}`);
+    }
   }
   if (options.clock !== undefined) {
     const clock = options.clock as unknown as Record<string, unknown>;

@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { LockEventHandlers } from './events.js';
 import type { LockCallbacks } from './lock-handle.js';
 
 /** How a locker keeps its locks alive. */
@@ -39,6 +40,12 @@ export interface LockerOptions extends LockCallbacks {
    */
   readonly ttl?: number;
   /**
+   * Default longest wait of `lock()` and `withLock()`, in milliseconds (src-d's session
+   * timeout); a call's own `timeout` overrides it. `0` makes a single attempt.
+   * @default Infinity
+   */
+  readonly timeout?: number;
+  /**
    * Public name of this locker, shown to others as the holder (`NotAcquiredError.holder`).
    * Must not contain secrets.
    * @default a random "locker-…" name
@@ -68,11 +75,24 @@ export interface LockerOptions extends LockCallbacks {
    * @default systemClock
    */
   readonly clock?: Clock;
+  /**
+   * Listeners of lock events, by name (the same as `locker.on(name, listener)`): acquire
+   * attempted, acquired, denied, renewed, at risk, lost, released, backend error. They also
+   * hear this locker's sessions. Nothing is built for an event nobody listens to.
+   * @example
+   * ```ts
+   * const locker = createLocker(backend, {
+   *   events: { lost: (e) => console.warn(`${e.key} lost (${e.reason})`) },
+   * });
+   * ```
+   */
+  readonly events?: LockEventHandlers;
 }
 
 /** Option names {@link LockerOptions} accepts, for unknown-option checks. */
 export const LOCKER_OPTION_NAMES = [
   'ttl',
+  'timeout',
   'identity',
   'keepalive',
   'driftFactor',
@@ -81,6 +101,8 @@ export const LOCKER_OPTION_NAMES = [
   'clock',
   'onRisk',
   'onLost',
+  'onRenew',
+  'events',
 ] as const;
 
 /** Options of one `tryLock`. */
@@ -100,9 +122,9 @@ export interface TryLockOptions extends LockCallbacks {
 /** Options of one blocking `lock` (and `withLock`). */
 export interface LockOptions extends TryLockOptions {
   /**
-   * Longest time to wait, in milliseconds; then it rejects with `LockTimeoutError`.
-   * `0` makes a single attempt.
-   * @default Infinity
+   * Longest time to wait, in milliseconds, counted from the call; then it rejects with
+   * `LockTimeoutError`. `0` makes a single attempt.
+   * @default the locker's `timeout` (Infinity unless set)
    */
   readonly timeout?: number;
   /** Stops the wait at once when aborted (rejects with `LockAbortedError`). */
@@ -117,9 +139,10 @@ export const LOCK_OPTION_NAMES = [
   'signal',
   'onRisk',
   'onLost',
+  'onRenew',
 ] as const;
 /** Option names of {@link TryLockOptions}. */
-export const TRY_LOCK_OPTION_NAMES = ['ttl', 'keepalive', 'onRisk', 'onLost'] as const;
+export const TRY_LOCK_OPTION_NAMES = ['ttl', 'keepalive', 'onRisk', 'onLost', 'onRenew'] as const;
 
 /** What `inspect()` tells about a key. */
 export interface LockInfo {

@@ -32,6 +32,7 @@ const available = serverAvailable(ETCD);
       new EtcdBackend({ hosts: `http://127.0.0.1:${await freePort()}`, prefix: 'nowhere/' }),
     // Election timeout 250 ms → etcd's smallest lease is 375 ms, granted as whole seconds: 1 s.
     // etcd's lessor revokes expired leases on a 500 ms loop, so expiry shows up to ~0.7 s late.
-    capabilities: { minTtlMs: 1_000, expirySlackMs: 700 },
+    // A shorter extend() keeps the lock on its lease, whose TTL never shrinks.
+    capabilities: { minTtlMs: 1_000, expirySlackMs: 700, extendShortensTtl: false },
   });
 });

@@ -5,16 +5,31 @@
  * CAS of the reply, its `add`/`set` drop the CAS of theirs, and `set`/`delete` cannot send one.
  * Its `increment` also misreads the 64-bit counter (`readUInt32BE(0) << 8`) and cannot set a
  * 64-bit initial value. A lock needs all of these, so this module builds the requests itself
- * (`encodeRequest`, with the 8-byte CAS in header bytes 16–23) and sends them with
- * `client.perform`, which keeps memjs's server choice, SASL, timeouts and retries, and corks
- * memjs's socket for a tick. These are memjs internals (stable since 2014, typed by
- * `@types/memjs`); this is the only file that touches them, so a driver upgrade is checked here.
+ * (`encodeRequest`, with the 8-byte CAS in header bytes 16–23) and sends each one once with
+ * `client.perform`, which keeps memjs's server choice, SASL and per-request timeout. What it
+ * needs of memjs's internals is in `memjs-internals.ts`.
+ *
+ * The connection rule: a CAS is only meaningful to the server process that issued it (a
+ * restarted memcached numbers CAS values from 1 again), so every reply says which connection it
+ * came on, a CAS travels with that connection ({@link BoundCas}), and a CAS-guarded write goes
+ * out only on that same connection, or not at all ({@link NOT_SENT}).
  *
  * Every function resolves with the raw status; callers decide what a status means.
  * @module
  */
 import type { Client } from 'memjs';
 import type { Deadlines } from './deadline.js';
+import { ConnectionFailure } from './errors.js';
+import {
+  abandon,
+  type Connection,
+  corkUntilEndOfTick,
+  currentConnection,
+  dropConnection,
+  performOnce,
+  serverFor,
+  writesTo,
+} from './memjs-internals.js';
 import { encodeRequest } from './request-encoder.js';
 
 /** Where requests go: the memjs client, and the deadlines every request gets. */
@@ -25,6 +40,9 @@ export interface Target {
 
 /** Binary-protocol opcodes used here. */
 const OP = { get: 0x00, set: 0x01, add: 0x02, delete: 0x04, increment: 0x05 } as const;
+
+/** Magic byte of every binary-protocol response. */
+const RESPONSE_MAGIC = 0x81;
 
 /** Binary-protocol response statuses that are results rather than failures. */
 export const STATUS = {
@@ -45,112 +63,105 @@ export interface RawReply {
   readonly extras: Buffer;
   /** The value (GET) or counter (INCREMENT). */
   readonly value: Buffer;
-  /**
-   * The connection the reply came on, as an opaque identity. A CAS is only trusted on the
-   * same connection: a server restart drops the connection and restarts CAS numbering.
-   */
-  readonly connection: object | undefined;
+  /** The connection the request went out and the reply came back on. */
+  readonly connection: Connection;
 }
 
-/** A memjs `Server` with the socket field that memjs keeps private. */
-interface ServerInternals {
-  _socket?: { cork?: () => void; uncork?: () => void };
+/** A CAS, and the connection to the server process that issued it. */
+export interface BoundCas {
+  readonly value: Buffer;
+  readonly connection: Connection;
 }
 
-/**
- * Closes a client this package created, for good: marks every server as asleep forever (memjs's
- * failover field `wakeupAt`), so a retry memjs has already scheduled finds no server instead of
- * opening a new connection after the close, then ends the sockets.
- */
-export function retireClient(client: Client): void {
-  for (const server of client.servers) {
-    (server as unknown as { wakeupAt?: number }).wakeupAt = Number.POSITIVE_INFINITY;
-  }
-  client.close();
-}
-
-/** The socket memjs uses now for `routingKey`'s server, if it has one open. */
-function socketOf(client: Client, routingKey: string): ServerInternals['_socket'] {
-  const server = client.server(routingKey) as unknown as ServerInternals | undefined | null;
-  return server?._socket;
-}
-
-/** Identity of the socket memjs uses now for `routingKey`'s server, if it has one open. */
-export function currentConnection(client: Client, routingKey: string): object | undefined {
-  return socketOf(client, routingKey);
-}
-
-/** Sockets corked in this tick, uncorked together when the tick's code has run. */
-const corkedThisTick = new Set<{ uncork?: () => void }>();
-
-function uncorkAll(): void {
-  for (const socket of corkedThisTick) socket.uncork?.();
-  corkedThisTick.clear();
+/** The CAS of `reply`, tied to the connection it came on. */
+export function boundCas(reply: RawReply): BoundCas {
+  return { value: reply.cas, connection: reply.connection };
 }
 
 /**
- * Corks the socket of `routingKey`'s server until the end of the current tick, so that every
- * request sent in this tick (all 50 of 50 locks in flight, or an ADD and its fence INCR) leaves
- * in one write, one system call, instead of one each: memjs writes each request straight to the
- * socket, and those writes were half the client's CPU with many locks in flight. The uncork
- * runs on `process.nextTick`, before any I/O, so no request waits for a later tick. When the
- * socket is still connecting, memjs queues the requests in order and this is a no-op.
+ * What a CAS-guarded write resolves with when it was not sent at all, because the connection
+ * its CAS came on is gone or is no longer the one memjs would write on. Safe to read again.
  */
-function corkUntilEndOfTick(client: Client, routingKey: string): void {
-  const socket = socketOf(client, routingKey);
-  if (socket?.cork === undefined || corkedThisTick.has(socket)) return;
-  socket.cork();
-  if (corkedThisTick.size === 0) process.nextTick(uncorkAll);
-  corkedThisTick.add(socket);
-}
+export const NOT_SENT: unique symbol = Symbol('not sent: the CAS belongs to another connection');
 
-/**
- * Sends one request to the server that owns `routingKey` and resolves with its reply.
- * Rejects with whatever memjs reports (an `Error`, or a bare string on SASL failure), or when
- * the request outlives its deadline.
- */
-export function send(
+/** One request: where it goes (the server of `routingKey`) and what it says. */
+type RequestParts = readonly [
   target: Target,
   routingKey: string,
   opcode: number,
   key: string,
   extras: Buffer,
   value: string | Buffer,
-  cas?: Buffer,
-): Promise<RawReply> {
-  const { client, deadlines } = target;
+];
+
+/**
+ * Sends one request to the server that owns `routingKey`, once (memjs does not resend it), and
+ * resolves with its reply. With `cas`, sends it only if it would go out on `cas.connection`,
+ * and resolves with {@link NOT_SENT} otherwise. Rejects with a {@link ConnectionFailure} when
+ * the connection fails (the outcome is then unknown), and with `NoReplyError` at its deadline.
+ */
+function send(request: RequestParts, cas?: BoundCas): Promise<RawReply | typeof NOT_SENT> {
+  const [{ client, deadlines }, routingKey, opcode, key, extras, value] = request;
+  const server = serverFor(client, routingKey);
+  if (cas !== undefined && !writesTo(server, cas.connection)) return Promise.resolve(NOT_SENT);
   return new Promise<RawReply>((resolve, reject) => {
     const pending = deadlines.watch(reject);
+    let sentOn: Connection | undefined;
     try {
       client.incrSeq();
       const seq = client.seq;
-      const request = encodeRequest(opcode, key, extras, value, seq, cas);
-      corkUntilEndOfTick(client, routingKey);
-      client.perform(routingKey, request, seq, (error: unknown, response?: unknown) => {
+      const bytes = encodeRequest(opcode, key, extras, value, seq, cas?.value);
+      const socket = currentConnection(server);
+      if (socket !== undefined) corkUntilEndOfTick(socket);
+      performOnce(client, routingKey, bytes, seq, (error, response) => {
         deadlines.unwatch(pending);
         if (error !== null && error !== undefined) {
-          reject(error);
+          abandon(server, sentOn);
+          reject(new ConnectionFailure(error));
           return;
         }
         const reply = response as {
-          header: { status: number; cas: Buffer };
+          header: { magic: number; opcode: number; status: number; cas: Buffer };
           extras: Buffer;
           val: Buffer;
         };
+        // memjs matches replies to requests by number only, across all the sockets a server
+        // ever had: check that this one came on the request's own connection, and fits it.
+        if (sentOn === undefined || currentConnection(server) !== sentOn) {
+          reject(
+            new ConnectionFailure(new Error('the reply did not come on the request’s connection')),
+          );
+          return;
+        }
+        if (reply.header.magic !== RESPONSE_MAGIC || reply.header.opcode !== opcode) {
+          const mismatch = new Error(
+            `memcached sent a reply that does not match the request (opcode 0x${reply.header.opcode.toString(16)} for 0x${opcode.toString(16)})`,
+          );
+          dropConnection(server, mismatch);
+          reject(new ConnectionFailure(mismatch));
+          return;
+        }
         resolve({
           status: reply.header.status,
           // Copied: the header is a view into memjs's read buffer.
           cas: Buffer.from(reply.header.cas),
           extras: reply.extras,
           value: reply.val,
-          connection: currentConnection(client, routingKey),
+          connection: sentOn,
         });
       });
+      // memjs wrote the request on this socket, or queued it on it while it connects.
+      sentOn = currentConnection(server);
     } catch (error) {
       deadlines.unwatch(pending);
       reject(error);
     }
   });
+}
+
+/** {@link send} for a request without a CAS, which is always sent. */
+function sendPlain(...request: RequestParts): Promise<RawReply> {
+  return send(request) as Promise<RawReply>;
 }
 
 /** Scratch extras: `makeRequestBuffer` copies them at once, so one buffer each serves all calls. */
@@ -174,29 +185,39 @@ export function addItem(
   flags: number,
   expirySeconds: number,
 ): Promise<RawReply> {
-  return send(target, key, OP.add, key, storeExtras(flags, expirySeconds), value);
+  return sendPlain(target, key, OP.add, key, storeExtras(flags, expirySeconds), value);
 }
 
 /** GET: value, flags (in `extras`) and CAS. Status `ok` or `notFound`. */
 export function getItem(target: Target, key: string): Promise<RawReply> {
-  return send(target, key, OP.get, key, NO_EXTRAS, NO_EXTRAS);
+  return sendPlain(target, key, OP.get, key, NO_EXTRAS, NO_EXTRAS);
 }
 
-/** SET guarded by `cas`: status `ok` (reply has the new CAS), `notFound`, or `exists` (changed). */
+/**
+ * SET guarded by `cas`, on `cas`'s connection only: status `ok` (reply has the new CAS),
+ * `notFound`, or `exists` (changed); {@link NOT_SENT} when that connection is gone.
+ */
 export function casSetItem(
   target: Target,
   key: string,
   value: string,
   flags: number,
   expirySeconds: number,
-  cas: Buffer,
-): Promise<RawReply> {
-  return send(target, key, OP.set, key, storeExtras(flags, expirySeconds), value, cas);
+  cas: BoundCas,
+): Promise<RawReply | typeof NOT_SENT> {
+  return send([target, key, OP.set, key, storeExtras(flags, expirySeconds), value], cas);
 }
 
-/** DELETE guarded by `cas`: status `ok`, `notFound`, or `exists` (changed). */
-export function casDeleteItem(target: Target, key: string, cas: Buffer): Promise<RawReply> {
-  return send(target, key, OP.delete, key, NO_EXTRAS, NO_EXTRAS, cas);
+/**
+ * DELETE guarded by `cas`, on `cas`'s connection only: status `ok`, `notFound`, or `exists`
+ * (changed); {@link NOT_SENT} when that connection is gone.
+ */
+export function casDeleteItem(
+  target: Target,
+  key: string,
+  cas: BoundCas,
+): Promise<RawReply | typeof NOT_SENT> {
+  return send([target, key, OP.delete, key, NO_EXTRAS, NO_EXTRAS], cas);
 }
 
 /**
@@ -215,7 +236,7 @@ export async function incrementCounter(
   extras.writeBigUInt64BE(1n, 0);
   extras.writeBigUInt64BE(initial, 8);
   extras.writeUInt32BE(0, 16); // 0 = create when missing, never expire
-  const reply = await send(target, routingKey, OP.increment, counterKey, extras, NO_EXTRAS);
+  const reply = await sendPlain(target, routingKey, OP.increment, counterKey, extras, NO_EXTRAS);
   if (reply.status !== STATUS.ok) throw new MemcachedStatusError('increment', reply.status);
   return Number(reply.value.readBigUInt64BE(0));
 }

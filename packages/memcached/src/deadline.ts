@@ -4,6 +4,7 @@
  * One sweeping timer serves all requests in flight, instead of one timer per request.
  * @module
  */
+import { NoReplyError } from './errors.js';
 
 /** One request in flight. */
 export interface Pending {
@@ -11,7 +12,10 @@ export interface Pending {
   readonly fail: (error: unknown) => void;
 }
 
-/** Fails requests that outlive their deadline, and all of them at once on {@link close}. */
+/**
+ * Fails requests that outlive their deadline. A request that fails this way may still be
+ * answered, and applied, later: its outcome is unknown.
+ */
 export class Deadlines {
   /** How long a request may take, in ms. */
   readonly timeoutMs: number;
@@ -45,14 +49,6 @@ export class Deadlines {
     this.#pending.delete(entry);
   }
 
-  /** Fails every request in flight with `error` and stops the timer. */
-  close(error: unknown): void {
-    const pending = [...this.#pending];
-    this.#pending.clear();
-    this.#stop();
-    for (const entry of pending) entry.fail(error);
-  }
-
   #stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
@@ -63,7 +59,7 @@ export class Deadlines {
     for (const entry of this.#pending) {
       if (entry.deadline <= now) {
         this.#pending.delete(entry);
-        entry.fail(new Error(`no reply within ${this.timeoutMs} ms (operationTimeout)`));
+        entry.fail(new NoReplyError(this.timeoutMs));
       }
     }
     if (this.#pending.size === 0) this.#stop();

@@ -1,43 +1,54 @@
 import {
   type AcquireRequest,
   type AcquireResult,
+  BackendError,
   type BackendLockInfo,
   type ExtendRequest,
   InvalidArgumentError,
   type LockBackend,
-  LockClosedError,
   type OwnerCheckedResult,
   type ReleaseRequest,
 } from '@lock/core';
 import { Client, Server } from 'memjs';
+import { Calls } from './calls.js';
 import { CasCache } from './cas-cache.js';
 import {
   addItem,
+  type BoundCas,
+  boundCas,
   casDeleteItem,
   casSetItem,
-  currentConnection,
   getItem,
   incrementCounter,
   MemcachedStatusError,
+  NOT_SENT,
   type RawReply,
-  retireClient,
   STATUS,
   type Target,
 } from './cas-requests.js';
 import { Deadlines } from './deadline.js';
-import { toBackendError } from './errors.js';
+import { ConnectionFailure, toBackendError } from './errors.js';
 import { deadlineFlags, expirySeconds, remainingFromFlags } from './expiry.js';
 import { itemKeys } from './keys.js';
+import { pingEachServer, retireClient, retrySettingsOf } from './memjs-internals.js';
 import {
   checkBackendOptions,
   type MemcachedBackendOptions,
   memjsOptions,
   type ServerAddress,
 } from './options.js';
+import { encodeRequest } from './request-encoder.js';
+import { type RetryPolicy, withRetries } from './retry.js';
 import { parseServer, parseUri } from './uri.js';
 
-/** How often extend/release re-read an item that changed between their read and their write. */
+/**
+ * How often extend/release read the item again: it changed between their read and their write,
+ * or the connection their CAS came on went away before the write could leave.
+ */
 const MAX_CAS_ATTEMPTS = 4;
+
+/** Binary-protocol VERSION: the cheapest request every memcached answers. */
+const OP_VERSION = 0x0b;
 
 /**
  * Locks in memcached through memjs. `acquire` is an ADD (create-if-absent) with the owner token
@@ -66,8 +77,12 @@ export class MemcachedBackend implements LockBackend {
   readonly #ownsClient: boolean;
   readonly #deadlines: Deadlines;
   readonly #target: Target;
+  readonly #retry: RetryPolicy;
   readonly #cas = new CasCache();
-  #closed = false;
+  readonly #calls = new Calls();
+  /** How long `connect()` waits for each server, in ms (memjs's connect timeout, or 2 s). */
+  readonly #connectTimeoutMs: number;
+  #closing: Promise<void> | undefined;
 
   /**
    * @throws {InvalidArgumentError} for an unknown option, one memjs cannot honour (named with
@@ -104,6 +119,7 @@ export class MemcachedBackend implements LockBackend {
       });
     }
     this.keyPrefix = resolved.keyPrefix ?? 'lock:';
+    this.#connectTimeoutMs = resolved.connectTimeout ?? 2_000;
     this.#deadlines = new Deadlines(resolved.operationTimeout ?? 5_000);
     if (options.client !== undefined) {
       this.client = options.client;
@@ -117,25 +133,67 @@ export class MemcachedBackend implements LockBackend {
       this.#ownsClient = true;
     }
     this.#target = { client: this.client, deadlines: this.#deadlines };
+    this.#retry = {
+      ...retrySettingsOf(this.client),
+      pause: (ms) => this.#calls.pause(ms),
+    };
+  }
+
+  /**
+   * Reaches every server now, with one VERSION request each (after memjs connects and, with
+   * SASL, logs in), so a wrong address, a frozen server or a wrong password shows up here and
+   * not at the first lock. `connect(uri)` calls it unless asked to be lazy.
+   * @throws {BackendError} naming each server that did not answer within `connectTimeout`,
+   * with its error as `cause`.
+   */
+  async connect(): Promise<this> {
+    this.#calls.begin();
+    try {
+      const failed = await pingEachServer(
+        this.client,
+        (seq) => encodeRequest(OP_VERSION, '', Buffer.alloc(0), '', seq),
+        this.#connectTimeoutMs,
+      );
+      if (failed.length > 0) {
+        throw new BackendError(
+          `could not reach memcached at ${failed.map((f) => f.address).join(', ')} within ${this.#connectTimeoutMs} ms`,
+          {
+            cause:
+              failed.length === 1
+                ? failed[0]?.error
+                : new AggregateError(
+                    failed.map((f) => f.error),
+                    'memcached servers failed',
+                  ),
+          },
+        );
+      }
+      return this;
+    } finally {
+      this.#calls.end();
+    }
   }
 
   /**
    * Takes `key` with an ADD of the owner token, expiring after the TTL rounded up to whole
    * seconds plus one (see the README), and in the same write increments the fence counter.
+   * An attempt whose connection fails is made again whole (safe: see `retry.ts`).
    */
   async acquire({ key, owner, ttlMs }: AcquireRequest): Promise<AcquireResult> {
-    this.#assertOpen();
-    const keys = itemKeys(this.keyPrefix, key);
-    const expiry = expirySeconds(ttlMs);
-    const flags = deadlineFlags(ttlMs);
+    this.#calls.begin();
     try {
-      return await this.#acquire(keys, owner, flags, expiry);
+      const keys = itemKeys(this.keyPrefix, key);
+      const expiry = expirySeconds(ttlMs);
+      const flags = deadlineFlags(ttlMs);
+      return await withRetries(this.#retry, () => this.#acquireOnce(keys, owner, flags, expiry));
     } catch (error) {
       throw toBackendError(error, 'acquire', key);
+    } finally {
+      this.#calls.end();
     }
   }
 
-  async #acquire(
+  async #acquireOnce(
     keys: { lock: string; fence: string },
     owner: string,
     flags: number,
@@ -153,7 +211,7 @@ export class MemcachedBackend implements LockBackend {
     let reply = await added;
     if (reply.status === STATUS.exists) {
       const held = await getItem(target, keys.lock);
-      // Our own token: memjs retried an ADD whose first reply was lost with its connection.
+      // Our own token: an earlier attempt's ADD landed and its reply was lost.
       if (held.status !== STATUS.ok || held.value.toString('utf8') !== owner) {
         return denial(held);
       }
@@ -161,34 +219,41 @@ export class MemcachedBackend implements LockBackend {
     } else if (reply.status !== STATUS.ok) {
       throw new MemcachedStatusError('add', reply.status);
     }
+    const cas = boundCas(reply);
     if (reply.cas.every((byte) => byte === 0)) {
       // A server started with -C keeps no CAS, and a zero CAS guards nothing: refuse to lock.
-      await casDeleteItem(target, keys.lock, reply.cas).catch(() => {});
+      await casDeleteItem(target, keys.lock, cas).catch(() => {});
       throw new Error('the server keeps no CAS values (started with -C): locks need them');
     }
     let fence: number;
     try {
       fence = await counted;
     } catch (error) {
-      // Taken without a fence: hand it back rather than grant a lock with no token.
-      await casDeleteItem(target, keys.lock, reply.cas).catch(() => {});
+      // Taken without a fence: hand it back rather than grant a lock with no token. After a
+      // connection failure that delete cannot leave (its CAS is tied to the dead connection);
+      // the retry then finds our own token and counts a fence on the new connection.
+      if (!(error instanceof ConnectionFailure)) {
+        await casDeleteItem(target, keys.lock, cas).catch(() => {});
+      }
       throw error;
     }
-    this.#cas.set(keys.lock, owner, reply.cas, reply.connection);
+    this.#cas.set(keys.lock, owner, cas);
     return { acquired: true, fence };
   }
 
   /** Resets the TTL of `key` with a SET guarded by the CAS of `owner`'s item. */
   async extend({ key, owner, ttlMs }: ExtendRequest): Promise<OwnerCheckedResult> {
-    this.#assertOpen();
-    const lockKey = itemKeys(this.keyPrefix, key).lock;
-    const expiry = expirySeconds(ttlMs);
+    this.#calls.begin();
     try {
+      const lockKey = itemKeys(this.keyPrefix, key).lock;
+      const expiry = expirySeconds(ttlMs);
       return await this.#ownerChecked(lockKey, owner, (cas) =>
         casSetItem(this.#target, lockKey, owner, deadlineFlags(ttlMs), expiry, cas),
       );
     } catch (error) {
       throw toBackendError(error, 'extend', key);
+    } finally {
+      this.#calls.end();
     }
   }
 
@@ -199,9 +264,9 @@ export class MemcachedBackend implements LockBackend {
 
   /** Deletes `key` with a DELETE guarded by the CAS of `owner`'s item. */
   async release({ key, owner }: ReleaseRequest): Promise<OwnerCheckedResult> {
-    this.#assertOpen();
-    const lockKey = itemKeys(this.keyPrefix, key).lock;
+    this.#calls.begin();
     try {
+      const lockKey = itemKeys(this.keyPrefix, key).lock;
       const result = await this.#ownerChecked(lockKey, owner, (cas) =>
         casDeleteItem(this.#target, lockKey, cas),
       );
@@ -209,41 +274,57 @@ export class MemcachedBackend implements LockBackend {
       return result;
     } catch (error) {
       throw toBackendError(error, 'release', key);
+    } finally {
+      this.#calls.end();
     }
   }
 
   /**
    * Runs a CAS-guarded `write` on `owner`'s item: first with the CAS this process remembers from
    * its own last write (one round trip), else with the CAS of a fresh read that shows `owner`
-   * as the value. A CAS mismatch means the item changed since; it is read again.
+   * as the value. A CAS mismatch means the item changed since; it is read again, as it is when
+   * the connection the CAS came on is gone before the write could leave on it. The write itself
+   * is sent once: if its connection fails, its outcome is unknown and the call rejects.
    */
   async #ownerChecked(
     lockKey: string,
     owner: string,
-    write: (cas: Buffer) => Promise<RawReply>,
+    write: (cas: BoundCas) => Promise<RawReply | typeof NOT_SENT>,
   ): Promise<OwnerCheckedResult> {
-    let cas = this.#cas.get(lockKey, owner, currentConnection(this.client, lockKey));
+    let cas = this.#cas.get(lockKey, owner);
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       if (cas === undefined) {
-        const read = await getItem(this.#target, lockKey);
+        const read = await withRetries(this.#retry, () => getItem(this.#target, lockKey));
         if (read.status === STATUS.notFound) return this.#forget(lockKey, owner, 'not-found');
         if (read.status !== STATUS.ok) throw new MemcachedStatusError('get', read.status);
         if (read.value.toString('utf8') !== owner) {
           return this.#forget(lockKey, owner, 'forbidden');
         }
-        cas = read.cas;
+        cas = boundCas(read);
       }
-      const reply = await write(cas);
-      if (reply.status === STATUS.ok) {
-        this.#cas.set(lockKey, owner, reply.cas, reply.connection);
+      let reply: RawReply | typeof NOT_SENT;
+      try {
+        reply = await write(cas);
+      } catch (error) {
+        this.#cas.delete(lockKey, owner);
+        throw error;
+      }
+      if (reply !== NOT_SENT && reply.status === STATUS.ok) {
+        this.#cas.set(lockKey, owner, boundCas(reply));
         return 'ok';
       }
-      if (reply.status === STATUS.notFound) return this.#forget(lockKey, owner, 'not-found');
-      if (reply.status !== STATUS.exists) throw new MemcachedStatusError('cas', reply.status);
+      if (reply !== NOT_SENT && reply.status === STATUS.notFound) {
+        return this.#forget(lockKey, owner, 'not-found');
+      }
+      if (reply !== NOT_SENT && reply.status !== STATUS.exists) {
+        throw new MemcachedStatusError('cas', reply.status);
+      }
       cas = undefined;
       this.#cas.delete(lockKey, owner);
     }
-    throw new Error(`the item kept changing during ${MAX_CAS_ATTEMPTS} CAS attempts`);
+    throw new Error(
+      `the item kept changing, or its connection kept dropping, during ${MAX_CAS_ATTEMPTS} CAS attempts`,
+    );
   }
 
   #forget(lockKey: string, owner: string, result: OwnerCheckedResult): OwnerCheckedResult {
@@ -257,10 +338,10 @@ export class MemcachedBackend implements LockBackend {
    * stored with the lock, so it is `undefined`.
    */
   async inspect(key: string): Promise<BackendLockInfo | undefined> {
-    this.#assertOpen();
-    const lockKey = itemKeys(this.keyPrefix, key).lock;
+    this.#calls.begin();
     try {
-      const reply = await getItem(this.#target, lockKey);
+      const lockKey = itemKeys(this.keyPrefix, key).lock;
+      const reply = await withRetries(this.#retry, () => getItem(this.#target, lockKey));
       if (reply.status === STATUS.notFound) return undefined;
       if (reply.status !== STATUS.ok) throw new MemcachedStatusError('get', reply.status);
       return {
@@ -270,23 +351,24 @@ export class MemcachedBackend implements LockBackend {
       };
     } catch (error) {
       throw toBackendError(error, 'inspect', key);
+    } finally {
+      this.#calls.end();
     }
   }
 
   /**
-   * Stops this backend: calls in flight reject with `LockClosedError`, and the connections are
-   * closed, unless the client was passed in (you close yours).
+   * Stops this backend: new calls reject with `LockClosedError`; calls under way finish and
+   * report their real result (a release already sent is not called "closed"), except that
+   * retries they have not sent yet are cancelled (`LockClosedError`); then the connections are
+   * closed, unless the client was passed in (you close yours). Resolves once all that is done;
+   * every request is bounded by `timeout` and `operationTimeout`, so this never hangs.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#deadlines.close(new LockClosedError('memcached backend'));
-    this.#cas.clear();
-    if (this.#ownsClient) retireClient(this.client);
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new LockClosedError('memcached backend');
+  close(): Promise<void> {
+    this.#closing ??= this.#calls.close().then(() => {
+      this.#cas.clear();
+      if (this.#ownsClient) retireClient(this.client);
+    });
+    return this.#closing;
   }
 }
 

@@ -58,16 +58,17 @@ export interface MemcachedBackendOptions {
    */
   readonly keyPrefix?: string;
   /**
-   * How long one request may wait for its reply before memjs drops the connection and retries
-   * (memjs `timeout`, pip-services `timeout`), in ms.
+   * How long one request may wait for its reply before memjs drops the connection (memjs
+   * `timeout`, pip-services `timeout`), in ms. The request's outcome is then unknown.
    * @default 1000
    */
   readonly timeout?: number;
   /** How long opening a connection may take (memjs `conntimeout`), in ms. @default 2000 */
   readonly connectTimeout?: number;
   /**
-   * Retries after a failed attempt (pip-services `retries`; memjs counts attempts, so it gets
-   * `retries + 1`).
+   * Retries after an attempt whose connection failed (pip-services `retries`; memjs counts
+   * attempts, so it gets `retries + 1`). Only reads and whole acquire attempts are retried, by
+   * this package; a CAS-guarded extend or release is never sent twice (see the README).
    * @default 1
    */
   readonly retries?: number;
@@ -84,10 +85,10 @@ export interface MemcachedBackendOptions {
    */
   readonly poolSize?: number;
   /**
-   * Hard deadline for each request to memcached (all of memjs's attempts and retries together),
-   * in ms, kept by this package's own clock so that no call can hang. A call makes one request
-   * (acquire, a release or extend by this process's holder), two (a read first), or, when the
-   * item keeps changing, up to eight.
+   * Hard deadline for each request sent to memcached, in ms, kept by this package's own clock
+   * so that no call can hang even if memjs's `timeout` does not fire. A call makes one request
+   * (acquire, a release or extend by this process's holder), two (a read first), more when it
+   * retries, or, when the item keeps changing, up to eight.
    * @default 5000
    */
   readonly operationTimeout?: number;

@@ -1,17 +1,12 @@
 import { createLocker, isLockError } from '@lock/core';
-import { canConnect, freePort, type RunningServer, randomKey, startServer } from '@lock/testkit';
+import { freePort, randomKey, startServer } from '@lock/testkit';
 import { MemcachedBackend } from '../src/index.js';
-import { describeMemcached, MEMCACHED, startMemcached } from './memcached-server.js';
-
-/** Starts memcached on a given port, so a "restart" comes back at the same address. */
-function startOnPort(port: number): Promise<RunningServer> {
-  return startServer({
-    ...MEMCACHED,
-    args: (_ports, dir) => MEMCACHED.args([port], dir),
-    url: () => `127.0.0.1:${port}`,
-    ready: () => canConnect(port),
-  });
-}
+import {
+  describeMemcached,
+  MEMCACHED,
+  startMemcached,
+  startMemcachedOnPort,
+} from './memcached-server.js';
 
 /** Time until `signal` aborts, or Infinity if it does not within `limitMs`. */
 function abortsWithin(signal: AbortSignal, limitMs: number): Promise<number> {
@@ -108,7 +103,7 @@ describeMemcached('memcached: a server that stops or freezes', () => {
 
   it('after a restart, an old holder cannot release the new holder’s lock, and fences still grow', async () => {
     const port = await freePort();
-    let server = await startOnPort(port);
+    let server = await startMemcachedOnPort(port);
     const old = new MemcachedBackend({ servers: [server.url] });
     const next = new MemcachedBackend({ servers: [server.url] });
     try {
@@ -116,7 +111,7 @@ describeMemcached('memcached: a server that stops or freezes', () => {
       const first = await old.acquire({ key, owner: 'old.1', ttlMs: 30_000 });
       expect(first.acquired).toBe(true);
       await server.stop();
-      server = await startOnPort(port);
+      server = await startMemcachedOnPort(port);
       // A fresh server numbers CAS from 1 again, so replay that history on the new item.
       const second = await next.acquire({ key, owner: 'new.1', ttlMs: 30_000 });
       expect(second.acquired).toBe(true);

@@ -2,7 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningServer, type ServerSpec, serverAvailable, startServer } from '@lock/testkit';
+import {
+  canConnect,
+  type RunningServer,
+  type ServerSpec,
+  serverAvailable,
+  startServer,
+} from '@lock/testkit';
 
 /** How the tests start memcached. */
 export const MEMCACHED: ServerSpec = {
@@ -22,6 +28,31 @@ export const describeMemcached = memcachedAvailable ? describe : describe.skip;
 /** Starts a memcached on a free port; its `url` is `host:port`. */
 export function startMemcached(): Promise<RunningServer> {
   return startServer(MEMCACHED);
+}
+
+/** Starts memcached on a given port, so that a restart comes back at the same address. */
+export async function startMemcachedOnPort(port: number): Promise<RunningServer> {
+  const server = await startServer({
+    ...MEMCACHED,
+    args: (_ports, dir) => MEMCACHED.args([port], dir),
+    url: () => `127.0.0.1:${port}`,
+    ready: () => canConnect(port),
+  });
+  // The harness reports the free ports it picked, which the arguments above ignore.
+  return { ...server, ports: [port] };
+}
+
+/**
+ * Kills `server` with SIGKILL (a crash: it works on a frozen server too, and the kernel resets
+ * connections whose requests it had not read yet), then starts a fresh one on the same port,
+ * empty, its CAS numbering back at 1.
+ */
+export async function crashAndRestart(server: RunningServer): Promise<RunningServer> {
+  const port = server.ports[0];
+  if (port === undefined) throw new Error('cannot restart a server given by URL');
+  server.process?.kill('SIGKILL');
+  await server.stop();
+  return startMemcachedOnPort(port);
 }
 
 /** SASL credentials of {@link startSaslMemcached}. */

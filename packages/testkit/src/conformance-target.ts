@@ -16,6 +16,11 @@ export interface Capabilities {
   readonly expirySlackMs?: number;
   /** How many contenders the seed scenario runs. @default 1000 */
   readonly seedContenders?: number;
+  /**
+   * Whether `extend()` with a shorter TTL shortens the lock on the server (etcd keeps a lock on
+   * its lease, whose TTL only grows, so there the server keeps it longer). @default true
+   */
+  readonly extendShortensTtl?: boolean;
 }
 
 /** One backend under test. */

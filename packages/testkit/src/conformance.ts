@@ -9,6 +9,7 @@ import {
 } from '@lock/core';
 import type { ConformanceTarget } from './conformance-target.js';
 import { randomKey, randomNamespace, sleep } from './random.js';
+import { defineSafetyCases, waitFor } from './safety-cases.js';
 
 /**
  * Defines the whole conformance suite for one backend as jest tests. Every backend package
@@ -26,14 +27,13 @@ export function runConformanceSuite(target: ConformanceTarget): void {
   describe(`conformance: ${target.name}`, () => {
     let namespace: string;
     const open: Locker[] = [];
-    const locker = async (options: LockerOptions = {}) => {
-      const created = createLocker(await target.createBackend(namespace), {
-        onError: () => {},
-        ...options,
-      });
+    const lockerOn = (backend: LockBackend, options: LockerOptions = {}) => {
+      const created = createLocker(backend, { onError: () => {}, ...options });
       open.push(created);
       return created;
     };
+    const locker = async (options: LockerOptions = {}) =>
+      lockerOn(await target.createBackend(namespace), options);
 
     beforeAll(() => {
       namespace = randomNamespace();
@@ -351,6 +351,14 @@ export function runConformanceSuite(target: ConformanceTarget): void {
         ['bad signal', () => a.lock(key, { signal: {} as AbortSignal })],
         ['non-function routine', () => a.withLock(key, 'nope' as never)],
         ['empty inspect key', () => a.inspect('')],
+        ['lone high surrogate in a key', () => a.tryLock('s\ud800x')],
+        ['lone low surrogate in a key', () => a.lock('s\udbffx', { timeout: 0 })],
+        ['key longer than 1024', () => a.tryLock('k'.repeat(1025))],
+        ['ttl above 2^31 − 1 ms', () => a.tryLock(key, { ttl: 1e12 })],
+        ['ttl below the safety margin', () => a.tryLock(key, { ttl: 1 })],
+        ['null ttl', () => a.tryLock(key, { ttl: null as never })],
+        ['null timeout', () => a.lock(key, { timeout: null as never })],
+        ['extend to ttl 0', async () => (await a.tryLock(randomKey())).extend(0)],
         [
           'bad locker ttl',
           async () => {
@@ -370,6 +378,10 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       const named = await a.tryLock(key, { ttl: -1 }).catch((e: unknown) => e);
       expect((named as Error).message).toContain('options.ttl');
       expect((named as Error).message).toContain('-1');
+      const tooShort = await a.tryLock(key, { ttl: 1 }).catch((e: unknown) => e);
+      expect((tooShort as Error).message).toMatch(/at least \d+ ms/);
+      const long = await a.tryLock('x'.repeat(1_048_576)).catch((e: unknown) => e);
+      expect((long as Error).message.length).toBeLessThan(400);
       expect(await a.inspect(key)).toBeUndefined();
     });
 
@@ -390,13 +402,147 @@ export function runConformanceSuite(target: ConformanceTarget): void {
         await unreachable.close();
       }
     }, 30_000);
-  });
-}
 
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
+    it('a long key is cut in messages, and the error keeps the whole key', async () => {
+      const a = await locker({ identity: 'holder-a' });
+      const b = await locker();
+      const key = `${randomKey()}-${'x'.repeat(1_000)}`;
+      await a.tryLock(key);
+      const error = await b.tryLock(key).catch((e: unknown) => e);
+      expect(isLockError(error, 'NOT_ACQUIRED')).toBe(true);
+      expect((error as Error).message.length).toBeLessThan(300);
+      expect((error as { key?: string }).key).toBe(key);
+    });
+
+    it('onRenew reports each confirmed renewal, and validUntil moves with it', async () => {
+      const renewals: { validUntil: number; sentAt: number }[] = [];
+      const a = await locker({
+        ttl: Math.max(minTtl, 900),
+        onRenew: (event) => renewals.push(event),
+      });
+      const lock = await a.tryLock(randomKey());
+      const first = lock.validUntil;
+      expect(first).toBeGreaterThan(performance.now());
+      expect(lock.validUntil).toBe(first); // reading it changes nothing
+      await waitFor(() => renewals.length >= 2, 10_000);
+      expect(renewals[1]?.validUntil).toBeGreaterThan(renewals[0]?.validUntil as number);
+      expect(lock.validUntil).toBeGreaterThan(first);
+      expect(lock.validUntil).toBeLessThanOrEqual((renewals.at(-1)?.sentAt as number) + lock.ttlMs);
+      await lock.release();
+    }, 30_000);
+
+    it('lock events: every path reports, in order, and nothing is built without listeners', async () => {
+      const seen: string[] = [];
+      const events: Record<string, unknown[]> = {};
+      const record =
+        (name: string) =>
+        (event: unknown): void => {
+          seen.push(name);
+          const list = events[name] ?? [];
+          list.push(event);
+          events[name] = list;
+        };
+      const a = await locker({
+        ttl: Math.max(minTtl, 900),
+        identity: 'events-a',
+        events: {
+          'acquire-attempted': record('acquire-attempted'),
+          acquired: record('acquired'),
+          renewed: record('renewed'),
+          released: record('released'),
+        },
+      });
+      const b = await locker({ identity: 'events-b' });
+      const stopDenied = b.on('denied', record('denied'));
+      b.on('lost', record('lost'));
+      const key = randomKey();
+      const lock = await a.tryLock(key);
+      await expect(b.tryLock(key)).rejects.toMatchObject({ code: 'NOT_ACQUIRED' });
+      stopDenied();
+      await expect(b.tryLock(key)).rejects.toMatchObject({ code: 'NOT_ACQUIRED' });
+      await waitFor(() => (events['renewed']?.length ?? 0) >= 1, 10_000);
+      await lock.release();
+      expect(seen.slice(0, 3)).toEqual(['acquire-attempted', 'acquired', 'denied']);
+      expect(seen.filter((name) => name === 'denied')).toHaveLength(1);
+      expect(seen.at(-1)).toBe('released');
+      expect(events['acquired']?.[0]).toMatchObject({ key, attempts: 1, contended: false });
+      expect(events['denied']?.[0]).toMatchObject({ key, holder: 'events-a' });
+      expect(events['released']?.[0]).toMatchObject({
+        key,
+        holdMs: expect.any(Number),
+        sentAt: expect.any(Number),
+      });
+      const acquired = events['acquired']?.[0] as { call: number };
+      const attempted = events['acquire-attempted']?.[0] as { call: number };
+      expect(attempted.call).toBe(acquired.call);
+      // A wait that times out reports its failure, with its wait and attempts.
+      b.on('acquire-failed', record('acquire-failed'));
+      const blocker = await a.tryLock(randomKey());
+      await expect(b.lock(blocker.key, { timeout: 100 })).rejects.toMatchObject({
+        code: 'TIMEOUT',
+      });
+      expect(events['acquire-failed']?.[0]).toMatchObject({
+        key: blocker.key,
+        code: 'TIMEOUT',
+        waitMs: expect.any(Number),
+        attempts: expect.any(Number),
+      });
+      await blocker.release();
+      // A lock taken away behind its holder's back: lost, with how early it was noticed.
+      const ttl = Math.max(minTtl, 600);
+      const taken = await b.tryLock(randomKey(), { ttl });
+      await target.forceDelete(namespace, taken.key);
+      await waitFor(() => (events['lost']?.length ?? 0) >= 1, ttl * 2);
+      expect(events['lost']?.[0]).toMatchObject({
+        key: taken.key,
+        reason: expect.stringMatching(/refused|expired/),
+        holdMs: expect.any(Number),
+        sinceLastRenewalMs: expect.any(Number),
+        beforeValidityEndMs: expect.any(Number),
+      });
+      // A release that finds the lock gone reports it lost, released elsewhere.
+      const gone = await b.tryLock(randomKey(), { ttl: 10_000, keepalive: false });
+      await target.forceDelete(namespace, gone.key);
+      await expect(gone.release()).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(events['lost']?.at(-1)).toMatchObject({ key: gone.key, reason: 'released-elsewhere' });
+      expect(() => a.on('nope' as never, () => {})).toThrow(/must be one of/);
+    }, 30_000);
+
+    it('a backend error is reported as an event with its code and operation', async () => {
+      const unreachable = createLocker(await target.createUnreachableBackend(), {
+        onError: () => {},
+      });
+      const errors: { operation: string; code: string }[] = [];
+      unreachable.on('backend-error', (event) => errors.push(event));
+      try {
+        await unreachable.tryLock(randomKey()).catch(() => {});
+        expect(errors[0]).toMatchObject({ operation: 'acquire' });
+        expect(['BACKEND', 'CLOSED']).toContain(errors[0]?.code);
+      } finally {
+        await unreachable.close();
+      }
+    }, 30_000);
+
+    it('resign() hands leadership to the other candidate', async () => {
+      const key = randomKey();
+      const lockers = [await locker(), await locker()];
+      const leads: number[] = [];
+      const elections = lockers.map((l, i) =>
+        l.elect(key, {
+          onLeader: () => {
+            leads.push(i);
+          },
+        }),
+      );
+      await waitFor(() => leads.length === 1);
+      const first = leads[0] as number;
+      await sleep(200); // the other candidate is waiting now
+      await elections[first]?.resign();
+      await waitFor(() => leads.length === 2, 10_000);
+      expect(leads[1]).toBe(1 - first);
+      await Promise.all(elections.map((e) => e.stop()));
+    }, 30_000);
+
+    defineSafetyCases(target, { namespace: () => namespace, locker, lockerOn });
+  });
 }

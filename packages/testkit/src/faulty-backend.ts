@@ -9,21 +9,43 @@ import type {
   Unsubscribe,
 } from '@lock/core';
 
-/** What a {@link FaultyBackend} does to calls of the methods it is told to disturb. */
-export type Fault = 'none' | 'fail' | 'hang';
+/**
+ * What a {@link FaultyBackend} does to calls of the methods it is told to disturb:
+ * - `fail`: the call never reaches the server and rejects (a refused connection);
+ * - `hang`: the call waits before it reaches the server, until `unhang()` (a frozen client side);
+ * - `lose-reply`: the call reaches the server and is applied, then rejects as if its reply were
+ *   lost (the outcome is unknown to the caller);
+ * - `hold-reply`: the call reaches the server and is applied, its reply is held until `unhang()`
+ *   (a reply delayed in the network);
+ * - `{ delayMs }`: the call reaches the server only after `delayMs`.
+ */
+export type Fault =
+  | 'none'
+  | 'fail'
+  | 'hang'
+  | 'lose-reply'
+  | 'hold-reply'
+  | { readonly delayMs: number };
 
-type Method = 'acquire' | 'extend' | 'release' | 'inspect';
+/** The methods a fault can be set on; `extendMany` falls back to `extend`'s fault when unset. */
+export type FaultyMethod = 'acquire' | 'extend' | 'extendMany' | 'release' | 'inspect';
 
 /**
- * Wraps a real backend and, on demand, makes its calls fail or hang, as a dead or partitioned
- * server would. Everything else goes to the real backend, so the lock semantics stay real.
+ * Wraps a real backend and, on demand, makes its calls fail, hang, lose or hold their replies,
+ * as a dead, slow or partitioned server would. Everything else goes to the real backend, so
+ * the lock semantics stay real.
  */
 export class FaultyBackend implements LockBackend {
   readonly name: string;
   readonly inner: LockBackend;
-  /** Counts of calls per method, faulted or not. */
-  readonly calls: Record<Method, number> = { acquire: 0, extend: 0, release: 0, inspect: 0 };
-  #faults: Partial<Record<Method, Fault>> = {};
+  /** Counts of calls per method, faulted or not (`extendMany` counts as `extend`). */
+  readonly calls: Record<Exclude<FaultyMethod, 'extendMany'>, number> = {
+    acquire: 0,
+    extend: 0,
+    release: 0,
+    inspect: 0,
+  };
+  #faults: Partial<Record<FaultyMethod, Fault>> = {};
   #hung: (() => void)[] = [];
 
   constructor(inner: LockBackend) {
@@ -37,11 +59,16 @@ export class FaultyBackend implements LockBackend {
   watch?: (key: string, onChange: () => void) => Unsubscribe | Promise<Unsubscribe>;
 
   /** Sets the fault for some methods (`'none'` clears it). */
-  set(fault: Fault, ...methods: Method[]): void {
+  set(fault: Fault, ...methods: FaultyMethod[]): void {
     for (const method of methods) this.#faults[method] = fault;
   }
 
-  /** Lets every hung call go on to the real backend. */
+  /** Number of calls waiting in `hang` or `hold-reply`. */
+  get held(): number {
+    return this.#hung.length;
+  }
+
+  /** Lets every hung call go on, and every held reply come back. */
   unhang(): void {
     for (const release of this.#hung.splice(0)) release();
   }
@@ -53,7 +80,7 @@ export class FaultyBackend implements LockBackend {
   afterAcquire: ((result: AcquireResult) => void) | undefined;
 
   acquire(request: AcquireRequest): Promise<AcquireResult> {
-    return this.#call('acquire', async () => {
+    return this.#call('acquire', 'acquire', async () => {
       const result = await this.inner.acquire(request);
       this.afterAcquire?.(result);
       return result;
@@ -61,11 +88,11 @@ export class FaultyBackend implements LockBackend {
   }
 
   extend(request: ExtendRequest): Promise<OwnerCheckedResult> {
-    return this.#call('extend', () => this.inner.extend(request));
+    return this.#call('extend', 'extend', () => this.inner.extend(request));
   }
 
   async extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
-    return this.#call('extend', () =>
+    return this.#call('extend', 'extendMany', () =>
       this.inner.extendMany
         ? this.inner.extendMany(requests)
         : Promise.all(requests.map((r) => this.inner.extend(r))),
@@ -73,11 +100,11 @@ export class FaultyBackend implements LockBackend {
   }
 
   release(request: ReleaseRequest): Promise<OwnerCheckedResult> {
-    return this.#call('release', () => this.inner.release(request));
+    return this.#call('release', 'release', () => this.inner.release(request));
   }
 
   inspect(key: string): Promise<BackendLockInfo | undefined> {
-    return this.#call('inspect', () => this.inner.inspect(key));
+    return this.#call('inspect', 'inspect', () => this.inner.inspect(key));
   }
 
   close(): Promise<void> {
@@ -85,11 +112,25 @@ export class FaultyBackend implements LockBackend {
     return this.inner.close();
   }
 
-  async #call<T>(method: Method, run: () => Promise<T>): Promise<T> {
-    this.calls[method] += 1;
-    const fault = this.#faults[method] ?? 'none';
+  async #call<T>(
+    counted: keyof FaultyBackend['calls'],
+    method: FaultyMethod,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    this.calls[counted] += 1;
+    const fault =
+      this.#faults[method] ?? (method === 'extendMany' ? this.#faults.extend : undefined) ?? 'none';
     if (fault === 'fail') throw new Error(`injected failure of ${method}`);
-    if (fault === 'hang') await new Promise<void>((resolve) => this.#hung.push(resolve));
-    return run();
+    if (fault === 'hang') await this.#wait();
+    if (typeof fault === 'object')
+      await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    const result = await run();
+    if (fault === 'lose-reply') throw new Error(`injected loss of the reply to ${method}`);
+    if (fault === 'hold-reply') await this.#wait();
+    return result;
+  }
+
+  #wait(): Promise<void> {
+    return new Promise<void>((resolve) => this.#hung.push(resolve));
   }
 }

@@ -5,6 +5,14 @@
  */
 
 export { makeTestCertificates, type TestCertificates } from './certificates.js';
+export {
+  cloudSdkRoot,
+  dynaliteServerSpec,
+  ferretdbBinary,
+  ferretdbServerSpec,
+  firestoreEmulatorJar,
+  firestoreServerSpec,
+} from './docstore-specs.js';
 export { type FaultMode, FaultProxy, type FaultProxyStats } from './fault-proxy.js';
 export { type Fault, FaultyBackend } from './faulty-backend.js';
 export { freezeProcess } from './freeze.js';
