@@ -18,53 +18,8 @@ export interface KnownFailure {
   readonly matches: (finding: Finding) => boolean;
 }
 
-/** A number captured by `pattern` from a finding's message (NaN when it does not match). */
-function captured(finding: Finding, pattern: RegExp, group = 1): number {
-  const match = pattern.exec(finding.message);
-  return match === null ? Number.NaN : Number(match[group]);
-}
-
-const LATE_LOSS = /was told of the loss of ".*" ([\d.]+) ms after its own validity ended/;
-const LONG_LOCK = /'s lock of ".*" took (\d+) ms of running time, over its bound of (\d+) ms/;
-
 /** The known bugs. */
 export const KNOWN_FAILURES: readonly KnownFailure[] = [
-  {
-    targets: 'all',
-    scenarios: 'all',
-    checker: 'loss-timing',
-    issue:
-      'issue #8 item 11: the loss timer is armed for exactly the validity and fires late by its own lateness (seen 0.7–26 ms here)',
-    matches: (f) => captured(f, LATE_LOSS) <= 50,
-  },
-  {
-    targets: 'all',
-    scenarios: 'all',
-    checker: 'call-bounds',
-    issue:
-      'issue #8 item 12: lock(key, { timeout }) gives the first attempt and the wait a timeout each, so it can take up to twice the timeout',
-    matches: (f) => {
-      const took = captured(f, LONG_LOCK, 1);
-      const bound = captured(f, LONG_LOCK, 2);
-      return took <= 2 * bound + 250;
-    },
-  },
-  {
-    targets: ['local', 'redis', 'redlock', 'memcached', 'etcd', 'etcd-cluster'],
-    scenarios: ['keepalive-extend-race'],
-    checker: 'overlap',
-    issue:
-      'issue #8 item 1: a keepalive confirmation that lands after a shorter extend() keeps the longer deadline, so the holder believes it holds after the store dropped the lock',
-    matches: (f) => f.message.startsWith('two holders of'),
-  },
-  {
-    targets: ['local', 'redis', 'redlock', 'memcached', 'etcd', 'etcd-cluster'],
-    scenarios: ['keepalive-extend-race'],
-    checker: 'loss-timing',
-    issue:
-      'issue #8 item 1 (as above): the holder is told of its loss after the next holder acquired',
-    matches: (f) => / acquired ".*" [\d.]+ ms before .* was told of its loss$/.test(f.message),
-  },
   {
     targets: ['etcd', 'etcd-cluster', 'memcached'],
     scenarios: 'all',

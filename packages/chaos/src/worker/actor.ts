@@ -232,10 +232,12 @@ export class Actor {
     if (delayed !== undefined && !this.#stop.signal.aborted && this.#random.chance(delayed.ratio)) {
       // A short window: it catches the release's bytes (and whatever shares their connection,
       // which TCP keeps in order behind them), not requests made after it on other connections.
+      // 120 ms, not less: on a loaded machine the release can leave 50 ms after the window
+      // opens, and the run then has nothing delayed to catch (the smoke set missed that way).
       await this.#context.request(this.id, {
         kind: 'delay-requests',
         upMs: delayed.delayMs,
-        ms: 50,
+        ms: 120,
       });
     }
     await this.#release(hold).catch(() => {});

@@ -59,11 +59,7 @@ function wrap(lock: LockHandle): HoldHandle {
   return {
     fence: lock.fence,
     owner: lock.owner,
-    // Core is adding a read-only `validUntil` (the locker's clock, performance.now() by
-    // default); read it defensively until then, and fall back to now + remainingMs, which is
-    // the same deadline seen from now.
-    validUntil: () =>
-      (lock as { validUntil?: number }).validUntil ?? performance.now() + lock.remainingMs,
+    validUntil: () => lock.validUntil,
     held: () => lock.held,
     extend: (ttlMs) => lock.extend(ttlMs),
     release: () => lock.release(),
