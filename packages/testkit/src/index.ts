@@ -6,6 +6,5 @@
 
 export { runConformanceSuite } from './conformance.js';
 export type { Capabilities, ConformanceTarget } from './conformance-target.js';
-export { FaultyBackend } from './faulty-backend.js';
 // Everything that runs without jest (harness, server specs, helpers) lives in one list.
 export * from './servers.js';

@@ -14,6 +14,7 @@ export {
   firestoreServerSpec,
 } from './docstore-specs.js';
 export { type FaultMode, FaultProxy, type FaultProxyStats } from './fault-proxy.js';
+export { type Fault, FaultyBackend } from './faulty-backend.js';
 export { freezeProcess } from './freeze.js';
 export {
   canConnect,
