@@ -10,9 +10,9 @@ import {
 } from '@lock/testkit';
 import { createCluster } from 'redis';
 import { lockKeys, RedisBackend, type RedisClusterLike } from '../src/index.js';
-import { redisAvailable } from './redis-server.js';
+import { redisBinaryAvailable } from './redis-server.js';
 
-const available = redisAvailable();
+const available = redisBinaryAvailable();
 
 /** One cluster-enabled redis-server (always a local process: a cluster needs its own). */
 function startClusterNode(): Promise<RunningServer> {
