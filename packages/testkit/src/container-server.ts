@@ -1,4 +1,4 @@
-import type { StartedTestContainer } from 'testcontainers';
+import type { StartedTestContainer, WaitStrategy } from 'testcontainers';
 import { type ContainerSpec, containerCommand, imageOf } from './container-spec.js';
 import type { RunningServer, ServerSpec } from './harness.js';
 import { freePorts } from './ports.js';
@@ -16,6 +16,20 @@ export const CONTAINER_LABEL = 'org.lock.testkit.server';
 const API_TIMEOUT_MS = 30_000;
 /** Longest wait for a container to be created and started, an image pull included. */
 const START_TIMEOUT_MS = 300_000;
+
+/**
+ * testcontainers' own wait, replaced: the spec's readiness check (its protocol, on the host
+ * port) follows every start. The default wait for published ports also runs a shell inside the
+ * container, which an image of one binary (scripts/test-containers.sh) has not.
+ */
+const startedIsEnough: WaitStrategy = {
+  waitUntilReady: async () => {},
+  withStartupTimeout() {
+    return this;
+  },
+  isStartupTimeoutSet: () => true,
+  getStartupTimeout: () => 0,
+};
 
 let loading: Promise<Testcontainers> | undefined;
 
@@ -67,7 +81,7 @@ export async function startContainerServer(
     .withCommand(command)
     .withTmpFs({ [CONTAINER_SCRATCH]: 'rw,mode=1777' })
     .withLabels({ [CONTAINER_LABEL]: spec.name })
-    .withStartupTimeout(spec.startTimeoutMs ?? 20_000);
+    .withWaitStrategy(startedIsEnough);
   if (spec.env !== undefined) definition = definition.withEnvironment(spec.env);
   if (spec.mounts !== undefined && spec.mounts.length > 0) {
     definition = definition.withBindMounts(

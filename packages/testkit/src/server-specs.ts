@@ -29,6 +29,9 @@ export function redisServerSpec(extraArgs: ExtraArgs = () => []): ServerSpec {
       'no',
       '--dir',
       dir,
+      // Behind a published port, clients come from the container's bridge, not its loopback:
+      // protected mode would refuse them (only the official image turns it off by default).
+      ...(listenHost === '127.0.0.1' ? [] : ['--protected-mode', 'no']),
       ...extraArgs(dir),
     ],
     url: ([port]) => `redis://127.0.0.1:${port}`,
