@@ -99,7 +99,7 @@ stop() {
     fi
   fi
   # Anything the engine left mounted under its folder (none is expected), deepest first.
-  grep -o " $dir[^ ]*" /proc/mounts | sort -r | while read -r mount; do umount -l "$mount" || true; done
+  { grep -o " $dir[^ ]*" /proc/mounts || true; } | sort -r | while read -r mount; do umount -l "$mount" || true; done
   rm -rf "$dir"
   log "stopped the engine and removed $dir"
 }
