@@ -14,6 +14,8 @@ const ALLOWED = {
   '@lock/etcd': ['@lock/core', 'etcd3'],
   // The CLI: core, and local as the embedded default; server backends are optional peers.
   '@lock/cli': ['@lock/core', '@lock/local'],
+  // @opentelemetry/api is a peer dependency: the application's one copy holds the providers.
+  '@lock/otel': ['@lock/core'],
   '@lock/docstore': [
     '@lock/core',
     '@google-cloud/firestore',

@@ -27,6 +27,12 @@ export interface Suite {
   /** Versions and settings worth printing with the results. */
   readonly notes: string[];
   readonly adapters: LockAdapter[];
+  /**
+   * When set, only the uncontended workloads run, this many rounds with the adapters taking
+   * turns, and each figure is the median of its rounds: for variants of one implementation whose
+   * differences are smaller than this machine's drift between runs. Unset: every workload once.
+   */
+  readonly rounds?: number;
   /** Stops servers this suite started. */
   teardown(): Promise<void>;
 }

@@ -5,10 +5,13 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Suite } from './adapter.js';
+import { runInterleaved } from './interleaved.js';
 import { type AdapterResult, type SuiteResult, toMarkdown } from './report.js';
+import { dynamodbSuite, firestoreSuite, mongodbSuite } from './suites/docstore.js';
 import { etcdSuite } from './suites/etcd.js';
 import { localSuite } from './suites/local.js';
 import { memcachedSuite } from './suites/memcached.js';
+import { otelSuite } from './suites/otel.js';
 import { redisSuite } from './suites/redis.js';
 import { contended, heldMany, uncontended } from './workloads.js';
 
@@ -17,6 +20,10 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   redis: redisSuite,
   memcached: memcachedSuite,
   etcd: etcdSuite,
+  otel: otelSuite,
+  mongodb: mongodbSuite,
+  dynamodb: dynamodbSuite,
+  firestore: firestoreSuite,
 };
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 2_000);
@@ -36,6 +43,13 @@ for (const name of names) {
   } catch (error) {
     results.push({ suite: name, notes: [], results: [], skipped: (error as Error).message });
     console.log(`## ${name}: skipped (${(error as Error).message})`);
+    continue;
+  }
+  if (suite.rounds !== undefined) {
+    const { results: rounds, notes } = await runInterleaved(suite, suite.rounds, DURATION_MS);
+    await Promise.all(suite.adapters.map((adapter) => adapter.close().catch(() => {})));
+    await suite.teardown();
+    results.push({ suite: name, notes: [...suite.notes, ...notes], results: rounds });
     continue;
   }
   const suiteResults: AdapterResult[] = [];

@@ -14,3 +14,17 @@ declare module 'redlock5' {
     acquire(resources: string[], ttl: number): Promise<{ release(): Promise<unknown> }>;
   }
 }
+// dynamodb-lock-client 0.7.3 ships no types; only what the bench calls is declared.
+declare module 'dynamodb-lock-client' {
+  interface FailOpenLock {
+    release(callback: (error?: unknown) => void): void;
+  }
+  const DynamoDBLockClient: {
+    FailOpen: new (
+      config: Record<string, unknown>,
+    ) => {
+      acquireLock(id: string, callback: (error: unknown, lock: FailOpenLock) => void): void;
+    };
+  };
+  export default DynamoDBLockClient;
+}

@@ -42,6 +42,8 @@ export function toMarkdown(meta: Record<string, string>, suites: SuiteResult[]):
       const value = pick(r);
       return base && value ? ` (${fmt(value / base, 2)}×)` : '';
     };
+    // A suite that ran only some workloads (see Suite.rounds) shows only their rows.
+    const ran = (pick: (r: AdapterResult) => unknown) => rs.some((r) => pick(r) !== undefined);
     const row = (label: string, cell: (r: AdapterResult) => string) =>
       lines.push(`| ${label} | ${rs.map((r) => (r.error ? 'error' : cell(r))).join(' | ')} |`);
     lines.push(`| workload | ${rs.map((r) => r.adapter).join(' | ')} |`);
@@ -62,27 +64,41 @@ export function toMarkdown(meta: Record<string, string>, suites: SuiteResult[]):
       'pair p50 / p99 ms, 50 in parallel',
       (r) => `${fmt(r.parallel50?.p50Ms, 3)} / ${fmt(r.parallel50?.p99Ms, 3)}`,
     );
-    row('contended (10 workers, 1 key): acquisitions/s', (r) =>
-      fmt(r.contended?.acquisitionsPerSecond),
-    );
     row(
-      'contended: wait p50 / p99 / max ms',
-      (r) =>
-        `${fmt(r.contended?.waitP50Ms, 1)} / ${fmt(r.contended?.waitP99Ms, 1)} / ${fmt(r.contended?.waitMaxMs, 1)}`,
+      'client CPU µs per pair, 50 in parallel',
+      (r) => fmt(r.parallel50?.cpuUsPerPair, 1) + ratio((x) => x.parallel50?.cpuUsPerPair, r),
     );
-    row(
-      'contended: release→next acquire p50 / p99 ms',
-      (r) => `${fmt(r.contended?.handoffP50Ms, 3)} / ${fmt(r.contended?.handoffP99Ms, 3)}`,
-    );
-    row('contended: failed acquires', (r) => fmt(r.contended?.failed));
-    row(
-      'contended: per-worker count min / max of mean',
-      (r) => `${fmt(r.contended?.spread.min, 2)} / ${fmt(r.contended?.spread.max, 2)}`,
-    );
-    row('10,000 held: heap per lock (bytes)', (r) => fmt(r.heldMany?.heapPerLockBytes));
-    row('10,000 held: RSS MiB', (r) => fmt(r.heldMany?.rssMiB));
-    row('10,000 held: backend requests/s', (r) => fmt(r.heldMany?.requestsPerSecond));
+    if (ran((r) => r.contended)) contendedRows(row);
+    if (ran((r) => r.heldMany)) heldManyRows(row);
     for (const r of rs) if (r.error) lines.push('', `${r.adapter}: ${r.error}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+type Row = (label: string, cell: (r: AdapterResult) => string) => void;
+
+function contendedRows(row: Row): void {
+  row('contended (10 workers, 1 key): acquisitions/s', (r) =>
+    fmt(r.contended?.acquisitionsPerSecond),
+  );
+  row(
+    'contended: wait p50 / p99 / max ms',
+    (r) =>
+      `${fmt(r.contended?.waitP50Ms, 1)} / ${fmt(r.contended?.waitP99Ms, 1)} / ${fmt(r.contended?.waitMaxMs, 1)}`,
+  );
+  row(
+    'contended: release→next acquire p50 / p99 ms',
+    (r) => `${fmt(r.contended?.handoffP50Ms, 3)} / ${fmt(r.contended?.handoffP99Ms, 3)}`,
+  );
+  row('contended: failed acquires', (r) => fmt(r.contended?.failed));
+  row(
+    'contended: per-worker count min / max of mean',
+    (r) => `${fmt(r.contended?.spread.min, 2)} / ${fmt(r.contended?.spread.max, 2)}`,
+  );
+}
+
+function heldManyRows(row: Row): void {
+  row('10,000 held: heap per lock (bytes)', (r) => fmt(r.heldMany?.heapPerLockBytes));
+  row('10,000 held: RSS MiB', (r) => fmt(r.heldMany?.rssMiB));
+  row('10,000 held: backend requests/s', (r) => fmt(r.heldMany?.requestsPerSecond));
 }

@@ -7,6 +7,8 @@ export interface UncontendedResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: number;
+  /** This process's CPU time (user + system) per pair, in µs: steadier than pairs/s on a shared machine. */
+  readonly cpuUsPerPair: number;
 }
 
 /** `inFlight` loops, each on its own key, acquire+release pairs for `durationMs`. */
@@ -17,6 +19,7 @@ export async function uncontended(
 ): Promise<UncontendedResult> {
   const latencies: number[] = [];
   let errors = 0;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const end = started + durationMs;
   await Promise.all(
@@ -35,11 +38,13 @@ export async function uncontended(
     }),
   );
   const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   return {
     pairsPerSecond: (latencies.length / elapsed) * 1000,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     errors,
+    cpuUsPerPair: (cpu.user + cpu.system) / Math.max(1, latencies.length),
   };
 }
 

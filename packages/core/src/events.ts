@@ -7,10 +7,17 @@ import type { LockHandle } from './lock-handle.js';
  */
 export interface LockEventMap {
   /** One attempt to take `key` is about to go to the backend (tryLock, each try of lock()). */
-  'acquire-attempted': { readonly key: string; readonly attempt: number };
+  'acquire-attempted': {
+    readonly key: string;
+    /** The acquire call this attempt belongs to (unique in this process). */
+    readonly call: number;
+    readonly attempt: number;
+  };
   /** `key` was taken. */
   acquired: {
     readonly key: string;
+    /** The acquire call (as in `acquire-attempted`). */
+    readonly call: number;
     readonly lock: LockHandle;
     /** From the call to the grant. */
     readonly waitMs: number;
@@ -19,9 +26,23 @@ export interface LockEventMap {
     /** Whether the call had to wait for another holder (contention). */
     readonly contended: boolean;
   };
+  /**
+   * An acquire call ended without the lock: timed out, aborted, closed, or the backend failed
+   * (a `tryLock` that finds the key held reports `denied` only).
+   */
+  'acquire-failed': {
+    readonly key: string;
+    readonly call: number;
+    /** From the call to its end. */
+    readonly waitMs: number;
+    readonly attempts: number;
+    readonly code: LockErrorCode;
+    readonly error: unknown;
+  };
   /** An attempt found `key` held by someone else. */
   denied: {
     readonly key: string;
+    readonly call: number;
     /** The holder's public identity, when the backend tells. */
     readonly holder: string | undefined;
     readonly remainingMs: number | undefined;
@@ -43,11 +64,16 @@ export interface LockEventMap {
     readonly remainingMs: number;
     readonly cause: unknown;
   };
-  /** The lock was lost: the second stage; its `signal` aborts at the same moment. */
+  /**
+   * The lock was lost: the second stage; its `signal` aborts at the same moment. Also when a
+   * release finds it gone or taken (reason `released-elsewhere`).
+   */
   lost: {
     readonly key: string;
     readonly lock: LockHandle;
     readonly reason: LostReason;
+    /** From the grant to the loss. */
+    readonly holdMs: number;
     /** Time since the last confirmed renewal (or the acquire) was confirmed. */
     readonly sinceLastRenewalMs: number;
     /** How long before the end of certain validity the loss was noticed (negative: after). */
@@ -59,6 +85,8 @@ export interface LockEventMap {
     readonly lock: LockHandle;
     /** From the grant to the release's confirmation. */
     readonly holdMs: number;
+    /** When the release was sent: the next holder can have it from about then. */
+    readonly sentAt: number;
   };
   /** A backend call failed (the error the caller got, or a background call's). */
   'backend-error': {
@@ -66,6 +94,8 @@ export interface LockEventMap {
     readonly operation: string;
     readonly code: LockErrorCode;
     readonly error: unknown;
+    /** The lock the call was about (extend, release), when there is one. */
+    readonly lock: LockHandle | undefined;
   };
 }
 

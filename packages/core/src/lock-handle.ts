@@ -12,7 +12,6 @@ import {
 import type { LockEvents } from './events.js';
 import type { KeepaliveGroup } from './keepalive.js';
 import { identityOf } from './token.js';
-import { checkTtl } from './validate.js';
 import { type Renewal, Validity } from './validity.js';
 
 /** Passed to `onRisk` when a renewal failed but the lock still has time left. */
@@ -121,6 +120,8 @@ export interface LockContext {
   readonly backend: LockBackend;
   /** Safety margin subtracted from every validity window (clock drift). */
   marginMs(ttlMs: number): number;
+  /** Throws unless `ttl` is a TTL this locker can use (within limits, above the margins). */
+  checkTtl(ttl: unknown, name: string): asserts ttl is number;
   /** Start keeping `lock` alive (or, with its keepalive off, just watching its expiry). */
   keep(lock: HeldLock): void;
   /** Stop keeping `lock` alive. */
@@ -132,7 +133,7 @@ export interface LockContext {
   /** Where lock events go (listeners of the locker and its sessions). */
   readonly events: LockEvents;
   /** Reports a failed backend call as a `backend-error` event (when anyone listens). */
-  backendError(error: unknown, key: string | undefined, operation: string): void;
+  backendError(error: unknown, key: string | undefined, operation: string, lock?: LockHandle): void;
 }
 
 type State = 'held' | 'released' | 'lost';
@@ -304,17 +305,7 @@ export class HeldLock implements LockHandle {
     this.#context.unkeep(this);
     this.#controller?.abort(this.#lostError);
     this.#callbacks?.onLost?.(this.#lostError);
-    const events = this.#context.events;
-    if (events.wants('lost')) {
-      const now = this.#context.clock.now();
-      events.emit('lost', {
-        key: this.key,
-        lock: this,
-        reason,
-        sinceLastRenewalMs: now - this.#validity.lastConfirmedAt,
-        beforeValidityEndMs: this.#validity.until - now,
-      });
-    }
+    this.#reportLost(reason);
     if (reason === 'expired' || reason === 'session-closed') {
       // We may still hold it on the server (our renewals hung); free it for the next holder.
       this.#context
@@ -324,7 +315,7 @@ export class HeldLock implements LockHandle {
   }
 
   async extend(ttlMs?: number): Promise<void> {
-    if (ttlMs !== undefined) checkTtl(ttlMs, 'ttlMs');
+    if (ttlMs !== undefined) this.#context.checkTtl(ttlMs, 'ttlMs');
     this.assertHeld();
     const ttl = ttlMs ?? this.#ttlMs;
     const renewal: Renewal = { sentAt: this.#context.clock.now(), ttlMs: ttl };
@@ -336,7 +327,7 @@ export class HeldLock implements LockHandle {
       );
     } catch (error) {
       const wrapped = asBackendError(error, this.key, 'extend');
-      this.#context.backendError(wrapped, this.key, 'extend');
+      this.#context.backendError(wrapped, this.key, 'extend', this);
       this.renewalUnknown(renewal, wrapped);
       this.#keepTtl(ttl);
       throw wrapped;
@@ -369,6 +360,7 @@ export class HeldLock implements LockHandle {
     if (this.#state === 'lost') throw this.#lostError;
     this.#state = 'released';
     this.#context.unkeep(this);
+    const sentAt = this.#context.clock.now();
     let result: OwnerCheckedResult;
     try {
       result = await this.#context.inflight(
@@ -376,13 +368,14 @@ export class HeldLock implements LockHandle {
       );
     } catch (error) {
       const wrapped = asBackendError(error, this.key, 'release');
-      this.#context.backendError(wrapped, this.key, 'release');
+      this.#context.backendError(wrapped, this.key, 'release', this);
       throw wrapped;
     }
     if (result !== 'ok') {
       const refusal = this.#refusal(result);
       this.#lostError = new LockLostError(this.key, 'released-elsewhere', refusal);
       this.#controller?.abort(this.#lostError);
+      this.#reportLost('released-elsewhere');
       throw refusal;
     }
     const events = this.#context.events;
@@ -391,8 +384,23 @@ export class HeldLock implements LockHandle {
         key: this.key,
         lock: this,
         holdMs: this.#context.clock.now() - this.#acquiredAt,
+        sentAt,
       });
     }
+  }
+
+  #reportLost(reason: LostReason): void {
+    const events = this.#context.events;
+    if (!events.wants('lost')) return;
+    const now = this.#context.clock.now();
+    events.emit('lost', {
+      key: this.key,
+      lock: this,
+      reason,
+      holdMs: now - this.#acquiredAt,
+      sinceLastRenewalMs: now - this.#validity.lastConfirmedAt,
+      beforeValidityEndMs: this.#validity.until - now,
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -42,9 +42,20 @@ import { backoffDelay, raceSignal, sleep } from './wait.js';
 
 const DEFAULT_TTL_MS = 30_000;
 
+/** One acquire call's progress, for its events: an id, when it began, attempts made. */
+interface Progress {
+  readonly call: number;
+  readonly since: number;
+  attempts: number;
+}
+
+/** Ids of acquire calls, unique in this process, so events of one call can be told apart. */
+let lastCall = 0;
+
 const EVENT_NAMES: readonly LockEventName[] = [
   'acquire-attempted',
   'acquired',
+  'acquire-failed',
   'denied',
   'renewed',
   'at-risk',
@@ -124,6 +135,8 @@ export class Locker {
   readonly #context: LockContext;
   readonly #events: LockEvents;
   #closing: Promise<void> | undefined;
+  /** Set by the parent of a session: called once this session's close() has finished. */
+  #onClosed: (() => void) | undefined;
 
   /**
    * Use {@link createLocker} or `connect`. `ownsBackend` and `events` are for sessions: a session
@@ -172,12 +185,14 @@ export class Locker {
       clock: this.#clock,
       backend,
       marginMs: (ttl) => this.#marginMs(ttl),
+      checkTtl: (ttl, name) => this.#checkUsable(ttl, name),
       keep: (lock) => this.#track(lock),
       unkeep: (lock) => this.#untrack(lock),
       inflight: (call) => this.#inflight.track(call),
       report: (error) => this.#onError(error),
       events: this.#events,
-      backendError: (error, key, operation) => this.#backendError(error, key, operation),
+      backendError: (error, key, operation, lock) =>
+        this.#backendError(error, key, operation, lock),
     };
   }
 
@@ -342,7 +357,9 @@ export class Locker {
       this.#events,
     );
     this.#children.add(child);
-    child.signal.addEventListener('abort', () => this.#children.delete(child), { once: true });
+    // Forgotten once its close() has finished, not when it starts: this locker's close() must
+    // wait for the session's releases under way before it closes the backend underneath them.
+    child.#onClosed = () => this.#children.delete(child);
     return child;
   }
 
@@ -367,7 +384,7 @@ export class Locker {
    * closes the backend if this locker owns it. Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    this.#closing ??= this.#close().finally(() => this.#onClosed?.());
     return this.#closing;
   }
 
@@ -411,12 +428,17 @@ export class Locker {
     this.#assertOpen();
     const owner = newOwnerToken(this.identity);
     const sentAt = this.#clock.now();
-    this.#attempted(key, 1);
-    const result = await this.#acquireOnce(key, owner, ttl);
-    if (result.acquired) {
-      return this.#adopt(key, owner, result, ttl, sentAt, options, { since: sentAt, attempts: 1 });
+    const progress: Progress = { call: ++lastCall, since: sentAt, attempts: 1 };
+    this.#attempted(key, progress);
+    let result: AcquireResult;
+    try {
+      result = await this.#acquireOnce(key, owner, ttl);
+    } catch (error) {
+      this.#failed(key, progress, error);
+      throw error;
     }
-    this.#denied(key, result);
+    if (result.acquired) return this.#adopt(key, owner, result, ttl, sentAt, options, progress);
+    this.#denied(key, result, progress);
     throw new NotAcquiredError(
       key,
       result.holder === undefined ? undefined : identityOf(result.holder),
@@ -432,20 +454,38 @@ export class Locker {
     checkNonNegative(timeout, 'options.timeout');
     if (options?.signal !== undefined) checkSignal(options.signal, 'options.signal');
     this.#assertOpen();
-    const owner = newOwnerToken(this.identity);
     // One deadline for the whole call, taken before the first attempt.
     const since = this.#clock.now();
-    const deadline = since + timeout;
-    const progress = { since, attempts: 0 };
+    const progress: Progress = { call: ++lastCall, since, attempts: 0 };
+    try {
+      return await this.#attempt(key, ttl, timeout, options, progress);
+    } catch (error) {
+      this.#failed(key, progress, error);
+      throw error;
+    }
+  }
+
+  async #attempt(
+    key: string,
+    ttl: number,
+    timeout: number,
+    options: LockOptions | undefined,
+    progress: Progress,
+  ): Promise<LockHandle> {
+    const owner = newOwnerToken(this.identity);
+    const deadline = progress.since + timeout;
     if (options?.signal === undefined) {
       // Fast path: one plain attempt. The waiting machinery (signals, timers, a queue place or a
       // subscription) is only built when the key turns out to be taken.
       const sentAt = this.#clock.now();
-      this.#attempted(key, ++progress.attempts);
+      progress.attempts += 1;
+      this.#attempted(key, progress);
       const first = await this.#firstAttempt(key, owner, ttl, timeout);
       if (first.acquired) return this.#adopt(key, owner, first, ttl, sentAt, options, progress);
-      this.#denied(key, first);
+      this.#denied(key, first, progress);
       if (timeout === 0 || this.#clock.now() >= deadline) throw new LockTimeoutError(key, timeout);
+      // close() stops only the waits already begun: it may have come while the attempt was out.
+      this.#assertOpen();
     }
     const stop = this.#stopSignal(key, timeout, deadline, options?.signal);
     try {
@@ -527,7 +567,7 @@ export class Locker {
     ttl: number,
     sentAt: number,
     options: TryLockOptions | undefined,
-    progress: { readonly since: number; readonly attempts: number },
+    progress: Progress,
     contended = progress.attempts > 1,
   ): HeldLock {
     const effectiveTtl = Math.min(ttl, grant.ttlMs ?? ttl);
@@ -561,6 +601,7 @@ export class Locker {
     if (this.#events.wants('acquired')) {
       this.#events.emit('acquired', {
         key,
+        call: progress.call,
         lock,
         waitMs: this.#clock.now() - progress.since,
         attempts: progress.attempts,
@@ -570,28 +611,51 @@ export class Locker {
     return lock;
   }
 
-  #attempted(key: string, attempt: number): void {
+  #attempted(key: string, progress: Progress): void {
     if (this.#events.wants('acquire-attempted')) {
-      this.#events.emit('acquire-attempted', { key, attempt });
+      this.#events.emit('acquire-attempted', {
+        key,
+        call: progress.call,
+        attempt: progress.attempts,
+      });
     }
   }
 
-  #denied(key: string, result: AcquireResult): void {
+  #denied(key: string, result: AcquireResult, progress: Progress): void {
     if (result.acquired || !this.#events.wants('denied')) return;
     this.#events.emit('denied', {
       key,
+      call: progress.call,
       holder: result.holder === undefined ? undefined : identityOf(result.holder),
       remainingMs: result.remainingMs,
     });
   }
 
-  #backendError(error: unknown, key: string | undefined, operation: string): void {
+  #failed(key: string, progress: Progress, error: unknown): void {
+    if (!this.#events.wants('acquire-failed') || isLockError(error, 'NOT_ACQUIRED')) return;
+    this.#events.emit('acquire-failed', {
+      key,
+      call: progress.call,
+      waitMs: this.#clock.now() - progress.since,
+      attempts: progress.attempts,
+      code: isLockError(error) ? error.code : 'BACKEND',
+      error,
+    });
+  }
+
+  #backendError(
+    error: unknown,
+    key: string | undefined,
+    operation: string,
+    lock?: LockHandle,
+  ): void {
     if (!this.#events.wants('backend-error')) return;
     this.#events.emit('backend-error', {
       key,
       operation,
       code: isLockError(error) ? error.code : 'BACKEND',
       error,
+      lock,
     });
   }
 
@@ -692,10 +756,11 @@ export class Locker {
     timeout: number,
     stop: AbortSignal,
     options: LockOptions | undefined,
-    progress: { since: number; attempts: number },
+    progress: Progress,
   ): Promise<HeldLock> {
     if (this.#backend.acquireQueued !== undefined) {
-      this.#attempted(key, ++progress.attempts);
+      progress.attempts += 1;
+      this.#attempted(key, progress);
       const grant = await this.#guard(
         this.#inflight.track(
           this.#backend.acquireQueued(
@@ -731,12 +796,13 @@ export class Locker {
         if (stop.aborted) throw stop.reason;
         woken = false;
         const sentAt = this.#clock.now();
-        this.#attempted(key, ++progress.attempts);
+        progress.attempts += 1;
+        this.#attempted(key, progress);
         const result = await this.#guard(this.#acquireOnce(key, owner, ttl), key, owner, stop);
         if (result.acquired) {
           return this.#adopt(key, owner, result, ttl, sentAt, options, progress, true);
         }
-        this.#denied(key, result);
+        this.#denied(key, result, progress);
         const now = this.#clock.now();
         if (now >= deadline) throw new LockTimeoutError(key, timeout);
         let delay = unsubscribe

@@ -44,7 +44,8 @@ describe('Validity: the certain end of a lock, from every request that set its T
     const lost: Renewal = { sentAt: 100, ttlMs: 1_000 };
     v.begin(lost);
     v.unknown(lost);
-    expect(v.until).toBe(bound(0, 1_000));
+    // If it landed, it landed after it was sent: the lock lives until then plus its TTL at least.
+    expect(v.until).toBe(bound(100, 1_000));
     const later: Renewal = { sentAt: 5_000, ttlMs: 30_000 };
     v.begin(later);
     v.confirm(later, 5_010);
@@ -70,5 +71,42 @@ describe('Validity: the certain end of a lock, from every request that set its T
     v.confirm(b, 610);
     v.confirm(a, 620); // out of order: a cannot push the end past b's
     expect(v.until).toBe(bound(600, 900));
+  });
+
+  it('an answer read at the same clock time as a later send may have been applied after it', () => {
+    // Found by the model check: a keepalive tick and a shorter extend() go out at one reading of
+    // the clock, and the extend's answer is taken in at that reading before the keepalive's.
+    const v = new Validity({ sentAt: 0, ttlMs: 40 }, 0, margin);
+    const keepalive: Renewal = { sentAt: 5, ttlMs: 40 };
+    const extend: Renewal = { sentAt: 5, ttlMs: 25 };
+    v.begin(keepalive);
+    v.begin(extend);
+    v.confirm(extend, 5);
+    v.confirm(keepalive, 5); // the store may have applied the keepalive first, then the extend
+    expect(v.until).toBe(bound(5, 25));
+  });
+
+  it('an answer taken in before a request was sent, at the same clock reading, was applied before it', () => {
+    const v = new Validity({ sentAt: 0, ttlMs: 3_000 }, 0, margin);
+    const extend: Renewal = { sentAt: 0, ttlMs: 30_000 }; // sent once the acquire's answer was in
+    v.begin(extend);
+    v.confirm(extend, 0);
+    expect(v.until).toBe(bound(0, 30_000));
+  });
+
+  it('a timed-out renewal sent long after the last confirmation does not cut the lock short', () => {
+    // Found by the model check: counted from the last confirmation, this extend(5000) sent at
+    // 20 s and timed out made a lock held until 25 s "valid" until 5 s, and so lost at once.
+    const v = new Validity({ sentAt: 0, ttlMs: 30_000 }, 1, margin);
+    const extend: Renewal = { sentAt: 20_000, ttlMs: 5_000 };
+    v.begin(extend);
+    expect(v.until).toBe(bound(20_000, 5_000));
+    v.unknown(extend);
+    expect(v.until).toBe(bound(20_000, 5_000));
+    const keepalive: Renewal = { sentAt: 21_000, ttlMs: 30_000 };
+    v.begin(keepalive);
+    v.confirm(keepalive, 21_010);
+    // It may still land after the keepalive was applied: then 5 s from then.
+    expect(v.until).toBe(bound(21_000, 5_000));
   });
 });

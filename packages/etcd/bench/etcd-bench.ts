@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { createLocker, type Locker } from '@lock/core';
+import { createLocker, type LockBackend, type Locker } from '@lock/core';
 import { Etcd3, EtcdLockFailedError } from 'etcd3';
 import { EtcdBackend } from '../src/index.js';
 
@@ -102,7 +102,8 @@ export async function runEtcdBench(endpoint: string): Promise<EtcdBenchResult> {
   });
   driver.close();
 
-  const manyLocks = await holdMany(hosts, prefix);
+  const many = new EtcdBackend({ hosts, prefix });
+  const manyLocks = await holdMany(many, () => many.stats.keepalives);
   return {
     endpoint: hosts,
     uncontendedSerialPerSec,
@@ -115,7 +116,7 @@ export async function runEtcdBench(endpoint: string): Promise<EtcdBenchResult> {
 }
 
 /** Runs `task` on `workers` loops for `ms`; returns completed tasks per second. */
-async function rate(
+export async function rate(
   ms: number,
   workers: number,
   task: (iteration: number, worker: number) => Promise<void>,
@@ -134,7 +135,7 @@ async function rate(
 }
 
 /** `workers` loops that each take the lock (timing the wait) and give it back, for `ms`. */
-async function contend(
+export async function contend(
   ms: number,
   workers: number,
   take: (worker: number) => Promise<() => Promise<unknown>>,
@@ -162,10 +163,17 @@ async function contend(
   };
 }
 
-/** Takes {@link MANY} locks in one session and watches what keeping them costs. */
-async function holdMany(hosts: string, prefix: string): Promise<ManyLocksResult> {
-  const backend = new EtcdBackend({ hosts, prefix });
-  const locker = createLocker(backend, { ttl: 3_000, identity: 'many', onError: () => {} });
+/**
+ * Takes {@link MANY} locks through `backend` in one locker (TTL `ttlMs`) and watches what
+ * keeping them costs; `keepalives` reads the backend's count of keepalive messages sent.
+ * Closes the backend.
+ */
+export async function holdMany(
+  backend: LockBackend,
+  keepalives: () => number,
+  ttlMs = 3_000,
+): Promise<ManyLocksResult> {
+  const locker = createLocker(backend, { ttl: ttlMs, identity: 'many', onError: () => {} });
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
@@ -181,11 +189,11 @@ async function holdMany(hosts: string, prefix: string): Promise<ManyLocksResult>
   const acquireSeconds = round((performance.now() - started) / 1000);
   gc?.();
   const heapBytesPerLock = Math.round((process.memoryUsage().heapUsed - heapBefore) / MANY);
-  const before = backend.stats.keepalives;
+  const before = keepalives();
   const watchFrom = performance.now();
   await new Promise((resolve) => setTimeout(resolve, 6_000));
   const keepalivesPerSec = round(
-    ((backend.stats.keepalives - before) * 1000) / (performance.now() - watchFrom),
+    ((keepalives() - before) * 1000) / (performance.now() - watchFrom),
   );
   const lost = held.filter((lock) => !lock.held).length;
   if (lost > 0) throw new Error(`${lost} of ${MANY} locks were lost while held`);

@@ -1,4 +1,4 @@
-import { BackendError, isLockError, maskSecrets } from '@lock/core';
+import { BackendError, isLockError, maskSecrets, quoteKey } from '@lock/core';
 
 /** No reply from etcd within the deadline this package set (the driver's own never fired). */
 export class EtcdDeadlineError extends Error {
@@ -36,7 +36,7 @@ export async function withDeadline<T>(
 /** Keeps a `LockError` as is; wraps anything else in a `BackendError` that names the call. */
 export function toBackendError(operation: string, error: unknown, key?: string): Error {
   if (isLockError(error)) return error;
-  const what = key === undefined ? '' : ` of lock "${key}"`;
+  const what = key === undefined ? '' : ` of lock ${quoteKey(key)}`;
   return new BackendError(`etcd ${operation}${what} failed: ${describe(error)}`, {
     cause: error,
     key,
@@ -48,5 +48,7 @@ function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const kind = error.name === 'Error' ? error.constructor.name : error.name;
   const line = (error.message ?? '').split('\n')[0] ?? '';
-  return maskSecrets(`${kind}: ${line}`).slice(0, 300);
+  // Drop labels the driver leaves with nothing after them ("… Resolution note: ").
+  const trimmed = line.replace(/(\s*[A-Z][A-Za-z ]*:\s*)+$/, '');
+  return maskSecrets(`${kind}: ${trimmed}`).slice(0, 300);
 }

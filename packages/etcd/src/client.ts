@@ -1,4 +1,5 @@
-import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
+import { Etcd3, GRPCDeadlineExceededError, type IOptions, isRecoverableError } from 'etcd3';
+import type { AttemptTracker } from './attempts.js';
 import type { ResolvedOptions } from './options.js';
 
 type FaultHandling = NonNullable<IOptions['faultHandling']>;
@@ -11,11 +12,19 @@ const WATCH_RETRY_MS = 100;
 /**
  * Builds the `etcd3` client for a backend. The driver's defaults are replaced where they would
  * make a down cluster slow to report: its circuit breaker (which holds a host closed for 5 s)
- * is gone; a failed call is retried only on another member, once per member, with no delay; a
- * broken watch stream re-opens after 100 ms instead of an exponential backoff up to 30 s; and
- * every unary call carries a gRPC deadline. Our own timers bound every call on top of that.
+ * is gone; a failed call is retried only on another member, once per member, with no delay, and
+ * never once the backend gave up on it; a broken watch stream re-opens after 100 ms instead of
+ * an exponential backoff up to 30 s; and every unary call carries a gRPC deadline. Our own
+ * timers bound every call on top of that.
+ *
+ * A retried call may have been applied by the member that failed to answer it. Every write the
+ * backend sends is safe to send twice, and says so: an acquire recognises its own entry as a
+ * grant, a queue entry is written only if absent, deletes and lease moves are guarded by the
+ * entry's create revision. The one answer a retry changes is a release's: the first attempt may
+ * have deleted the entry, so the retry finds none; `tracker` tells the backend how many attempts
+ * a call took, so it can count that as the release it was.
  */
-export function createClient(options: ResolvedOptions): Etcd3 {
+export function createClient(options: ResolvedOptions, tracker: AttemptTracker): Etcd3 {
   const grpcOptions: Record<string, number> = {};
   if (options.keepAliveTimeMs !== undefined) {
     grpcOptions['grpc.keepalive_time_ms'] = options.keepAliveTimeMs;
@@ -30,7 +39,7 @@ export function createClient(options: ResolvedOptions): Etcd3 {
     defaultCallOptions: (context) => (context.isStream ? {} : deadline()),
     faultHandling: {
       host: () => passThrough(),
-      global: failover(options.hosts.length),
+      global: failover(options.hosts.length, tracker),
       watchBackoff: constantBackoff(WATCH_RETRY_MS),
     },
   };
@@ -58,19 +67,32 @@ function passThrough(): Policy {
   return policy(async (fn) => fn({ signal: new AbortController().signal }));
 }
 
-/** Tries a call on up to `attempts` members (the driver picks a new one each time). */
-function failover(attempts: number): Policy {
-  return policy(async (fn) => {
+/**
+ * Tries a call on up to `members` members (the driver picks the next one each time), recording
+ * the attempts in the call's record. It starts no attempt once the backend gave up on the call,
+ * and none after a gRPC deadline: that attempt used the call's whole time (the gRPC deadline is
+ * the backend's own, and its timer may fire a moment before the backend's does).
+ */
+function failover(members: number, tracker: AttemptTracker): Policy {
+  return policy((fn) => {
+    const attempts = tracker.take(); // synchronously, before any other call can start
     const signal = new AbortController().signal;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn({ signal });
-      } catch (error) {
-        if (attempt >= attempts || !(error instanceof Error) || !isRecoverableError(error)) {
-          throw error;
+    return (async () => {
+      for (;;) {
+        attempts.count += 1;
+        try {
+          return await fn({ signal });
+        } catch (error) {
+          const retry =
+            attempts.count < members &&
+            !attempts.abandoned &&
+            error instanceof Error &&
+            isRecoverableError(error) &&
+            !(error instanceof GRPCDeadlineExceededError);
+          if (!retry) throw error;
         }
       }
-    }
+    })();
   });
 }
 

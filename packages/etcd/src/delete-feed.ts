@@ -11,7 +11,7 @@ export type ListenDeletes = (folder: Buffer, listener: DeleteListener) => Promis
 export class DeleteFeed {
   /** Deletes heard and not yet looked at. */
   events: { readonly entry: string; readonly revision: bigint }[] = [];
-  /** Called on every delete heard (set while the waiter sleeps). */
+  /** Called on every delete heard, and when the watch ends (set while the waiter sleeps). */
   onEvent: (() => void) | undefined;
   readonly #listenDeletes: ListenDeletes;
   readonly #folder: Buffer;
@@ -29,29 +29,56 @@ export class DeleteFeed {
     return this.#unlisten !== undefined;
   }
 
-  readonly #push: DeleteListener = (entry, revision) => {
-    this.events.push({ entry: entry.toString('latin1'), revision });
-    this.onEvent?.();
+  #ended = false;
+
+  readonly #listener: DeleteListener = {
+    deleted: (entry, revision) => {
+      this.events.push({ entry: entry.toString('latin1'), revision });
+      this.onEvent?.();
+    },
+    ended: () => {
+      this.#unlisten = undefined;
+      this.#ended = true;
+      this.onEvent?.();
+    },
   };
+
+  /**
+   * True once the watch this feed listened to ended under it (etcd cancelled it): deletes may
+   * have gone unheard, so the waiter must listen again (a new watch) and read again.
+   */
+  get ended(): boolean {
+    return this.#ended;
+  }
 
   /**
    * Listens (if not already), so that every delete after the waiter's next read is heard. If
    * the watch cannot be made, the waiter is left to its poll; throws only when `stop` aborts.
    */
   async listen(): Promise<void> {
-    if (this.#unlisten !== undefined) return;
-    const listening = this.#listenDeletes(this.#folder, this.#push);
-    this.#unlisten = await raceSignal(listening, this.#stop).catch(() => {
-      if (this.#stop.aborted) {
-        listening.then(
-          (stopListening) => stopListening(),
-          () => {},
-        );
-        throw this.#stop.reason;
+    // A watch that ends while it is being joined is joined again, once: the next one is new.
+    for (let tries = 0; this.#unlisten === undefined && tries < 2; tries++) {
+      this.#ended = false;
+      const listening = this.#listenDeletes(this.#folder, this.#listener);
+      const unlisten = await raceSignal(listening, this.#stop).catch(() => {
+        if (this.#stop.aborted) {
+          listening.then(
+            (stopListening) => stopListening(),
+            () => {},
+          );
+          throw this.#stop.reason;
+        }
+        return undefined; // no watch (etcd refused or did not answer in time): wait by polling
+      });
+      this.events = [];
+      if (unlisten === undefined) break;
+      if (this.#ended) {
+        unlisten();
+        continue;
       }
-      return undefined; // no watch (etcd refused or did not answer in time): wait by polling
-    });
-    this.events = [];
+      this.#unlisten = unlisten;
+    }
+    this.#ended = false; // if still not listening, the waiter polls
   }
 
   /** Stops listening (a waiter far from the head does not need every delete). */

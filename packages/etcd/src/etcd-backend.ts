@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import {
   type AcquireRequest,
   type AcquireResult,
+  BackendError,
   type BackendLockInfo,
   type ExtendRequest,
   identityOf,
@@ -17,24 +18,19 @@ import {
   type Etcd3,
   EtcdLeaseInvalidError,
   EtcdPermissionDeniedError,
+  type ICompare,
   type IKeyValue,
   type ITxnRequest,
-  type Watcher,
 } from 'etcd3';
+import { type Attempts, AttemptTracker, type TxnReply } from './attempts.js';
 import { toBackendError, withDeadline } from './call.js';
+import { CallsUnderWay } from './calls-under-way.js';
 import { createClient } from './client.js';
-import { FolderWatches, type LiveWatch } from './folder-watches.js';
+import { DeleteWatches } from './delete-watches.js';
+import { FolderWatches } from './folder-watches.js';
 import { KeepAliveChannel } from './keepalive-channel.js';
 import { KeyLayout, rangeEnd } from './keys.js';
-import {
-  allIn,
-  createdAt,
-  deleteEntry,
-  firstIn,
-  folderEmpty,
-  ownedBy,
-  putEntry,
-} from './kv-ops.js';
+import { allIn, createdAt, deleteEntry, firstIn, ownedBy, putEntry, putIfEmpty } from './kv-ops.js';
 import { type Lease, LeaseGoneError } from './lease.js';
 import { LeasePool } from './lease-pool.js';
 import { type EtcdBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -88,12 +84,17 @@ export class EtcdBackend implements LockBackend {
   readonly #leases: LeasePool;
   readonly #held = new Map<string, Holding>();
   readonly #closed = new AbortController();
+  #closing: Promise<void> | undefined;
+  /** Calls under way, which `close()` lets finish first. */
+  readonly #underWay = new CallsUnderWay();
   readonly #queue: QueueContext;
   #connected = false;
-  #anchor: Watcher | undefined;
   readonly #keepAlives: KeepAliveChannel;
+  readonly #watches: DeleteWatches;
+  /** Tells the client's retry policy which call it runs (see `AttemptTracker`). */
+  readonly #attempts = new AttemptTracker();
   /** Delete watches of lock folders, shared by this backend's waiters (see `FolderWatches`). */
-  readonly #folderWatches = new FolderWatches((folder) => this.#openFolderWatch(folder));
+  readonly #folderWatches = new FolderWatches((folder) => this.#watches.folder(folder));
   /** Acquires and releases made in one tick go out as one transaction (see `TxnBatcher`). */
   readonly #batcher = new TxnBatcher(
     (request, operation, key) => this.#txn(operation, request, key),
@@ -103,9 +104,14 @@ export class EtcdBackend implements LockBackend {
   constructor(options: EtcdBackendOptions = {}) {
     this.#options = resolveOptions(options);
     this.#ownsClient = this.#options.client === undefined;
-    this.client = this.#options.client ?? createClient(this.#options);
+    this.client = this.#options.client ?? createClient(this.#options, this.#attempts);
     this.layout = new KeyLayout(this.#options.prefix);
     this.#keepAlives = new KeepAliveChannel(() => this.client.leaseClient.leaseKeepAlive());
+    this.#watches = new DeleteWatches(
+      this.client,
+      `${this.layout.prefix}\u0000anchor`,
+      this.#options.requestTimeoutMs,
+    );
     // Every queued wait listens on it (and removes its listener when done): no limit applies.
     setMaxListeners(0, this.#closed.signal);
     this.#leases = new LeasePool(
@@ -127,82 +133,124 @@ export class EtcdBackend implements LockBackend {
       txn: (operation, request, key) => this.#txn(operation, request, key),
       listenDeletes: (folder, listener) => this.#folderWatches.listen(folder, listener),
       watchDelete: (entry, fromRevision, onDelete) =>
-        this.#watchDelete(entry, fromRevision, onDelete),
+        this.#watches.entry(entry, fromRevision, onDelete),
       adopt: (owner, holding) => this.#adopt(owner, holding),
-      removeLater: (entry, guard, key) =>
-        removeInBackground((request) => this.#txn('cleanup', request, key), entry, guard),
+      refusedOutright,
+      removeLater: (entry, guard, key, lease) => this.#removeLater(entry, guard, key, lease),
     };
+  }
+
+  /**
+   * Reaches the cluster now, with one round trip (a read of one key under this backend's
+   * prefix, so a user restricted to the prefix may make it; an auth token is fetched first when
+   * there are credentials), within the dial timeout. `connect(uri)` calls it unless asked to be
+   * lazy, so a wrong address, a frozen member or a wrong password shows up there.
+   * @throws {BackendError} naming the members, with the driver's error as `cause`.
+   */
+  async connect(): Promise<this> {
+    this.#assertOpen();
+    try {
+      await this.#call('connect', () =>
+        this.client.kv.range({ key: Buffer.from(`${this.layout.prefix}\u0000connect`) }),
+      );
+    } catch (error) {
+      const hosts = this.#options.hosts.map((host) => host.replace(/^https?:\/\//, '')).join(', ');
+      throw new BackendError(`could not reach etcd at ${hosts}: ${(error as Error).message}`, {
+        cause: (error as { cause?: unknown }).cause ?? error,
+      });
+    }
+    return this;
   }
 
   /**
    * Takes `key` if nobody holds or waits for it: one transaction that writes this owner's
    * entry only when the lock's folder is empty, else reads the holder (no write when held).
    */
-  async acquire({ key, owner, ttlMs }: AcquireRequest): Promise<AcquireResult> {
+  async acquire(request: AcquireRequest): Promise<AcquireResult> {
     this.#assertOpen();
+    return this.#underWay.run(() => this.#acquire(request));
+  }
+
+  async #acquire({ key, owner, ttlMs }: AcquireRequest): Promise<AcquireResult> {
     const started = performance.now();
-    const folder = this.layout.folder(key);
     for (let attempt = 1; ; attempt++) {
       const lease = await this.#leases.lease(identityOf(owner), ttlMs).catch((error: unknown) => {
         throw toBackendError('lease grant', error, key);
       });
-      const entry = this.layout.entry(key, lease.id, owner);
-      // The lock lives as long as its lease: make sure etcd keeps the lease for a full TTL
-      // counted from before this call (core counts validity from then). Usually a no-op.
-      const renewal = lease.ensureValidUntil(started + ttlMs);
-      renewal.catch(() => {});
-      let reply: Awaited<ReturnType<Etcd3['kv']['txn']>>;
+      let outcome: AcquireResult | 'retry';
       try {
-        reply = await this.#batcher.run(
-          {
-            compare: [folderEmpty(folder)],
-            success: [putEntry(entry, owner, lease.id)],
-            failure: [firstIn(folder)],
-          },
-          folder.toString('latin1'),
-          'acquire',
-          key,
-        );
+        outcome = await this.#acquireOn(lease, { key, owner, ttlMs }, started, attempt);
       } catch (error) {
-        if (attempt < 2 && isLeaseGone(error)) {
-          lease.kill();
-          continue;
-        }
-        // No reply does not mean no write: take the entry back if it landed.
-        removeInBackground(
-          (request) => this.#txn('cleanup', request, key),
-          entry,
-          ownedBy(entry, owner),
-        );
+        this.#leases.release(lease);
         throw error;
       }
-      if (!reply.succeeded) {
-        const holder = reply.responses[0]?.response_range?.kvs[0];
-        return {
-          acquired: false,
-          holder: holder?.value.toString(),
-          remainingMs: holder === undefined ? undefined : await this.#remainingOf(holder),
-        };
-      }
-      const revision = reply.header.revision;
-      try {
-        await renewal;
-      } catch (error) {
-        // We wrote the entry but cannot vouch for its lease: take it back rather than hand out
-        // a lock that may already be gone.
-        await this.#deleteEntry(entry, revision, key).catch(() => {
-          removeInBackground(
-            (request) => this.#txn('cleanup', request, key),
-            entry,
-            createdAt(entry, revision),
-          );
-        });
-        if (attempt < 2 && error instanceof LeaseGoneError) continue;
-        throw toBackendError('lease keepalive', error, key);
-      }
-      this.#adopt(owner, { key, entry, revision, lease });
-      return { acquired: true, fence: Number(revision), ttlMs: lease.grantedMs };
+      if (outcome === 'retry' || !outcome.acquired) this.#leases.release(lease);
+      if (outcome !== 'retry') return outcome;
     }
+  }
+
+  /**
+   * One acquire attempt on `lease` (whose use the caller holds, and keeps if the lock is
+   * granted); `retry` when the lease turned out to be gone and a fresh one should be tried.
+   */
+  async #acquireOn(
+    lease: Lease,
+    { key, owner, ttlMs }: AcquireRequest,
+    started: number,
+    attempt: number,
+  ): Promise<AcquireResult | 'retry'> {
+    const folder = this.layout.folder(key);
+    const entry = this.layout.entry(key, lease.id, owner);
+    // The lock lives as long as its lease: make sure etcd keeps the lease for a full TTL
+    // counted from before this call (core counts validity from then). Usually a no-op.
+    const renewal = lease.ensureValidUntil(started + ttlMs);
+    renewal.catch(() => {});
+    let reply: TxnReply;
+    try {
+      reply = await this.#batcher.run(
+        putIfEmpty(folder, entry, owner, lease.id),
+        folder.toString('latin1'),
+        'acquire',
+        key,
+      );
+    } catch (error) {
+      if (attempt < 2 && isLeaseGone(error)) {
+        lease.kill();
+        return 'retry';
+      }
+      if (!refusedOutright(error)) {
+        // No reply does not mean no write: take the entry back if it landed, and since it may
+        // also land after that, poison the lease (see LeasePool.poison).
+        this.#removeLater(entry, ownedBy(entry, owner), key, lease);
+        this.#leases.poison(lease);
+      }
+      throw error;
+    }
+    const holder = reply.succeeded ? undefined : reply.responses[0]?.response_range?.kvs[0];
+    // Our own entry at the head: an earlier attempt of this very call wrote it (the driver
+    // retried it on another member after the first one committed but failed to answer).
+    const ownEntry = isEntryOf(holder, entry, owner) ? holder : undefined;
+    if (!reply.succeeded && ownEntry === undefined) {
+      return {
+        acquired: false,
+        holder: holder?.value.toString(),
+        remainingMs: holder === undefined ? undefined : await this.#remainingOf(holder),
+      };
+    }
+    const revision = ownEntry?.create_revision ?? reply.header.revision;
+    try {
+      await renewal;
+    } catch (error) {
+      // We wrote the entry but cannot vouch for its lease: take it back rather than hand out
+      // a lock that may already be gone.
+      await this.#deleteEntry(entry, revision, key).catch(() => {
+        this.#removeLater(entry, createdAt(entry, revision), key, lease);
+      });
+      if (attempt < 2 && error instanceof LeaseGoneError) return 'retry';
+      throw toBackendError('lease keepalive', error, key);
+    }
+    this.#adopt(owner, { key, entry, revision, lease });
+    return { acquired: true, fence: Number(revision), ttlMs: lease.grantedMs };
   }
 
   /**
@@ -230,6 +278,10 @@ export class EtcdBackend implements LockBackend {
    */
   async extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
     this.#assertOpen();
+    return this.#underWay.run(() => this.#extendMany(requests));
+  }
+
+  async #extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
     const started = performance.now();
     const results: OwnerCheckedResult[] = new Array(requests.length).fill('not-found');
     // Holdings are captured once: a concurrent release may forget them while we wait.
@@ -243,7 +295,10 @@ export class EtcdBackend implements LockBackend {
           return;
         }
         if (request.ttlMs > holding.lease.grantedMs) {
-          await this.#moveToLongerLease(request, holding);
+          await this.#moveLease(request, holding);
+        } else if (holding.lease.poisoned) {
+          // Best effort: until it moves, the lock stays on (and renews) the poisoned lease.
+          await this.#moveLease(request, holding).catch(() => {});
         }
         const list = byLease.get(holding.lease) ?? [];
         list.push({ index, holding });
@@ -273,16 +328,20 @@ export class EtcdBackend implements LockBackend {
         }
       }),
     );
-    if (missing.length > 0) await this.#judgeMissing(requests, missing, results);
+    if (missing.length > 0) await this.#judgeMissing(requests, missing, results, started);
     return results;
   }
 
   /** Deletes the lock's entry if `owner` still holds `key`, which wakes the next waiter. */
-  async release({ key, owner }: ReleaseRequest): Promise<OwnerCheckedResult> {
+  async release(request: ReleaseRequest): Promise<OwnerCheckedResult> {
     this.#assertOpen();
+    return this.#underWay.run(() => this.#release(request));
+  }
+
+  async #release({ key, owner }: ReleaseRequest): Promise<OwnerCheckedResult> {
     const holding = this.#held.get(owner);
     if (holding !== undefined && holding.key === key) {
-      let reply: Awaited<ReturnType<Etcd3['kv']['txn']>>;
+      let reply: TxnReply;
       try {
         const folder = this.layout.folder(key);
         reply = await this.#batcher.run(
@@ -297,10 +356,11 @@ export class EtcdBackend implements LockBackend {
         );
       } catch (error) {
         // The entry may still be there, kept alive by the lease's other locks: keep trying.
-        removeInBackground(
-          (request) => this.#txn('cleanup', request, key),
+        this.#removeLater(
           holding.entry,
           createdAt(holding.entry, holding.revision),
+          key,
+          holding.lease,
         );
         throw error;
       } finally {
@@ -308,6 +368,9 @@ export class EtcdBackend implements LockBackend {
         this.#forget(owner);
       }
       if (reply.succeeded) return 'ok';
+      // Our entry is gone. If the driver sent the release twice (retried on another member),
+      // the first attempt may have deleted it and this answer is the retry's: a release.
+      if (reply.attempts > 1) return 'ok';
       return reply.responses[0]?.response_range?.kvs.length ? 'forbidden' : 'not-found';
     }
     // Not taken through this backend: find the owner's entry by its value.
@@ -323,6 +386,10 @@ export class EtcdBackend implements LockBackend {
   /** The holder of `key` (lowest create revision), its lease's remaining TTL, and its fence. */
   async inspect(key: string): Promise<BackendLockInfo | undefined> {
     this.#assertOpen();
+    return this.#underWay.run(() => this.#inspect(key));
+  }
+
+  async #inspect(key: string): Promise<BackendLockInfo | undefined> {
     const folder = this.layout.folder(key);
     const reply = await this.#call(
       'inspect',
@@ -348,27 +415,26 @@ export class EtcdBackend implements LockBackend {
   /** Calls `onChange` whenever an entry of `key` is deleted (a release, an expiry). */
   async watch(key: string, onChange: () => void): Promise<Unsubscribe> {
     this.#assertOpen();
-    const folder = this.layout.folder(key);
-    this.#anchorWatchStream();
-    const watcher = this.client.watch().prefix(folder).only('delete').watcher();
-    watcher.on('delete', () => onChange());
-    watcher.on('connected', () => onChange());
-    watcher.on('error', () => {});
-    return () => {
-      watcher.cancel().catch(() => {});
-    };
+    return this.#watches.changes(this.layout.folder(key), onChange);
   }
 
   /**
-   * Rejects pending queued waits, revokes this backend's leases (deleting their entries at
-   * once), and closes the client unless it was passed in.
+   * Rejects new calls and pending queued waits, lets calls already under way finish (a release
+   * in flight gets its own answer), then revokes this backend's leases (deleting their entries
+   * at once) and closes the client unless it was passed in. Calling it again returns the same
+   * promise.
    */
-  async close(): Promise<void> {
-    if (this.#closed.signal.aborted) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed.abort(new LockClosedError('etcd backend'));
-    this.#held.clear();
-    this.#anchor?.cancel().catch(() => {});
+    this.#watches.close();
     this.#folderWatches.close();
+    await this.#underWay.settled(this.#options.requestTimeoutMs);
+    this.#held.clear();
     this.#keepAlives.reset(this.#closed.signal.reason);
     try {
       await withDeadline('close', this.#options.requestTimeoutMs, () => this.#leases.revokeAll());
@@ -383,16 +449,35 @@ export class EtcdBackend implements LockBackend {
     if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
   }
 
-  /** One call under our deadline: the dial timeout until the cluster first answered. */
-  async #call<T>(operation: string, run: () => Promise<T>, key?: string): Promise<T> {
+  /**
+   * One call under our deadline: the dial timeout until the cluster first answered. `attempts`
+   * records how often the driver sent it; once we stop waiting it starts no further attempt.
+   */
+  async #call<T>(
+    operation: string,
+    run: () => Promise<T>,
+    key?: string,
+    attempts: Attempts = { count: 0, abandoned: false },
+  ): Promise<T> {
     const ms = this.#connected ? this.#options.requestTimeoutMs : this.#options.dialTimeoutMs;
-    const result = await withDeadline(operation, ms, run, key);
-    this.#connected = true;
-    return result;
+    try {
+      const result = await withDeadline(
+        operation,
+        ms,
+        () => this.#attempts.track(attempts, run),
+        key,
+      );
+      this.#connected = true;
+      return result;
+    } finally {
+      attempts.abandoned = true;
+    }
   }
 
-  #txn(operation: string, request: ITxnRequest, key?: string) {
-    return this.#call(operation, () => this.client.kv.txn(request), key);
+  async #txn(operation: string, request: ITxnRequest, key?: string): Promise<TxnReply> {
+    const attempts: Attempts = { count: 0, abandoned: false };
+    const reply = await this.#call(operation, () => this.client.kv.txn(request), key, attempts);
+    return { ...reply, attempts: attempts.count };
   }
 
   async #grant(seconds: number): Promise<{ id: string; ttlSeconds: number }> {
@@ -445,131 +530,136 @@ export class EtcdBackend implements LockBackend {
     return reply.responses[0]?.response_range?.kvs ?? [];
   }
 
-  /** Deletes `entry` if it is still the one created at `revision`; true if it was. */
+  /**
+   * Deletes `entry` in the background while `guard` holds, until etcd answers, the backend
+   * closes, or `lease` (which the entry is on) is gone: see `removal.ts`.
+   */
+  #removeLater(entry: Buffer, guard: ICompare, key: string, lease: Lease): void {
+    removeInBackground(
+      (request) => this.#txn('cleanup', request, key),
+      entry,
+      guard,
+      () => this.#closed.signal.aborted || lease.dead,
+    );
+  }
+
+  /**
+   * Deletes `entry` if it is still the one created at `revision`; true if it was (or if the
+   * driver sent the delete twice and the first may have done it).
+   */
   async #deleteEntry(entry: Buffer, revision: string, key: string): Promise<boolean> {
     const reply = await this.#txn(
       'delete',
       { compare: [createdAt(entry, revision)], success: [deleteEntry(entry)] },
       key,
     );
-    return reply.succeeded;
+    return reply.succeeded || reply.attempts > 1;
   }
 
+  /** Records a granted lock; the use of its lease that its acquire took becomes the lock's. */
   #adopt(owner: string, holding: Holding): void {
     this.#held.set(owner, holding);
-    holding.lease.holders += 1;
   }
 
   #forget(owner: string): void {
     const holding = this.#held.get(owner);
     if (holding === undefined) return;
     this.#held.delete(owner);
-    holding.lease.holders -= 1;
     this.#leases.release(holding.lease);
   }
 
   /**
-   * An extend asked for more than the lock's lease gives: move the entry to the owner's lease
-   * for that TTL (a put keeps the entry's create revision, so its place and fence stay).
+   * Moves the lock's entry to the owner's current lease for `request.ttlMs`: when an extend asks
+   * for more than the lock's lease gives, or the lease is poisoned (so that it can be revoked).
+   * A put keeps the entry's create revision, so its place and fence stay; it is guarded by that
+   * revision, so a lock deleted meanwhile is not brought back, and sending it twice is harmless.
    */
-  async #moveToLongerLease(request: ExtendRequest, holding: Holding): Promise<void> {
+  async #moveLease(request: ExtendRequest, holding: Holding): Promise<void> {
     const lease = await this.#leases.lease(identityOf(request.owner), request.ttlMs);
-    const reply = await this.#txn(
-      'extend',
-      {
-        compare: [createdAt(holding.entry, holding.revision)],
-        success: [putEntry(holding.entry, request.owner, lease.id)],
-      },
-      request.key,
-    );
-    if (!reply.succeeded) return;
-    holding.lease.holders -= 1;
-    this.#leases.release(holding.lease);
-    holding.lease = lease;
-    lease.holders += 1;
+    const folder = this.layout.folder(request.key);
+    let moved = false;
+    try {
+      const reply = await this.#batcher.run(
+        {
+          compare: [createdAt(holding.entry, holding.revision)],
+          success: [putEntry(holding.entry, request.owner, lease.id)],
+        },
+        folder.toString('latin1'),
+        'lease move',
+        request.key,
+      );
+      moved = reply.succeeded;
+    } finally {
+      // The lock's use moves with it; the use taken for the move is given back.
+      this.#leases.release(moved ? holding.lease : lease);
+      if (moved) holding.lease = lease;
+    }
   }
 
   /**
-   * Sorts refused renewals into `forbidden` (someone else holds the lock) and `not-found`
-   * (nobody does), with one read of each lock's holder. Unknown owners (taken through another
-   * backend) are looked up by value, and renewed if they do hold the lock.
+   * Sorts the renewals whose entry was not on the lease the tick renewed, with one read of each
+   * lock's holder: our own entry still holding the lock is renewed on the lease it is on (a
+   * concurrent extend moved it to a longer lease, or a move whose reply was lost did; or it was
+   * taken through another backend); else `forbidden` (someone else holds it) or `not-found`
+   * (nobody does), and the lock is forgotten.
    */
   async #judgeMissing(
     requests: readonly ExtendRequest[],
     missing: number[],
     results: OwnerCheckedResult[],
+    started: number,
   ): Promise<void> {
     await Promise.all(
       missing.map(async (index) => {
         const request = requests[index] as ExtendRequest;
         const holder = await this.#holderOf(request.key);
         const known = this.#held.get(request.owner);
-        if (
-          holder !== undefined &&
-          holder.value.toString() === request.owner &&
-          known === undefined
-        ) {
-          results[index] = (await this.#keepAliveOnce(holder.lease)) > 0 ? 'ok' : 'not-found';
+        const holding = known?.key === request.key ? known : undefined;
+        if (holder !== undefined && holder.value.toString() === request.owner) {
+          const renewed = await this.#renewOwn(holder, holding, started + request.ttlMs);
+          results[index] = renewed ? 'ok' : 'not-found';
           return;
         }
-        if (known !== undefined && known.key === request.key) this.#forget(request.owner);
+        if (holding !== undefined) this.#forget(request.owner);
         results[index] = holder === undefined ? 'not-found' : 'forbidden';
       }),
     );
   }
 
   /**
-   * Keeps one watcher on a key that never changes for the backend's lifetime. etcd3's watch
-   * manager tears its stream down when its last watcher leaves, and a watcher attached during
-   * that teardown waits out a reconnect delay; queue waiters come and go constantly, so without
-   * an anchor a handover could stall for that delay.
+   * Renews the lease our own entry `holder` is on until `until`; true if it lives. A lock this
+   * backend holds follows its entry to that lease (its use moves with it).
    */
-  #anchorWatchStream(): void {
-    if (this.#anchor !== undefined || this.#closed.signal.aborted) return;
-    this.#anchor = this.client.watch().key(`${this.layout.prefix}\u0000anchor`).watcher();
-    this.#anchor.on('error', () => {});
-  }
-
-  /** Calls `onDelete` once `entry` is deleted at or after `fromRevision`; returns a canceller. */
-  #watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void {
-    this.#anchorWatchStream();
-    const watcher = this.client
-      .watch()
-      .key(entry)
-      .only('delete')
-      .startRevision(fromRevision)
-      .watcher();
-    watcher.on('delete', () => onDelete());
-    watcher.on('error', () => {});
-    return () => {
-      watcher.cancel().catch(() => {});
-    };
-  }
-
-  /** A watch of `folder`'s deletes from the current revision, once etcd confirmed it. */
-  async #openFolderWatch(folder: Buffer): Promise<LiveWatch> {
-    this.#anchorWatchStream();
-    const creating = this.client.watch().prefix(folder).only('delete').create();
-    let watcher: Awaited<typeof creating>;
-    try {
-      watcher = await withDeadline('watch', this.#options.requestTimeoutMs, () => creating);
-    } catch (error) {
-      creating.then(
-        (late) => late.cancel().catch(() => {}),
-        () => {},
-      );
-      throw error;
+  async #renewOwn(
+    holder: IKeyValue,
+    holding: Holding | undefined,
+    until: number,
+  ): Promise<boolean> {
+    const lease = this.#leases.find(holder.lease);
+    if (lease === undefined) return (await this.#keepAliveOnce(holder.lease)) > 0;
+    if (holding !== undefined && holding.lease !== lease) {
+      this.#leases.use(lease);
+      this.#leases.release(holding.lease);
+      holding.lease = lease;
     }
-    watcher.on('error', () => {});
-    return {
-      onDelete: (handler) => {
-        watcher.on('delete', (kv) => handler(kv.key, BigInt(kv.mod_revision)));
-      },
-      cancel: () => {
-        watcher.cancel().catch(() => {});
-      },
-    };
+    try {
+      await lease.ensureValidUntil(until);
+      return true;
+    } catch (error) {
+      if (error instanceof LeaseGoneError) return false;
+      throw toBackendError('lease keepalive', error);
+    }
   }
+}
+
+/** Whether `kv` is `entry` holding `owner`: written by this very acquisition. */
+function isEntryOf(kv: IKeyValue | undefined, entry: Buffer, owner: string): kv is IKeyValue {
+  return kv?.key.equals(entry) === true && kv.value.toString() === owner;
+}
+
+/** etcd refused the call outright, so it wrote nothing (a gone lease, a forbidden key). */
+function refusedOutright(error: unknown): boolean {
+  return isLeaseGone(error) || isPermissionDenied(error);
 }
 
 /** etcd refused a request on a key the user may not write (auth with per-key roles). */

@@ -1,12 +1,23 @@
 import { LockClosedError } from '@lock/core';
 
-/** Hears the delete of an entry, with the revision that deleted it. */
-export type DeleteListener = (entry: Buffer, revision: bigint) => void;
+/** Hears a folder's deletes through a shared watch. */
+export interface DeleteListener {
+  /** An entry was deleted, at `revision` (called in revision order). */
+  deleted(entry: Buffer, revision: bigint): void;
+  /**
+   * The watch ended (etcd cancelled it, say because it compacted past the revision the watch
+   * had to resume from after a broken stream): deletes from now on go unheard until the
+   * listener listens again, which makes a new watch.
+   */
+  ended(): void;
+}
 
 /** A live watch that can be cancelled. */
 export interface LiveWatch {
   /** Registers the delete handler (called for every delete in the folder, in revision order). */
   onDelete(handler: (entry: Buffer, revision: bigint) => void): void;
+  /** Registers the handler for the watch's end, when etcd cancels it (not when we do). */
+  onEnd(handler: () => void): void;
   cancel(): void;
 }
 
@@ -32,6 +43,9 @@ const KEEP_IDLE_MS = 1_000;
  * starts in the past from a catch-up loop that runs every 100 ms, which showed up as 100 ms
  * stalls in handovers. So a waiter listens first and reads after, and ignores deletes at or
  * before the revision of its read (its read already reflects them).
+ *
+ * A watch that etcd ends is retired at once (the next listener makes a new one) and every
+ * listener is told, so that none of them waits on a watch that no longer hears anything.
  */
 export class FolderWatches {
   readonly #open: (folder: Buffer) => Promise<LiveWatch>;
@@ -55,11 +69,19 @@ export class FolderWatches {
       const listeners = new Set<DeleteListener>();
       const live = this.#open(folder).then((watch) => {
         watch.onDelete((entry, revision) => {
-          for (const each of listeners) each(entry, revision);
+          for (const each of listeners) each.deleted(entry, revision);
+        });
+        watch.onEnd(() => {
+          if (this.#byFolder.get(name) === made) this.#byFolder.delete(name);
+          clearTimeout(made.idle);
+          const told = [...listeners];
+          listeners.clear();
+          for (const each of told) each.ended();
         });
         return watch;
       });
-      shared = { listeners, live, idle: undefined };
+      const made: Shared = { listeners, live, idle: undefined };
+      shared = made;
       this.#byFolder.set(name, shared);
     }
     const current = shared;

@@ -1,4 +1,4 @@
-import type { ICompare, IRequestOp } from 'etcd3';
+import type { ICompare, IRequestOp, ITxnRequest } from 'etcd3';
 import { rangeEnd } from './keys.js';
 
 /** Compare: nobody has an entry in `folder` (etcd compares an empty range as a zero key). */
@@ -97,4 +97,21 @@ export function deleteEntry(entry: Buffer): IRequestOp {
 /** Read: `entry` alone. */
 export function getEntry(entry: Buffer): IRequestOp {
   return { request_range: { key: entry } };
+}
+
+/**
+ * The acquire transaction: if nobody has an entry in `folder`, write `entry` = `owner` on lease
+ * `leaseId`; else read the holder (the entry with the lowest create revision).
+ */
+export function putIfEmpty(
+  folder: Buffer,
+  entry: Buffer,
+  owner: string,
+  leaseId: string,
+): ITxnRequest {
+  return {
+    compare: [folderEmpty(folder)],
+    success: [putEntry(entry, owner, leaseId)],
+    failure: [firstIn(folder)],
+  };
 }

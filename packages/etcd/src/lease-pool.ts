@@ -15,6 +15,10 @@ export interface LeaseRpc {
  * session) with one TTL shares it, so one keepalive renews all of them. A lease that has gone
  * unrenewed for half its TTL is not handed out again (it may expire under a new key); a fresh
  * one is granted, and the old one is revoked once nothing uses it.
+ *
+ * Every lease handed out carries one use for its caller, taken before the caller can write
+ * anything on it and given back with {@link release}: so a lease with a write pending on it (an
+ * acquire whose transaction has not returned yet) is in use, and never revoked under it.
  */
 export class LeasePool {
   readonly #rpc: LeaseRpc;
@@ -28,7 +32,11 @@ export class LeasePool {
     this.#onRenewal = onRenewal;
   }
 
-  /** The lease for `identity` and `ttlMs`, granting one when there is none fit for use. */
+  /**
+   * The lease for `identity` and `ttlMs`, granting one when there is none fit for use, with one
+   * use taken for the caller: hand it back with {@link release} (a lock adopted on the lease
+   * keeps it until it is forgotten).
+   */
   lease(identity: string, ttlMs: number): Promise<Lease> {
     const id = `${ttlMs}\u0000${identity}`;
     const lease = this.#current.get(id);
@@ -37,11 +45,12 @@ export class LeasePool {
       !lease.dead &&
       performance.now() < lease.confirmedAt + lease.grantedMs / 2
     ) {
+      lease.users += 1;
       return Promise.resolve(lease);
     }
     if (lease !== undefined) {
       this.#current.delete(id);
-      this.release(lease);
+      this.#revokeIfUnused(lease);
     }
     let granting = this.#granting.get(id);
     if (granting === undefined) {
@@ -58,11 +67,46 @@ export class LeasePool {
       );
       this.#granting.set(id, granting);
     }
-    return granting;
+    return granting.then((granted) => {
+      granted.users += 1;
+      return granted;
+    });
   }
 
-  /** Revokes `lease` in the background if nothing uses it and it is no longer current. */
+  /**
+   * Gives back one use of `lease` (see {@link lease}); revokes it in the background once nothing
+   * uses it and it is no longer current.
+   */
   release(lease: Lease): void {
+    lease.users = Math.max(0, lease.users - 1);
+    this.#revokeIfUnused(lease);
+  }
+
+  /** The live lease with etcd ID `id` that this pool granted, if any. */
+  find(id: string): Lease | undefined {
+    for (const lease of this.#all) if (lease.id === id && !lease.dead) return lease;
+    return undefined;
+  }
+
+  /** Takes one more use of `lease` (one this pool granted), to give back with {@link release}. */
+  use(lease: Lease): void {
+    lease.users += 1;
+  }
+
+  /**
+   * Marks `lease` poisoned (see {@link Lease.poisoned}): it is handed out no more, and revoked
+   * (which deletes every entry on it, and makes a write that lands later fail) as soon as nothing
+   * uses it. The backend moves the locks held on it to a fresh lease at their next renewal.
+   */
+  poison(lease: Lease): void {
+    lease.poisoned = true;
+    for (const [id, current] of this.#current) {
+      if (current === lease) this.#current.delete(id);
+    }
+    this.#revokeIfUnused(lease);
+  }
+
+  #revokeIfUnused(lease: Lease): void {
     if (!lease.idle || [...this.#current.values()].includes(lease)) return;
     this.#all.delete(lease);
     if (lease.dead) return;

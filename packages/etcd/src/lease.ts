@@ -28,8 +28,19 @@ export class Lease {
   readonly grantedMs: number;
   /** Send time of the last confirmed renewal (or of the grant), by `performance.now()`. */
   confirmedAt: number;
-  /** Locks held under this lease (known to this backend). */
-  holders = 0;
+  /**
+   * Uses of this lease in this process: locks held on it, waiters queued on it, and writes
+   * pending on it (an acquire counts from the moment the pool hands the lease out, not only once
+   * its transaction returns). A lease in use is never revoked by the pool.
+   */
+  users = 0;
+  /**
+   * A write on this lease has an unknown outcome (it got no reply, and may still land after its
+   * clean-up looked): the lease may carry an entry nobody tracks, which lives as long as the
+   * lease is renewed. The pool hands it out no more, the locks on it move to a fresh lease at
+   * their next renewal, and it is revoked once nothing uses it (see `LeasePool.poison`).
+   */
+  poisoned = false;
   #dead = false;
   #waiters = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -67,9 +78,9 @@ export class Lease {
     return this.confirmedAt + this.grantedMs;
   }
 
-  /** Whether nothing of this process uses the lease any more. */
+  /** Whether nothing of this process uses the lease any more (see {@link users}). */
   get idle(): boolean {
-    return this.holders === 0 && this.#waiters === 0;
+    return this.users === 0;
   }
 
   /**
@@ -109,9 +120,10 @@ export class Lease {
   }
 
   /**
-   * A waiter joined: while any waits, the lease is renewed in the background every third of
-   * its TTL, since core keeps alive only locks it holds. Held locks are renewed by core's
-   * keepalive (through `extendMany`), so a holder that stops renewing loses its lock by TTL.
+   * A waiter joined (it also counts as a user, through the pool): while any waits, the lease is
+   * renewed in the background every third of its TTL, since core keeps alive only locks it
+   * holds. Held locks are renewed by core's keepalive (through `extendMany`), so a holder that
+   * stops renewing loses its lock by TTL.
    */
   addWaiter(): void {
     this.#waiters += 1;

@@ -44,10 +44,12 @@ export interface QueueContext {
   listenDeletes(folder: Buffer, listener: DeleteListener): Promise<() => void>;
   /** Calls `onDelete` when `entry` is deleted at or after `fromRevision`; returns a canceller. */
   watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void;
-  /** Deletes `entry` in the background while `guard` holds (see `removal.ts`). */
-  removeLater(entry: Buffer, guard: ICompare, key: string): void;
+  /** Deletes `entry` (on `lease`) in the background while `guard` holds (see `removal.ts`). */
+  removeLater(entry: Buffer, guard: ICompare, key: string, lease: Lease): void;
   /** Records a granted lock, so extend and release find it. */
   adopt(owner: string, holding: Holding): void;
+  /** Whether etcd refused a call outright, so that it wrote nothing. */
+  refusedOutright(error: unknown): boolean;
 }
 
 type Position =
@@ -159,11 +161,16 @@ async function waitWithFeed(
   deletes: DeleteFeed,
 ): Promise<QueuedGrant> {
   for (let round = 0; ; round++) {
-    const lease = await raceSignal(context.leases.lease(identityOf(owner), ttlMs), stop).catch(
-      (error: unknown) => {
-        throw stop.aborted ? stop.reason : toBackendError('lease grant', error, key);
-      },
-    );
+    const leasing = context.leases.lease(identityOf(owner), ttlMs);
+    const lease = await raceSignal(leasing, stop).catch((error: unknown) => {
+      if (!stop.aborted) throw toBackendError('lease grant', error, key);
+      // Hand back the use the pool takes for us once the grant we gave up on arrives.
+      leasing.then(
+        (late) => context.leases.release(late),
+        () => {},
+      );
+      throw stop.reason;
+    });
     const entry = context.layout.entry(key, lease.id, owner);
     lease.addWaiter();
     let revision: string | undefined;
@@ -188,15 +195,16 @@ async function waitWithFeed(
           // The write may still land: take it back when it does.
           pending.then(
             (late) => {
-              const created = late.succeeded ? late.header.revision : undefined;
-              if (created !== undefined) context.removeLater(entry, createdAt(entry, created), key);
+              const guard = late.succeeded
+                ? createdAt(entry, late.header.revision)
+                : ownedBy(entry, owner); // an earlier attempt of it, retried by the driver
+              context.removeLater(entry, guard, key, lease);
             },
-            () => {},
+            (late: unknown) => removeUnknown(context, entry, owner, key, lease, late),
           );
           throw stop.reason;
         }
-        // The write may have landed even though we got no reply: take it back if it did.
-        context.removeLater(entry, ownedBy(entry, owner), key);
+        removeUnknown(context, entry, owner, key, lease, error);
         if (round > 0) {
           // Re-queueing after our entry vanished: keep trying while the cluster recovers.
           await sleep(systemClock, MIN_RETRY_MS * 4, stop);
@@ -302,12 +310,32 @@ async function waitWithFeed(
       revision = undefined;
     } finally {
       lease.removeWaiter();
-      context.leases.release(lease); // revoked if nothing uses it and a newer one replaced it
+      // A granted lock keeps this round's use of the lease; otherwise it is handed back (and
+      // the lease revoked if nothing uses it and a newer one replaced it).
+      if (!granted) context.leases.release(lease);
       if (!granted && revision !== undefined) {
-        context.removeLater(entry, createdAt(entry, revision), key);
+        context.removeLater(entry, createdAt(entry, revision), key, lease);
       }
     }
   }
+}
+
+/**
+ * An enqueue failed: unless etcd refused it outright, it may have landed (no reply is not no
+ * write) and may still land later, after any clean-up looked: take the entry back if it is
+ * there, and poison the lease (see `LeasePool.poison`), so that a late entry goes with it.
+ */
+function removeUnknown(
+  context: QueueContext,
+  entry: Buffer,
+  owner: string,
+  key: string,
+  lease: Lease,
+  error: unknown,
+): void {
+  if (context.refusedOutright(error)) return;
+  context.removeLater(entry, ownedBy(entry, owner), key, lease);
+  context.leases.poison(lease);
 }
 
 /**
@@ -386,7 +414,7 @@ async function waitForDelete(
  *   complete), so the lock is ours without another read;
  * - `gone` when our own entry was deleted first;
  * - `timeout` after the poll interval (±20 % jitter, so a thousand waiters do not re-check in
- *   step), in case the watch failed or is missing.
+ *   step), in case the watch failed or is missing; at once when etcd ended the watch.
  *
  * A waiter near the head hears every delete in the folder (waiters far back do not listen: see
  * {@link TRACKED_AHEAD}); in exchange a handover is the release's commit and its watch event,
@@ -413,11 +441,12 @@ async function waitForTurn(
   };
   let outcome = deletes.live ? judge() : undefined;
   if (outcome !== undefined) return outcome;
+  if (deletes.ended) return 'timeout'; // listen again (a new watch), then read again
   try {
     await pollSleep(context, stop, (resume) => {
       deletes.onEvent = () => {
         outcome = judge();
-        if (outcome !== undefined) resume();
+        if (outcome !== undefined || deletes.ended) resume();
       };
     });
     return outcome ?? 'timeout';

@@ -1,19 +1,16 @@
 import { BackendError } from '@lock/core';
-import type { ITxnRequest, ITxnResponse } from 'etcd3';
+import type { ITxnRequest } from 'etcd3';
+import type { TxnReply } from './attempts.js';
 
 /** Runs one transaction; `operation` and `key` name it in errors. */
-export type SendTxn = (
-  request: ITxnRequest,
-  operation: string,
-  key?: string,
-) => Promise<ITxnResponse>;
+export type SendTxn = (request: ITxnRequest, operation: string, key?: string) => Promise<TxnReply>;
 
 interface Pending {
   readonly request: ITxnRequest;
   readonly folder: string;
   readonly operation: string;
   readonly key: string;
-  readonly resolve: (reply: ITxnResponse) => void;
+  readonly resolve: (reply: TxnReply) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -62,7 +59,7 @@ export class TxnBatcher {
    * Queues `request`, which touches only the lock folder `folder` (of lock `key`), and settles
    * with its own reply.
    */
-  run(request: ITxnRequest, folder: string, operation: string, key: string): Promise<ITxnResponse> {
+  run(request: ITxnRequest, folder: string, operation: string, key: string): Promise<TxnReply> {
     return new Promise((resolve, reject) => {
       if (this.#pending.length === 0) process.nextTick(() => void this.#flush());
       this.#pending.push({ request, folder, operation, key, resolve, reject });
@@ -93,7 +90,7 @@ export class TxnBatcher {
       await this.#sendAlone(first);
       return;
     }
-    let reply: ITxnResponse;
+    let reply: TxnReply;
     try {
       const operations = [...new Set(batch.map((call) => call.operation))].join(' and ');
       reply = await this.#send(
@@ -116,10 +113,12 @@ export class TxnBatcher {
         continue;
       }
       // Nested replies carry an empty header: the batch's revision is every write's revision.
+      // A batch the driver sent twice sent each of its calls twice.
       call.resolve({
         header: reply.header,
         succeeded: nested.succeeded,
         responses: nested.responses,
+        attempts: reply.attempts,
       });
     }
   }

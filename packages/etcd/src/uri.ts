@@ -1,4 +1,4 @@
-import { InvalidArgumentError, InvalidConnectionStringError } from '@lock/core';
+import { InvalidConnectionStringError } from '@lock/core';
 import { parseDuration } from './duration.js';
 import type { EtcdBackendOptions } from './options.js';
 
@@ -17,14 +17,16 @@ export const URI_PARAMETERS = [
 
 /**
  * Reads `etcd://[user:password@]host1:2379,host2:2379[/prefix]?dial-timeout=2s&…` (or
- * `etcds://` for TLS) into backend options. WHATWG `URL` cannot parse a comma-separated host
+ * `etcds://` for TLS; `etcd:host:2379,host2:2379?…` without the slashes, as src-d's lock service
+ * writes it, is read the same) into backend options. WHATWG `URL` cannot parse a comma-separated host
  * list, so this parses by hand. Options etcd's Go client has but `etcd3` does not
  * (`auto-sync-interval`, `reject-old-cluster`) are accepted only when they ask for nothing.
  * @throws {InvalidConnectionStringError} for a malformed URI (any password masked).
- * @throws {InvalidArgumentError} for an unknown or unsupported parameter.
+ * @throws {InvalidConnectionStringError} for an unknown or unsupported parameter too.
  */
 export function parseEtcdUri(uri: string): EtcdBackendOptions {
-  const match = /^(etcds?):\/\/(?:([^@/?#]*)@)?([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/i.exec(uri);
+  // `etcd:host:2379,host2:2379?…` (src-d's lock service) is read as `etcd://host:2379,…`.
+  const match = /^(etcds?):(?:\/\/)?(?:([^@/?#]*)@)?([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/i.exec(uri);
   if (match === null) {
     throw new InvalidConnectionStringError(
       uri,
@@ -41,7 +43,7 @@ export function parseEtcdUri(uri: string): EtcdBackendOptions {
     }
     const port = /:(\d+)$/.exec(host.replace(/^\[.*\]/, ''))?.[1];
     if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
-      throw new InvalidConnectionStringError(uri, `port ${port} is out of range`);
+      throw new InvalidConnectionStringError(uri, `port ${port} is out of range 1–65535`);
     }
     return `${scheme}://${port === undefined ? `${host}:2379` : host}`;
   });
@@ -77,19 +79,17 @@ export function parseEtcdUri(uri: string): EtcdBackendOptions {
         break;
       case 'auto-sync-interval':
         if (duration(uri, name, value, true) !== 0) {
-          throw new InvalidArgumentError(
-            name,
-            value,
-            'is not supported: the etcd3 driver does not sync the member list (list every member in the URI instead; 0 is accepted)',
+          throw new InvalidConnectionStringError(
+            uri,
+            `query parameter "auto-sync-interval" is not supported: the etcd3 driver does not sync the member list (list every member in the URI instead; 0 is accepted), got "${value}"`,
           );
         }
         break;
       case 'reject-old-cluster':
         if (!['false', '0', ''].includes(value.toLowerCase())) {
-          throw new InvalidArgumentError(
-            name,
-            value,
-            'is not supported: the etcd3 driver does not check the cluster version (false is accepted)',
+          throw new InvalidConnectionStringError(
+            uri,
+            `query parameter "reject-old-cluster" is not supported: the etcd3 driver does not check the cluster version (false is accepted), got "${value}"`,
           );
         }
         break;
@@ -103,10 +103,9 @@ export function parseEtcdUri(uri: string): EtcdBackendOptions {
         options.prefix = value;
         break;
       default:
-        throw new InvalidArgumentError(
-          `connection string parameter "${name}"`,
-          '(not shown)',
-          `is not known (known: ${URI_PARAMETERS.join(', ')})`,
+        throw new InvalidConnectionStringError(
+          uri,
+          `unknown query parameter "${name}" (known: ${URI_PARAMETERS.join(', ')})`,
         );
     }
   }

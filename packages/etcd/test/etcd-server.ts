@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from '@jest/globals';
 import {
   etcdContainer,
   etcdServerSpec,
@@ -5,6 +6,7 @@ import {
   type ServerSpec,
   startServer,
 } from '@lock/testkit';
+import { Etcd3 } from 'etcd3';
 
 /** etcd as a local process, for servers that always run as one (the three-member cluster). */
 export const ETCD_PROCESS = {
@@ -34,4 +36,34 @@ export async function startEtcd(options: { own?: boolean } = {}): Promise<Runnin
   } finally {
     if (given !== undefined) process.env['LOCK_TEST_ETCD_URL'] = given;
   }
+}
+
+/** The etcd of one test file and a raw client to it (to look behind the backend's back). */
+export interface EtcdForTests {
+  readonly server: RunningServer;
+  readonly raw: Etcd3;
+}
+
+/**
+ * Starts an etcd for the calling test file (`beforeAll`, see {@link startEtcd}) with a raw
+ * client, and stops both after it (`afterAll`). Read the fields inside tests and hooks only.
+ */
+export function etcdForTests(options: { own?: boolean } = {}): EtcdForTests {
+  const fixture: { server?: RunningServer; raw?: Etcd3 } = {};
+  beforeAll(async () => {
+    fixture.server = await startEtcd(options);
+    fixture.raw = new Etcd3({ hosts: fixture.server.url });
+  }, 30_000);
+  afterAll(async () => {
+    fixture.raw?.close();
+    await fixture.server?.stop();
+  });
+  return {
+    get server() {
+      return fixture.server as RunningServer;
+    },
+    get raw() {
+      return fixture.raw as Etcd3;
+    },
+  };
 }

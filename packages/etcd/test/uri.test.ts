@@ -48,7 +48,7 @@ describe('etcd connection strings', () => {
     }
   });
 
-  it('rejects options etcd3 cannot honour, and unknown ones, as invalid arguments', () => {
+  it('rejects query parameters etcd3 cannot honour, and unknown ones, as invalid connection strings worded as on every backend', () => {
     for (const uri of [
       'etcd://h1?auto-sync-interval=30s',
       'etcd://h1?reject-old-cluster=true',
@@ -62,8 +62,17 @@ describe('etcd connection strings', () => {
         }
         return undefined;
       })();
-      expect([uri, isLockError(error, 'INVALID_ARGUMENT')]).toEqual([uri, true]);
+      expect([uri, isLockError(error, 'INVALID_CONNECTION_STRING')]).toEqual([uri, true]);
     }
+    expect(() => parseEtcdUri('etcd://h1?dial_timeout=2s')).toThrow(
+      'unknown query parameter "dial_timeout"',
+    );
+  });
+
+  it("reads src-d's etcd:host:2379,host2:2379 form as etcd://", () => {
+    expect(parseEtcdUri('etcd:h1:2379,h2:2380?dial-timeout=2s')).toEqual(
+      parseEtcdUri('etcd://h1:2379,h2:2380?dial-timeout=2s'),
+    );
   });
 
   it('openBackend checks its options before connecting', async () => {

@@ -2,7 +2,7 @@
  * Turns what memjs reports into core's `BackendError`, keeping the original as `cause`.
  * @module
  */
-import { BackendError, isLockError } from '@lock/core';
+import { BackendError, isLockError, quoteKey } from '@lock/core';
 
 /**
  * A request failed with its connection (a reset, a timeout, a failed login, a reply that came
@@ -33,7 +33,7 @@ export class NoReplyError extends Error {
 export function toBackendError(error: unknown, operation: string, key?: string): Error {
   if (isLockError(error)) return error;
   const reported = error instanceof ConnectionFailure ? error.cause : error;
-  const subject = key === undefined ? '' : ` of lock "${key}"`;
+  const subject = key === undefined ? '' : ` of lock ${quoteKey(key)}`;
   return new BackendError(`memcached ${operation}${subject} failed: ${describe(reported)}`, {
     cause: reported,
     key,

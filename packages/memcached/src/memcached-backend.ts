@@ -1,6 +1,7 @@
 import {
   type AcquireRequest,
   type AcquireResult,
+  BackendError,
   type BackendLockInfo,
   type ExtendRequest,
   InvalidArgumentError,
@@ -29,13 +30,14 @@ import { Deadlines } from './deadline.js';
 import { ConnectionFailure, toBackendError } from './errors.js';
 import { deadlineFlags, expirySeconds, remainingFromFlags } from './expiry.js';
 import { itemKeys } from './keys.js';
-import { retireClient, retrySettingsOf } from './memjs-internals.js';
+import { pingEachServer, retireClient, retrySettingsOf } from './memjs-internals.js';
 import {
   checkBackendOptions,
   type MemcachedBackendOptions,
   memjsOptions,
   type ServerAddress,
 } from './options.js';
+import { encodeRequest } from './request-encoder.js';
 import { type RetryPolicy, withRetries } from './retry.js';
 import { parseServer, parseUri } from './uri.js';
 
@@ -44,6 +46,9 @@ import { parseServer, parseUri } from './uri.js';
  * or the connection their CAS came on went away before the write could leave.
  */
 const MAX_CAS_ATTEMPTS = 4;
+
+/** Binary-protocol VERSION: the cheapest request every memcached answers. */
+const OP_VERSION = 0x0b;
 
 /**
  * Locks in memcached through memjs. `acquire` is an ADD (create-if-absent) with the owner token
@@ -75,6 +80,8 @@ export class MemcachedBackend implements LockBackend {
   readonly #retry: RetryPolicy;
   readonly #cas = new CasCache();
   readonly #calls = new Calls();
+  /** How long `connect()` waits for each server, in ms (memjs's connect timeout, or 2 s). */
+  readonly #connectTimeoutMs: number;
   #closing: Promise<void> | undefined;
 
   /**
@@ -112,6 +119,7 @@ export class MemcachedBackend implements LockBackend {
       });
     }
     this.keyPrefix = resolved.keyPrefix ?? 'lock:';
+    this.#connectTimeoutMs = resolved.connectTimeout ?? 2_000;
     this.#deadlines = new Deadlines(resolved.operationTimeout ?? 5_000);
     if (options.client !== undefined) {
       this.client = options.client;
@@ -129,6 +137,41 @@ export class MemcachedBackend implements LockBackend {
       ...retrySettingsOf(this.client),
       pause: (ms) => this.#calls.pause(ms),
     };
+  }
+
+  /**
+   * Reaches every server now, with one VERSION request each (after memjs connects and, with
+   * SASL, logs in), so a wrong address, a frozen server or a wrong password shows up here and
+   * not at the first lock. `connect(uri)` calls it unless asked to be lazy.
+   * @throws {BackendError} naming each server that did not answer within `connectTimeout`,
+   * with its error as `cause`.
+   */
+  async connect(): Promise<this> {
+    this.#calls.begin();
+    try {
+      const failed = await pingEachServer(
+        this.client,
+        (seq) => encodeRequest(OP_VERSION, '', Buffer.alloc(0), '', seq),
+        this.#connectTimeoutMs,
+      );
+      if (failed.length > 0) {
+        throw new BackendError(
+          `could not reach memcached at ${failed.map((f) => f.address).join(', ')} within ${this.#connectTimeoutMs} ms`,
+          {
+            cause:
+              failed.length === 1
+                ? failed[0]?.error
+                : new AggregateError(
+                    failed.map((f) => f.error),
+                    'memcached servers failed',
+                  ),
+          },
+        );
+      }
+      return this;
+    } finally {
+      this.#calls.end();
+    }
   }
 
   /**

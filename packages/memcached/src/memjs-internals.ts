@@ -147,3 +147,51 @@ export function corkUntilEndOfTick(connection: Connection): void {
   if (corkedThisTick.size === 0) process.nextTick(uncorkAll);
   corkedThisTick.add(socket);
 }
+
+/** A memjs `Server` seen from outside: where it is, and how to send it one request. */
+interface ServerForPing {
+  readonly host: string;
+  readonly port: number;
+  onResponse(seq: number, callback: (response: unknown) => void): void;
+  onError(seq: number, callback: (error: unknown) => void): void;
+  write(request: Buffer): void;
+}
+
+/**
+ * Sends one VERSION request to every server of `client` (memjs connects, and authenticates with
+ * SASL, first) and resolves with the servers that did not answer in `timeoutMs`, each with its
+ * error. memjs has no per-server request API (`stats` is one, with its own retries), so this
+ * writes on each `Server` the way memjs's own `quit` does.
+ */
+export function pingEachServer(
+  client: Client,
+  encode: (seq: number) => Buffer,
+  timeoutMs: number,
+): Promise<{ readonly address: string; readonly error: unknown }[]> {
+  const servers = client.servers as unknown as ServerForPing[];
+  return Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<{ address: string; error: unknown } | undefined>((resolve) => {
+          const address = `${server.host}:${server.port}`;
+          const timer = setTimeout(
+            () => resolve({ address, error: new Error(`no answer within ${timeoutMs} ms`) }),
+            timeoutMs,
+          );
+          const done = (error?: unknown) => {
+            clearTimeout(timer);
+            resolve(error === undefined ? undefined : { address, error });
+          };
+          client.incrSeq();
+          const seq = client.seq;
+          server.onResponse(seq, () => done());
+          server.onError(seq, (error) => done(error ?? new Error('connection failed')));
+          try {
+            server.write(encode(seq));
+          } catch (error) {
+            done(error);
+          }
+        }),
+    ),
+  ).then((results) => results.filter((result) => result !== undefined));
+}

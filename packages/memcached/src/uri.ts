@@ -118,7 +118,7 @@ function parseQuery(uri: string, query: string): Partial<MemcachedBackendOptions
     } else {
       throw new InvalidConnectionStringError(
         uri,
-        `unknown option "${name}" (known: ${[...NUMBER_PARAMS, 'keepAlive', 'keyPrefix'].join(', ')})`,
+        `unknown query parameter "${name}" (known: ${[...NUMBER_PARAMS, 'keepAlive', 'keyPrefix'].join(', ')})`,
       );
     }
   }

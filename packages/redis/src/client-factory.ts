@@ -1,5 +1,10 @@
-import { RedisClient, type RedisClientOptions } from 'redis';
-import type { RedisClientLike } from './client-types.js';
+import {
+  RedisClient,
+  type RedisClientOptions,
+  RedisCluster,
+  type RedisClusterOptions,
+} from 'redis';
+import type { RedisClientLike, RedisClusterLike } from './client-types.js';
 
 /**
  * A client class built once, without the Redis Stack modules (this package sends raw commands
@@ -7,6 +12,9 @@ import type { RedisClientLike } from './client-types.js';
  * which made each connect cost 100+ ms of CPU.
  */
 const createBareClient = RedisClient.factory(Object.freeze({}));
+
+/** The same for Cluster clients. */
+const createBareCluster = RedisCluster.factory(Object.freeze({}));
 
 /** Longest pause between reconnect attempts once a client has been connected. */
 const MAX_RECONNECT_DELAY_MS = 1_000;
@@ -53,5 +61,38 @@ export function ownedClientFactory(
       // Connection errors surface as command failures (BackendError); nothing to do here.
     });
     return client;
+  };
+}
+
+/**
+ * Returns a factory of Cluster clients this package owns, built from the user's options with,
+ * for every node connection, what {@link ownedClientFactory} gives a standalone client: a
+ * connect timeout, capped reconnect backoff, no offline queue, no per-command driver timer,
+ * and an `error` listener. A first connect that fails is bounded by the backend's own timer.
+ */
+export function ownedClusterFactory(
+  options: RedisClusterOptions,
+  connectTimeoutMs: number,
+): () => RedisClusterLike {
+  return () => {
+    const defaults = options.defaults ?? {};
+    const cluster = createBareCluster({
+      ...options,
+      defaults: {
+        ...defaults,
+        socket: {
+          connectTimeout: connectTimeoutMs,
+          ...defaults.socket,
+          reconnectStrategy: (retries: number) =>
+            Math.min(MAX_RECONNECT_DELAY_MS, 25 * 2 ** retries),
+        } as NonNullable<RedisClientOptions['socket']>,
+        disableOfflineQueue: true,
+      },
+      commandOptions: { ...options.commandOptions, timeout: 0 },
+    } as RedisClusterOptions) as unknown as RedisClusterLike;
+    cluster.on('error', () => {
+      // Node errors surface as command failures (BackendError); nothing to do here.
+    });
+    return cluster;
   };
 }

@@ -4,8 +4,11 @@
  * @module
  */
 
-/** A pub/sub listener as node-redis calls it. */
-export type MessageListener = (message: string, channel: string) => unknown;
+/**
+ * A pub/sub listener as node-redis calls it: strings unless the subscription asked for buffers
+ * (this package never does), typed with both so that a client of any generics can be passed in.
+ */
+export type MessageListener = (message: string | Buffer, channel: string | Buffer) => unknown;
 
 /** What both a standalone client and a cluster client offer. */
 interface CommonClient {
@@ -31,8 +34,9 @@ export interface RedisClusterLike extends CommonClient {
   sendCommand(
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
-    args: readonly string[],
+    // Mutable, as node-redis declares it (`CommandArguments`): a readonly array here made
+    // `createCluster()`'s client unassignable to this type without a cast.
+    args: string[],
     options?: { timeout?: number },
   ): Promise<unknown>;
-  duplicate(): RedisClusterLike;
 }

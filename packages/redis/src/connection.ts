@@ -13,7 +13,9 @@ export type ClientSource =
   /** A Cluster client the user passed in and keeps owning. */
   | { readonly kind: 'cluster'; readonly cluster: RedisClusterLike }
   /** Clients this package creates (and closes); `create` makes a fresh, unconnected one. */
-  | { readonly kind: 'owned'; readonly create: () => RedisClientLike };
+  | { readonly kind: 'owned'; readonly create: () => RedisClientLike }
+  /** A Cluster client this package creates (and closes); `create` makes a fresh one. */
+  | { readonly kind: 'owned-cluster'; readonly create: () => RedisClusterLike };
 
 /** Per-command options: no driver timer (our own deadlines replace it). */
 const NO_DRIVER_TIMEOUT = { timeout: 0 } as const;
@@ -22,6 +24,25 @@ const NO_DRIVER_TIMEOUT = { timeout: 0 } as const;
  * One logical connection: connects lazily (and again after a failed first connect), sends raw
  * commands with our own deadlines, runs scripts by SHA with an EVAL fallback, and closes only
  * what it created.
+ *
+ * Replays. node-redis 6.3.1 never sends a command twice: it moves a command to its
+ * waiting-for-reply list as it writes it, and a socket error rejects that whole list
+ * (`flushWaitingForReply`, or `flushAll` without an offline queue); a Cluster client resends
+ * only on MOVED/ASK, which the first node answers without running the command. So a script
+ * whose reply was lost ran at most once (test "node-redis never resends a written lock
+ * script"). What it does do, on a client you pass in with its offline queue on (the default):
+ * a command made while the client is reconnecting waits in that queue and is written once the
+ * client is back, possibly after our deadline has already failed the call. That is safe for
+ * every lock script: EXTEND and RELEASE check the owner token, which is unique to one
+ * acquisition, so a late one can only touch that acquisition's own lock; a late ACQUIRE only
+ * takes a free lock (SET NX), and core's owner-checked release after an unknown outcome is
+ * queued behind it on the same client. The queue keeps the order of calls, so a late extend
+ * never lands after an extend made later. Clients this package creates have the offline queue
+ * off and are destroyed when a command misses its deadline (see `ownedClientFactory`).
+ * One reordering remains outside the driver: the kernel keeps retransmitting what a destroyed
+ * connection had written, so after a partition heals such a request can still reach Redis
+ * after commands sent on the new connection (an earlier extend with a shorter TTL after a later,
+ * longer one). An extend that failed by deadline may still be applied later.
  */
 export class RedisConnection {
   readonly #source: ClientSource;
@@ -33,12 +54,17 @@ export class RedisConnection {
   #connectedOnce = false;
   #closed = false;
 
+  /** Where the server is (`host:port`, no password), for messages. */
+  readonly address: string;
+
   constructor(
+    address: string,
     source: ClientSource,
     connectTimeoutMs: number,
     commandTimeoutMs: number,
     onFirstConnect: () => void,
   ) {
+    this.address = address;
     this.#source = source;
     this.#connectTimeoutMs = connectTimeoutMs;
     this.#deadlines = new CommandDeadlines(commandTimeoutMs, () => this.#dropSuspectClient());
@@ -47,7 +73,12 @@ export class RedisConnection {
 
   /** Whether this connection talks to a Redis Cluster. */
   get isCluster(): boolean {
-    return this.#source.kind === 'cluster';
+    return this.#source.kind === 'cluster' || this.#source.kind === 'owned-cluster';
+  }
+
+  /** Whether this package created the client (and so closes or replaces it). */
+  get #owned(): boolean {
+    return this.#source.kind === 'owned' || this.#source.kind === 'owned-cluster';
   }
 
   /** The source the client comes from (the subscriber makes its own from it). */
@@ -97,8 +128,13 @@ export class RedisConnection {
     firstKey: string | undefined,
     args: readonly string[],
   ): Promise<unknown> {
-    return this.#source.kind === 'cluster'
-      ? (client as RedisClusterLike).sendCommand(firstKey, false, args, NO_DRIVER_TIMEOUT)
+    return this.isCluster
+      ? (client as RedisClusterLike).sendCommand(
+          firstKey,
+          false,
+          args as string[],
+          NO_DRIVER_TIMEOUT,
+        )
       : (client as RedisClientLike).sendCommand(args, NO_DRIVER_TIMEOUT);
   }
 
@@ -140,7 +176,7 @@ export class RedisConnection {
     this.#deadlines.rejectAll(new LockClosedError('redis backend'));
     const client = this.#client ?? (await this.#connecting?.catch(() => undefined));
     this.#client = undefined;
-    if (client === undefined || this.#source.kind !== 'owned') return;
+    if (client === undefined || !this.#owned) return;
     await closeOwned(client, this.#connectTimeoutMs);
   }
 
@@ -150,7 +186,7 @@ export class RedisConnection {
    * would otherwise wait on the dead socket forever. A client the user owns is left alone.
    */
   #dropSuspectClient(): void {
-    if (this.#source.kind !== 'owned' || this.#client === undefined) return;
+    if (!this.#owned || this.#client === undefined) return;
     const client = this.#client;
     this.#client = undefined;
     client.destroy();
@@ -159,18 +195,18 @@ export class RedisConnection {
   async #open(): Promise<RedisClientLike | RedisClusterLike> {
     const source = this.#source;
     let client: RedisClientLike | RedisClusterLike;
-    if (source.kind === 'owned') {
+    if (source.kind === 'owned' || source.kind === 'owned-cluster') {
       client = source.create();
       try {
         await connectWithin(
           () => client.connect(),
           this.#connectTimeoutMs,
-          'redis',
+          `redis at ${this.address}`,
           () => client.destroy(),
         );
       } catch (error) {
         if (client.isOpen) client.destroy();
-        throw toBackendError(error, 'connect');
+        throw toBackendError(error, `connect to ${this.address}`);
       }
     } else {
       client = source.kind === 'client' ? source.client : source.cluster;
@@ -179,16 +215,16 @@ export class RedisConnection {
           await connectWithin(
             () => client.connect(),
             this.#connectTimeoutMs,
-            'redis',
+            `redis at ${this.address}`,
             () => {},
           );
         } catch (error) {
-          throw toBackendError(error, 'connect');
+          throw toBackendError(error, `connect to ${this.address}`);
         }
       }
     }
     if (this.#closed) {
-      if (source.kind === 'owned') client.destroy();
+      if (this.#owned) client.destroy();
       throw new LockClosedError('redis backend');
     }
     this.#client = client;

@@ -1,4 +1,4 @@
-import { BackendError } from '@lock/core';
+import { BackendError, quoteKey } from '@lock/core';
 
 interface Entry {
   readonly deadline: number;
@@ -95,7 +95,7 @@ export class CommandDeadlines {
       entry.reject(
         new BackendError(
           `redis did not answer ${entry.what}${
-            entry.key === undefined ? '' : ` of lock "${entry.key}"`
+            entry.key === undefined ? '' : ` of lock ${quoteKey(entry.key)}`
           } within ${this.#timeoutMs} ms (server frozen, overloaded or unreachable)`,
           { cause: new Error(`no reply within ${this.#timeoutMs} ms`), key: entry.key },
         ),

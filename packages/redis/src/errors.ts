@@ -1,4 +1,4 @@
-import { BackendError, maskSecrets } from '@lock/core';
+import { BackendError, maskSecrets, quoteKey } from '@lock/core';
 import { ErrorReply } from 'redis';
 
 /**
@@ -9,7 +9,7 @@ export class RedisOutOfMemoryError extends BackendError {
   constructor(operation: string, key: string | undefined, cause: unknown) {
     super(
       `redis is out of memory (maxmemory reached) and refused to ${operation}${
-        key === undefined ? '' : ` lock "${key}"`
+        key === undefined ? '' : ` lock ${quoteKey(key)}`
       }: free memory or raise maxmemory`,
       { cause, key },
     );
@@ -37,7 +37,7 @@ export function toBackendError(error: unknown, operation: string, key?: string):
   const detail =
     error instanceof Error ? `${error.name}: ${maskSecrets(error.message)}` : 'unknown error';
   return new BackendError(
-    `redis ${operation}${key === undefined ? '' : ` of lock "${key}"`} failed (${detail})`,
+    `redis ${operation}${key === undefined ? '' : ` of lock ${quoteKey(key)}`} failed (${detail})`,
     { cause: error, key },
   );
 }

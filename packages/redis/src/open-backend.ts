@@ -4,10 +4,14 @@ import {
   InvalidArgumentError,
   InvalidConnectionStringError,
   type LockBackend,
+  type OpenContext,
 } from '@lock/core';
 import type { RedisClientOptions } from 'redis';
-import type { RedisBackendOptions } from './options.js';
+import { parseRedisClusterUri, parseRedlockUri } from './multi-host-uri.js';
+import { REDIS_URI_OPTION_NAMES, type RedisBackendOptions } from './options.js';
 import { RedisBackend } from './redis-backend.js';
+import { RedlockBackend } from './redlock-backend.js';
+import { REDIS_QUERY, readQuery } from './uri-query.js';
 
 /** Options `openBackend` (and so core's `connect(uri, { backend })`) accepts. */
 export interface OpenBackendOptions
@@ -22,61 +26,54 @@ export interface OpenBackendOptions
     | 'checkEvictionPolicy'
     | 'onWarning'
   > {
-  /** TLS options for `rediss://` (a CA, client certificate, `servername`…), passed to Node's `tls.connect`. */
+  /** `redlock://` only: see {@link RedlockOptions.driftFactor}. */
+  readonly driftFactor?: number;
+  /**
+   * TLS options for `rediss://`, `redlocks://` and `rediss-cluster://` (a CA, client
+   * certificate, `servername`…), passed to Node's `tls.connect`.
+   */
   readonly tls?: TlsOptions;
 }
 
-const OPTION_NAMES = [
-  'prefix',
-  'connectTimeout',
-  'commandTimeout',
-  'fair',
-  'queuePollInterval',
-  'queueEntryTtl',
-  'checkEvictionPolicy',
-  'onWarning',
-  'tls',
-] as const;
-
-/** Query parameters of the URI and the option each sets. */
-const QUERY: Readonly<
-  Record<string, { option: keyof OpenBackendOptions; kind: 'ms' | 'bool' | 'string' }>
-> = {
-  prefix: { option: 'prefix', kind: 'string' },
-  'connect-timeout': { option: 'connectTimeout', kind: 'ms' },
-  'command-timeout': { option: 'commandTimeout', kind: 'ms' },
-  fair: { option: 'fair', kind: 'bool' },
-  'queue-poll-interval': { option: 'queuePollInterval', kind: 'ms' },
-  'queue-entry-ttl': { option: 'queueEntryTtl', kind: 'ms' },
-  'check-eviction-policy': { option: 'checkEvictionPolicy', kind: 'bool' },
-};
-
 /**
- * Opens a {@link RedisBackend} from a connection string, for core's `connect()`:
- * `redis[s]://[[user][:password]@]host[:port][/db][?connect-timeout=2s&command-timeout=500ms&prefix=app:&fair=false]`.
- * `rediss://` uses TLS. Durations take `ms`, `s` or `m` (a bare number is milliseconds).
- * Options given in `options` win over the same ones in the query. Connects before returning,
- * so a wrong host or password fails here.
+ * Opens a backend from a connection string, for core's `connect()`, checking the URI and every
+ * option first and doing no I/O: `connect()` then reaches the server (`backend.connect()`, one
+ * `PING`) unless it was asked to be lazy, so a wrong host or password fails there. Durations take `ms`, `s` or `m` (a bare number is
+ * milliseconds); options given in `options` win over the same ones in the query.
+ *
+ * - `redis[s]://[[user][:password]@]host[:port][/db][?connect-timeout=2s&command-timeout=500ms&prefix=app:&fair=false]`:
+ *   a {@link RedisBackend} on one server (`rediss://`: TLS).
+ * - `redlock[s]://[[user][:password]@]host1[:port],host2[:port],host3[:port][/db][?drift-factor=0.01]`:
+ *   a {@link RedlockBackend} over an odd number of independent servers (see {@link parseRedlockUri}).
+ * - `redis[s]-cluster://[[user][:password]@]host1[:port],host2[:port][?…]`: a {@link RedisBackend}
+ *   on a Redis Cluster, whose client it owns (see {@link parseRedisClusterUri}).
  * @throws {InvalidConnectionStringError} for a URI it cannot read (the password is masked).
- * @throws {InvalidArgumentError} for an unknown option.
- * @throws {BackendError} when Redis cannot be reached or refuses the credentials.
+ * @throws {InvalidArgumentError} for an unknown option, or one that does not apply.
  * @example
  * ```ts
  * import { connect } from '@lock/core';
  * const locker = await connect('redis://:secret@127.0.0.1:6379/0?command-timeout=1s', { ttl: 10_000 });
+ * const redlock = await connect('redlock://10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379', { ttl: 10_000 });
  * ```
  */
 export async function openBackend(
   uri: string,
   options: Record<string, unknown> = {},
+  context?: OpenContext,
 ): Promise<LockBackend> {
-  const backend = new RedisBackend(parseRedisUri(uri, options));
-  try {
-    return await backend.connect();
-  } catch (error) {
-    await backend.close();
-    throw error;
-  }
+  if (typeof uri !== 'string') throw new InvalidArgumentError('uri', uri, 'must be a string');
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
+  // connect() passes what is left of its own connect timeout: the backend's is no longer,
+  // unless the URI or the options set one.
+  const withTimeout =
+    context === undefined || 'connectTimeout' in options || /[?&]connect-timeout=/.test(uri)
+      ? options
+      : { ...options, connectTimeout: context.connectTimeoutMs };
+  return scheme === 'redlock' || scheme === 'redlocks'
+    ? new RedlockBackend(parseRedlockUri(uri, withTimeout))
+    : scheme === 'redis-cluster' || scheme === 'rediss-cluster'
+      ? new RedisBackend(parseRedisClusterUri(uri, withTimeout))
+      : new RedisBackend(parseRedisUri(uri, withTimeout));
 }
 
 /**
@@ -89,7 +86,18 @@ export function parseRedisUri(
   options: Record<string, unknown> = {},
 ): RedisBackendOptions {
   if (typeof uri !== 'string') throw new InvalidArgumentError('uri', uri, 'must be a string');
-  checkOptions(options, 'options', OPTION_NAMES);
+  checkOptions(options, 'options', REDIS_URI_OPTION_NAMES);
+  // WHATWG URL only says "invalid URL" for a bad port: say which rule it breaks first.
+  const withoutUser = uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, '$1');
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^:/?#]*):([^/?#]*)/i.exec(withoutUser)?.[1];
+  if (port !== undefined && port !== '' && !(/^\d+$/.test(port) && Number(port) <= 65_535)) {
+    throw new InvalidConnectionStringError(
+      uri,
+      /^\d+$/.test(port)
+        ? `port ${port} is out of range 1–65535`
+        : `port "${port}" is not a number`,
+    );
+  }
   let url: URL;
   try {
     url = new URL(uri);
@@ -97,7 +105,10 @@ export function parseRedisUri(
     throw new InvalidConnectionStringError(uri, 'not a valid URL', error);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new InvalidConnectionStringError(uri, 'the scheme must be "redis:" or "rediss:"');
+    throw new InvalidConnectionStringError(
+      uri,
+      'the scheme must be "redis:" or "rediss:" (or "redlock:", "redlocks:", "redis-cluster:", "rediss-cluster:" with openBackend)',
+    );
   }
   if (url.hostname === '') throw new InvalidConnectionStringError(uri, 'a host is required');
   const path = url.pathname;
@@ -111,17 +122,7 @@ export function parseRedisUri(
     }
     database = Number(path.slice(1));
   }
-  const fromQuery: Record<string, unknown> = {};
-  for (const [name, value] of url.searchParams) {
-    const spec = QUERY[name];
-    if (spec === undefined) {
-      throw new InvalidConnectionStringError(
-        uri,
-        `unknown query parameter "${name}" (known: ${Object.keys(QUERY).join(', ')})`,
-      );
-    }
-    fromQuery[spec.option] = parseValue(uri, name, value, spec.kind);
-  }
+  const fromQuery = readQuery(uri, url.searchParams, REDIS_QUERY, url.protocol.slice(0, -1));
   const { tls, ...rest } = { ...fromQuery, ...options } as OpenBackendOptions;
   if (tls !== undefined && url.protocol !== 'rediss:') {
     throw new InvalidArgumentError('options.tls', tls, 'is only allowed with "rediss://"');
@@ -138,27 +139,4 @@ export function parseRedisUri(
     ...(database === undefined ? {} : { database }),
   };
   return { ...rest, clientOptions };
-}
-
-function parseValue(
-  uri: string,
-  name: string,
-  value: string,
-  kind: 'ms' | 'bool' | 'string',
-): unknown {
-  if (kind === 'string') return value;
-  if (kind === 'bool') {
-    if (value === 'true' || value === '1') return true;
-    if (value === 'false' || value === '0') return false;
-    throw new InvalidConnectionStringError(uri, `"${name}" must be true or false`);
-  }
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
-  if (match === null) {
-    throw new InvalidConnectionStringError(
-      uri,
-      `"${name}" must be a duration such as 500ms, 2s or 1m`,
-    );
-  }
-  const unit = match[2] === 's' ? 1_000 : match[2] === 'm' ? 60_000 : 1;
-  return Number(match[1]) * unit;
 }

@@ -1,8 +1,11 @@
 import { checkOptions, checkPositive, InvalidArgumentError } from '@lock/core';
-import type { RedisClientOptions } from 'redis';
+import type { RedisClientOptions, RedisClusterOptions } from 'redis';
 import type { RedisClientLike, RedisClusterLike } from './client-types.js';
 
-/** Options of {@link RedisBackend}. Give exactly one of `client`, `cluster`, `url` or `clientOptions`. */
+/**
+ * Options of {@link RedisBackend}. Give exactly one of `client`, `cluster`, `url`,
+ * `clientOptions` or `clusterOptions`.
+ */
 export interface RedisBackendOptions {
   /**
    * A standalone node-redis client you created. You keep owning it: `close()` never quits it.
@@ -18,6 +21,11 @@ export interface RedisBackendOptions {
   readonly url?: string;
   /** node-redis `createClient` options for clients the backend creates, owns and closes. */
   readonly clientOptions?: RedisClientOptions;
+  /**
+   * node-redis `createCluster` options (`rootNodes`, `defaults` for credentials and TLS) for a
+   * Cluster client the backend creates, owns and closes.
+   */
+  readonly clusterOptions?: RedisClusterOptions;
   /**
    * Prefix of every Redis key and channel this backend uses.
    * @default "lock:"
@@ -63,12 +71,8 @@ export interface RedisBackendOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-/** Every option name {@link RedisBackendOptions} accepts. */
-export const REDIS_BACKEND_OPTION_NAMES = [
-  'client',
-  'cluster',
-  'url',
-  'clientOptions',
+/** The options that tune a backend, whatever its client comes from. */
+const TUNING_OPTION_NAMES = [
   'prefix',
   'connectTimeout',
   'commandTimeout',
@@ -78,6 +82,19 @@ export const REDIS_BACKEND_OPTION_NAMES = [
   'checkEvictionPolicy',
   'onWarning',
 ] as const;
+
+/** Every option name {@link RedisBackendOptions} accepts. */
+export const REDIS_BACKEND_OPTION_NAMES = [
+  'client',
+  'cluster',
+  'url',
+  'clientOptions',
+  'clusterOptions',
+  ...TUNING_OPTION_NAMES,
+] as const;
+
+/** Options `openBackend` takes with `redis://` and `redis-cluster://` (and their TLS forms). */
+export const REDIS_URI_OPTION_NAMES = [...TUNING_OPTION_NAMES, 'tls'] as const;
 
 /** {@link RedisBackendOptions} with defaults applied. */
 export interface ResolvedOptions {
@@ -94,7 +111,7 @@ export interface ResolvedOptions {
 /** Checks `options` (throwing `InvalidArgumentError` naming the option) and applies defaults. */
 export function resolveOptions(options: RedisBackendOptions): ResolvedOptions {
   checkOptions(options, 'options', REDIS_BACKEND_OPTION_NAMES);
-  const sources = (['client', 'cluster', 'url', 'clientOptions'] as const).filter(
+  const sources = (['client', 'cluster', 'url', 'clientOptions', 'clusterOptions'] as const).filter(
     (name) => options[name] !== undefined,
   );
   const given = sources.filter((name) => name !== 'clientOptions' || !sources.includes('url'));
@@ -102,7 +119,7 @@ export function resolveOptions(options: RedisBackendOptions): ResolvedOptions {
     throw new InvalidArgumentError(
       'options',
       sources.join(', ') || 'none',
-      'must give exactly one of client, cluster, url or clientOptions (url may come with clientOptions)',
+      'must give exactly one of client, cluster, url, clientOptions or clusterOptions (url may come with clientOptions)',
     );
   }
   if (options.url !== undefined && typeof options.url !== 'string') {

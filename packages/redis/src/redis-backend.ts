@@ -10,7 +10,8 @@ import type {
   ReleaseRequest,
   Unsubscribe,
 } from '@lock/core';
-import { ownedClientFactory } from './client-factory.js';
+import { addressOf } from './address.js';
+import { ownedClientFactory, ownedClusterFactory } from './client-factory.js';
 import { type ClientSource, RedisConnection } from './connection.js';
 import { checkEvictionPolicy } from './eviction-policy.js';
 import { waitInQueue } from './fair-queue.js';
@@ -78,6 +79,7 @@ export class RedisBackend implements LockBackend {
     this.#options = resolveOptions(options);
     this.name = this.#options.fair ? 'redis' : 'redis (unfair)';
     this.#connection = new RedisConnection(
+      addressOf(options),
       sourceOf(options, this.#options.connectTimeout),
       this.#options.connectTimeout,
       this.#options.commandTimeout,
@@ -109,6 +111,9 @@ export class RedisBackend implements LockBackend {
    */
   async connect(): Promise<this> {
     await this.#connection.client();
+    // One round trip: a server that accepts connections but does not answer (frozen, a proxy in
+    // front of a dead one) fails here, within the command timeout, not at the first lock.
+    await this.#connection.send(undefined, ['PING'], `PING to ${this.#connection.address}`);
     return this;
   }
 
@@ -232,12 +237,20 @@ export class RedisBackend implements LockBackend {
   }
 
   /**
-   * Raises the fence counter of `key` to at least `fence`. Used by {@link RedlockBackend} after a
-   * quorum grant, so that any later grant's fence is above it; harmless otherwise.
+   * Raises the fence counter of `key` to at least `fence`, and tells whether `owner` still
+   * holds the lock here. Used by {@link RedlockBackend}'s second round after a quorum grant;
+   * harmless otherwise (a counter only grows).
    */
-  async raiseFence(key: string, fence: number): Promise<void> {
+  async raiseFence(key: string, owner: string, fence: number): Promise<boolean> {
     const keys = lockKeys(this.#options.prefix, key);
-    await this.#connection.eval(RAISE_FENCE, [keys.fence], [String(fence)], 'raise fence', key);
+    const reply = await this.#connection.eval(
+      RAISE_FENCE,
+      [keys.lock, keys.fence],
+      [owner, String(fence)],
+      'raise fence',
+      key,
+    );
+    return reply === 1;
   }
 
   /** Closes the connections this backend opened; never a client or cluster you passed in. */
@@ -298,6 +311,12 @@ export class RedisBackend implements LockBackend {
 function sourceOf(options: RedisBackendOptions, connectTimeout: number): ClientSource {
   if (options.client !== undefined) return { kind: 'client', client: options.client };
   if (options.cluster !== undefined) return { kind: 'cluster', cluster: options.cluster };
+  if (options.clusterOptions !== undefined) {
+    return {
+      kind: 'owned-cluster',
+      create: ownedClusterFactory(options.clusterOptions, connectTimeout),
+    };
+  }
   const clientOptions = {
     ...options.clientOptions,
     ...(options.url === undefined ? {} : { url: options.url }),

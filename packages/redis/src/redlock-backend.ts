@@ -9,19 +9,22 @@ import {
   InvalidArgumentError,
   type LockBackend,
   type OwnerCheckedResult,
+  quoteKey,
   type ReleaseRequest,
   type Unsubscribe,
 } from '@lock/core';
+import type { RedisClientOptions } from 'redis';
 import type { RedisClientLike } from './client-types.js';
 import { RedisBackend } from './redis-backend.js';
 
 /** Options of {@link RedlockBackend}. */
 export interface RedlockOptions {
   /**
-   * The independent Redis servers (not replicas of each other, not one Cluster): URLs, whose
-   * clients the backend owns, or standalone clients you own. An odd number, such as 3 or 5.
+   * The independent Redis servers (not replicas of each other, not one Cluster), an odd number
+   * such as 3 or 5: URLs or node-redis `createClient` options, whose clients the backend
+   * creates and owns, or standalone clients you own.
    */
-  readonly nodes: readonly (string | RedisClientLike)[];
+  readonly nodes: readonly (string | RedisClientOptions | RedisClientLike)[];
   /**
    * Prefix of every key and channel on every node.
    * @default "lock:"
@@ -44,31 +47,49 @@ export interface RedlockOptions {
    * @default 0.01
    */
   readonly driftFactor?: number;
+  /**
+   * Check each node's `maxmemory-policy` on connect and warn once if it may evict lock keys.
+   * @default true
+   */
+  readonly checkEvictionPolicy?: boolean;
   /** Where warnings go (eviction policy of a node…). @default `console.warn` */
   readonly onWarning?: (message: string) => void;
 }
 
-const OPTION_NAMES = [
-  'nodes',
+/** The options of {@link RedlockOptions} other than `nodes`. */
+export const REDLOCK_TUNING_OPTION_NAMES = [
   'prefix',
   'connectTimeout',
   'commandTimeout',
   'driftFactor',
+  'checkEvictionPolicy',
   'onWarning',
 ] as const;
+
+const OPTION_NAMES = ['nodes', ...REDLOCK_TUNING_OPTION_NAMES] as const;
 
 /**
  * The Redlock algorithm over N independent Redis servers: a lock is held when a majority
  * (quorum) granted it within its validity, `ttl − elapsed − drift`. Acquisitions that miss the
  * quorum are cleaned up on every node; release goes to every node.
  *
- * Fences: each node keeps its own counter. After a quorum grant the counters are raised to the
- * grant's fence (the largest of the granting nodes') on every node that answers, and the grant
- * needs a quorum of those too, so any two grants' quorums share a node and a later grant gets
- * a larger fence. That holds only while nodes keep their data: a node restarted without
- * persistence comes back with counter 0 (and without the lock), and then fences can go
- * backwards and two holders can overlap. Redlock is for efficiency locks; for correctness
- * under failures use fences from a single Redis with persistence, or a consensus store.
+ * Guarantees and failure modes, under Redlock's assumptions (drift below `driftFactor`, pauses
+ * shorter than the validity, no node losing its data), with requests and replies lost or
+ * delayed at will:
+ * - exclusion: two valid grants would need a common node holding both;
+ * - fences strictly grow in grant order: an acquire started after a grant gets a larger fence
+ *   (with no clock assumption), and so does any later grant while it is valid. Each node keeps
+ *   a counter; a grant needs a quorum of its granting nodes to confirm, while raising their
+ *   counters to its fence, that they still hold the lock (proof on {@link RedlockBackend.acquire});
+ * - a node restarted without persistence comes back with no locks and counter 0: exclusion
+ *   fails if it tips a majority within one TTL (keep it out that long, or use
+ *   `appendfsync always`), and fences can go backwards for good (only persistence prevents
+ *   that);
+ * - a holder paused past its validity keeps working after the lock has gone (its `signal`
+ *   aborts when it wakes).
+ *
+ * Redlock is for efficiency locks unless its nodes persist every write; for correctness under
+ * failures use fences from a single Redis with persistence, or a consensus store.
  * @example
  * ```ts
  * const backend = new RedlockBackend({ nodes: ['redis://a:6379', 'redis://b:6379', 'redis://c:6379'] });
@@ -91,7 +112,7 @@ export class RedlockBackend implements LockBackend {
       throw new InvalidArgumentError(
         'options.nodes',
         nodes,
-        'must be a non-empty array of an odd number of Redis URLs or clients',
+        'must be a non-empty array of an odd number of Redis URLs, client options or clients',
       );
     }
     const driftFactor = options.driftFactor ?? 0.01;
@@ -105,7 +126,7 @@ export class RedlockBackend implements LockBackend {
     this.#nodes = nodes.map(
       (node) =>
         new RedisBackend({
-          ...(typeof node === 'string' ? { url: node } : { client: node }),
+          ...sourceOf(node),
           fair: false,
           commandTimeout,
           ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
@@ -113,6 +134,9 @@ export class RedlockBackend implements LockBackend {
             ? {}
             : { connectTimeout: options.connectTimeout }),
           ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+          ...(options.checkEvictionPolicy === undefined
+            ? {}
+            : { checkEvictionPolicy: options.checkEvictionPolicy }),
         }),
     );
   }
@@ -133,9 +157,53 @@ export class RedlockBackend implements LockBackend {
   }
 
   /**
-   * Tries every node at once. Granted when a quorum granted and, once their fences are raised,
-   * the lock is still valid: a node holds it until at least `sentAt + ttl` (its SET was sent at
-   * `sentAt`), so the quorum holds it until the quorum-th latest such time, minus drift.
+   * Two rounds, each to every node at once:
+   *
+   * 1. `SET NX PX` + `INCR` of the node's fence counter, in one script.
+   * 2. After a quorum granted: the fence `f` is the largest counter those nodes returned; raise
+   *    every node's counter to at least `f` and ask, in the same script, whether the node still
+   *    holds the lock for this owner.
+   *
+   * Granted when a quorum of the nodes that granted in round 1 confirmed in round 2 that they
+   * still hold it, and the lock is still valid: a node holds it until at least `sentAt + ttl`
+   * (its SET was sent at `sentAt`), so the quorum holds it until the quorum-th latest such
+   * time, minus drift. Otherwise every node is cleaned up and the call fails.
+   *
+   * Why fences grow (the proof). Assume no node loses its data (a counter never goes down), no
+   * request is applied twice (node-redis never resends a request it has written), and no
+   * request of an earlier attempt with the same owner token (core's `lock()` keeps one token
+   * across its attempts) reaches a node after this attempt's (a connection keeps the order;
+   * `RedisConnection` names the one way round it). For a granted acquisition G, let K(G) be the
+   * nodes whose round-1 grant it heard, with f(G) the largest of their counters, and
+   * H(G) ⊆ K(G) the nodes that confirmed in round 2; |H(G)| is a quorum. On a node n ∈ H(G),
+   * G's token stood in the lock key without a break from the moment its SET ran, s(n), to the
+   * moment its raise ran, r(n): nothing else writes that token there in between, and once gone
+   * it does not come back.
+   *
+   * Take two granted acquisitions G1 and G2. Their H sets are quorums, so they share a node p.
+   * On p, the lock key held G1's token through [s1(p), r1(p)] and G2's through [s2(p), r2(p)];
+   * one key holds one value at a time, so one interval ends before the other starts. Say
+   * r1(p) < s2(p). After r1(p) p's counter is ≥ f(G1) and never goes down, so G2's INCR on p at
+   * s2(p) returns more than f(G1), and since p ∈ K(G2), f(G2) > f(G1). The other way round,
+   * f(G1) > f(G2). So fences are distinct and follow the order in which the two held p, and:
+   *
+   * - G2 started after G1 was granted: s2(p) > grant of G1 > r1(p), so f(G2) > f(G1), with no
+   *   assumption about clocks.
+   * - G2 was granted after G1 and is valid then: G2 holds a quorum V ⊆ K(G2) of nodes up to its
+   *   validity end, after G1's grant (Redlock's own assumption: bounded drift and pauses, as
+   *   for mutual exclusion). V meets H(G1) at some q; G1 held q at r1(q), before G1's grant, and
+   *   G2 holds q from s2(q) through a time after it, so s2(q) > r1(q) and f(G2) > f(G1).
+   *
+   * What round 2 adds over the old "raise on any quorum": the raise counts only where the
+   * node still holds the lock, so it is ordered against every other grant's SET on that node.
+   * Without that check, G1's raise could be counted on a node that G2 had already set (and
+   * read its counter on), and be lost on the node G2 set later: G2 was then granted after G1
+   * with a smaller fence (issue #8 item 4, test "redlock-fences"). A read round before the
+   * raise (a register protocol) is not needed: each holder's INCR is the read, and the node's
+   * lock orders it against every other holder's raise; so fences cost no extra round trip.
+   *
+   * What is not covered: a node that restarts without persistence (or evicts the counter)
+   * comes back with counter 0 and no lock, and then both exclusion and fences can fail.
    */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const sentAt: number[] = this.#nodes.map(() => Number.POSITIVE_INFINITY);
@@ -146,39 +214,50 @@ export class RedlockBackend implements LockBackend {
         return node.acquire(request);
       }),
     );
-    const grantedAt: number[] = [];
-    const fences: number[] = [];
-    replies.forEach((reply, i) => {
-      if (reply.status === 'fulfilled' && reply.value.acquired) {
-        fences.push(reply.value.fence);
-        grantedAt.push(sentAt[i] as number);
-      }
-    });
-    if (fences.length >= this.quorum) {
-      const fence = Math.max(...fences);
+    const granting = replies.flatMap((reply, i) =>
+      reply.status === 'fulfilled' && reply.value.acquired
+        ? [{ node: i, fence: reply.value.fence, sentAt: sentAt[i] as number }]
+        : [],
+    );
+    if (granting.length >= this.quorum) {
+      const fence = Math.max(...granting.map((grant) => grant.fence));
       const raised = await Promise.allSettled(
-        this.#nodes.map((node) => node.raiseFence(request.key, fence)),
+        this.#nodes.map((node) => node.raiseFence(request.key, request.owner, fence)),
       );
+      const confirmed = granting.filter((grant) => {
+        const reply = raised[grant.node];
+        return reply?.status === 'fulfilled' && reply.value;
+      }).length;
       // Sorted latest first: the quorum-th is when the last node needed for a quorum got it.
-      grantedAt.sort((a, b) => b - a);
+      const grantedAt = granting.map((grant) => grant.sentAt).sort((a, b) => b - a);
       const validUntil =
         (grantedAt[this.quorum - 1] as number) +
         request.ttlMs -
         (request.ttlMs * this.#driftFactor + 2);
       const validity = validUntil - performance.now();
-      if (fulfilled(raised).length >= this.quorum && validity > 0) {
+      if (confirmed >= this.quorum && validity > 0) {
         return { acquired: true, fence };
       }
       await this.#cleanUp(request);
       if (validity <= 0) {
         throw new BackendError(
-          `redlock: acquiring lock "${request.key}" took longer than its TTL allows`,
+          `redlock: acquiring lock ${quoteKey(request.key)} took longer than its TTL allows`,
           { key: request.key, cause: new Error('validity ran out during acquisition') },
         );
       }
-      throw this.#noQuorum('acquire', request.key, raised);
+      const errors = raised.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      throw new BackendError(
+        `redlock acquire of lock ${quoteKey(request.key)}: only ${confirmed} of the ${granting.length} redis nodes that granted it still held it when its fence was raised, a quorum of ${this.quorum} is needed`,
+        {
+          key: request.key,
+          cause: new AggregateError(
+            errors.map((r) => r.reason as unknown),
+            `${errors.length} redis nodes failed`,
+          ),
+        },
+      );
     }
-    if (fences.length > 0 || replies.some((r) => r.status === 'rejected')) {
+    if (granting.length > 0 || replies.some((r) => r.status === 'rejected')) {
       await this.#cleanUp(request);
     }
     const answered = fulfilled(replies);
@@ -291,10 +370,21 @@ export class RedlockBackend implements LockBackend {
       .map((r) => r.reason as unknown);
     const answered = replies.length - errors.length;
     return new BackendError(
-      `redlock ${operation} of lock "${key}": only ${answered} of ${this.#nodes.length} redis nodes answered, a quorum of ${this.quorum} is needed`,
+      `redlock ${operation} of lock ${quoteKey(key)}: only ${answered} of ${this.#nodes.length} redis nodes answered, a quorum of ${this.quorum} is needed`,
       { key, cause: new AggregateError(errors, `${errors.length} redis nodes failed`) },
     );
   }
+}
+
+/** A node as {@link RedisBackend} options: a URL, client options, or a client you own. */
+function sourceOf(
+  node: string | RedisClientOptions | RedisClientLike,
+): { url: string } | { clientOptions: RedisClientOptions } | { client: RedisClientLike } {
+  if (typeof node === 'string') return { url: node };
+  if (typeof (node as Partial<RedisClientLike>).sendCommand === 'function') {
+    return { client: node as RedisClientLike };
+  }
+  return { clientOptions: node as RedisClientOptions };
 }
 
 function fulfilled<T>(replies: PromiseSettledResult<T>[]): T[] {

@@ -315,14 +315,18 @@ return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]), redis.call('GET
 );
 
 /**
- * Raises a fence counter to at least ARGV[1] (Redlock: after a quorum grant, so every later
- * grant on any quorum is above this one). KEYS: fence.
+ * Redlock's second round: raises the fence counter to at least the grant's fence, and says
+ * whether this node still holds the lock for the grant's owner (the raise counts towards the
+ * grant only then; see `RedlockBackend.acquire` for why). The counter is raised either way: a
+ * counter only ever grows, so a raise never harms. KEYS: lock, fence. ARGV: owner, fence.
+ * Reply: 1 held by owner, 0 not.
  */
 export const RAISE_FENCE = script(
-  1,
+  2,
   `
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if current < tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
 `,
 );

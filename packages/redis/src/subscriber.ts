@@ -41,7 +41,8 @@ export class SharedSubscriber {
     if (entry === undefined) {
       const callbacks = new Set<(message: string) => void>();
       const listener: MessageListener = (message) => {
-        for (const cb of [...callbacks]) cb(message);
+        const text = typeof message === 'string' ? message : message.toString();
+        for (const cb of [...callbacks]) cb(text);
       };
       const created: Channel = { callbacks, listener, subscribed: Promise.resolve() };
       created.subscribed = this.#subscribe(channel, listener);
@@ -107,7 +108,7 @@ export class SharedSubscriber {
   async #connect(): Promise<RedisClientLike | RedisClusterLike> {
     const main = await this.#connection.client();
     const source = this.#connection.source;
-    if (source.kind === 'cluster') {
+    if (source.kind === 'cluster' || source.kind === 'owned-cluster') {
       this.#owned = false;
       this.#client = main;
       return main;

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createLocker } from '@lock/core';
+import { connect, createLocker, isLockError, registerBackend } from '@lock/core';
 import {
   type RunningServer,
   randomKey,
@@ -9,8 +9,8 @@ import {
   startServer,
 } from '@lock/testkit';
 import { createCluster } from 'redis';
-import { lockKeys, RedisBackend, type RedisClusterLike } from '../src/index.js';
-import { redisBinaryAvailable } from './redis-server.js';
+import { lockKeys, openBackend, RedisBackend, type RedisClusterLike } from '../src/index.js';
+import { openAndConnect, redisBinaryAvailable } from './redis-server.js';
 
 const available = redisBinaryAvailable();
 
@@ -82,7 +82,7 @@ function clusterState(port: number): string {
     await Promise.all(nodes.map((n) => n.stop()));
   });
 
-  const asLike = () => cluster as unknown as RedisClusterLike;
+  const asLike = (): RedisClusterLike => cluster;
 
   it('locks and fences work on keys in different slots', async () => {
     const prefix = `${randomNamespace()}:`;
@@ -114,6 +114,36 @@ function clusterState(port: number): string {
       await locker.close();
     }
     expect(cluster.isOpen).toBe(true); // the backend never closes a cluster you passed in
+  });
+
+  it('opens from a redis-cluster:// URI (a cluster client it owns), through connect() too', async () => {
+    registerBackend('redis-cluster', async () => ({ openBackend }));
+    const prefix = `${randomNamespace()}:`;
+    const hosts = nodes
+      .slice(0, 2)
+      .map((n) => `127.0.0.1:${n.ports[0]}`)
+      .join(',');
+    const locker = await connect(`redis-cluster://${hosts}?prefix=${prefix}&fair=false`);
+    try {
+      const keys = Array.from({ length: 20 }, () => randomKey());
+      const held = await Promise.all(keys.map((key) => locker.tryLock(key)));
+      for (const lock of held) expect(lock.fence).toBe(1);
+      // Every key is there, whichever master its slot lives on.
+      for (const key of keys) expect(await cluster.get(lockKeys(prefix, key).lock)).not.toBeNull();
+      await Promise.all(held.map((lock) => lock.release()));
+    } finally {
+      await locker.close();
+    }
+  });
+
+  it('a redis-cluster:// URI that cannot be reached fails fast, without showing the password', async () => {
+    const { freePort } = await import('@lock/testkit');
+    const uri = `redis-cluster://:hunter2@127.0.0.1:${await freePort()}?connect-timeout=500ms`;
+    const started = performance.now();
+    const error = await openAndConnect(uri).catch((e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(isLockError(error, 'BACKEND')).toBe(true);
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('hunter2');
   });
 
   describe('conformance on the cluster', () => {

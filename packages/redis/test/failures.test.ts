@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, createLocker, isLockError, registerBackend } from '@lock/core';
 import { type RunningServer, randomKey, sleep } from '@lock/testkit';
 import { openBackend, RedisBackend } from '../src/index.js';
-import { redisAvailable, startOwnRedis } from './redis-server.js';
+import { openAndConnect, redisAvailable, startOwnRedis } from './redis-server.js';
 
 const available = redisAvailable();
 
@@ -29,7 +29,7 @@ const available = redisAvailable();
   });
 
   it('the right ACL user and password work, through connect() too', async () => {
-    const backend = await openBackend(`redis://alice:alice-secret@127.0.0.1:${port()}`);
+    const backend = await openAndConnect(`redis://alice:alice-secret@127.0.0.1:${port()}`);
     const locker = createLocker(backend);
     try {
       const lock = await locker.lock(randomKey(), { timeout: 1_000 });
@@ -54,7 +54,7 @@ const available = redisAvailable();
       `redis://127.0.0.1:${port()}`,
     ]) {
       const started = performance.now();
-      const error = await openBackend(uri, { connectTimeout: 2_000 }).catch((e: unknown) => e);
+      const error = await openAndConnect(uri, { connectTimeout: 2_000 }).catch((e: unknown) => e);
       expect(performance.now() - started).toBeLessThan(5_000);
       expect(isLockError(error, 'BACKEND')).toBe(true);
       expect((error as Error).cause).toBeDefined();

@@ -32,3 +32,19 @@ export async function startOwnRedis(extraArgs?: (dir: string) => string[]): Prom
     if (saved !== undefined) process.env['LOCK_TEST_REDIS_URL'] = saved;
   }
 }
+
+/** `openBackend` then `connect()`, as core's `connect(uri)` does; closes the backend on failure. */
+export async function openAndConnect(
+  uri: string,
+  options?: Record<string, unknown>,
+): Promise<import('@lock/core').LockBackend> {
+  const { openBackend } = await import('../src/index.js');
+  const backend = await openBackend(uri, options);
+  try {
+    await backend.connect?.();
+    return backend;
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+}

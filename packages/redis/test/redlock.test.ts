@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createLocker, isLockError } from '@lock/core';
+import { connect, createLocker, isLockError, registerBackend } from '@lock/core';
 import {
   freePort,
   type RunningServer,
@@ -9,8 +9,8 @@ import {
   sleep,
 } from '@lock/testkit';
 import { createClient } from 'redis';
-import { lockKeys, RedlockBackend } from '../src/index.js';
-import { redisAvailable, startOwnRedis } from './redis-server.js';
+import { lockKeys, openBackend, RedlockBackend } from '../src/index.js';
+import { openAndConnect, redisAvailable, startOwnRedis } from './redis-server.js';
 
 const available = redisAvailable();
 
@@ -48,6 +48,39 @@ async function startFive(): Promise<RunningServer[]> {
       }),
     // Each attempt is two round trips to five servers: fewer contenders keep the run short.
     capabilities: { seedContenders: 200 },
+  });
+
+  it('opens from a redlock:// URI, through connect() too, and holds the lock on every node', async () => {
+    registerBackend('redlock', async () => ({ openBackend }));
+    const prefix = `${randomNamespace()}:`;
+    const hosts = servers.map((s) => `127.0.0.1:${s.ports[0]}`).join(',');
+    const locker = await connect(`redlock://${hosts}?prefix=${prefix}&command-timeout=1s`, {
+      ttl: 5_000,
+    });
+    try {
+      const key = randomKey();
+      const lock = await locker.tryLock(key);
+      const owners = await Promise.all(raws.map((raw) => raw.get(lockKeys(prefix, key).lock)));
+      expect(new Set(owners).size).toBe(1);
+      expect(owners[0]).not.toBeNull();
+      await lock.release();
+      const again = await locker.tryLock(key);
+      expect(again.fence).toBeGreaterThan(lock.fence);
+      await again.release();
+    } finally {
+      await locker.close();
+    }
+  });
+
+  it('a redlock:// URI whose nodes cannot be reached fails fast, without showing the password', async () => {
+    const ports = await Promise.all([1, 2, 3].map(() => freePort()));
+    const uri = `redlock://:hunter2@${ports.map((p) => `127.0.0.1:${p}`).join(',')}?connect-timeout=500ms`;
+    const started = performance.now();
+    const error = await openAndConnect(uri).catch((e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(isLockError(error, 'BACKEND')).toBe(true);
+    expect((error as Error).message).toContain('quorum of 2');
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('hunter2');
   });
 });
 

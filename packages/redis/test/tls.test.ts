@@ -13,7 +13,7 @@ import {
   startServer,
 } from '@lock/testkit';
 import { openBackend } from '../src/index.js';
-import { redisBinaryAvailable } from './redis-server.js';
+import { openAndConnect, redisBinaryAvailable } from './redis-server.js';
 
 const available = redisBinaryAvailable() && hasCommand('openssl');
 
@@ -81,7 +81,7 @@ const available = redisBinaryAvailable() && hasCommand('openssl');
 
   it('an untrusted server certificate fails fast with a BackendError, not a hang', async () => {
     const started = performance.now();
-    const error = await openBackend(url(), { connectTimeout: 2_000 }).catch((e: unknown) => e);
+    const error = await openAndConnect(url(), { connectTimeout: 2_000 }).catch((e: unknown) => e);
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(isLockError(error, 'BACKEND')).toBe(true);
     expect((error as Error).message).not.toContain('alice-secret');
@@ -89,7 +89,7 @@ const available = redisBinaryAvailable() && hasCommand('openssl');
 
   it('wrong credentials over TLS give a clear BackendError', async () => {
     const wrong = url().replace('alice-secret', 'wrong-secret');
-    const error = await openBackend(wrong, {
+    const error = await openAndConnect(wrong, {
       tls: { ca: readFileSync(join(certs, 'ca.crt')) },
       connectTimeout: 2_000,
     }).catch((e: unknown) => e);

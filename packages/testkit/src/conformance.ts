@@ -467,7 +467,27 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       expect(seen.at(-1)).toBe('released');
       expect(events['acquired']?.[0]).toMatchObject({ key, attempts: 1, contended: false });
       expect(events['denied']?.[0]).toMatchObject({ key, holder: 'events-a' });
-      expect(events['released']?.[0]).toMatchObject({ key, holdMs: expect.any(Number) });
+      expect(events['released']?.[0]).toMatchObject({
+        key,
+        holdMs: expect.any(Number),
+        sentAt: expect.any(Number),
+      });
+      const acquired = events['acquired']?.[0] as { call: number };
+      const attempted = events['acquire-attempted']?.[0] as { call: number };
+      expect(attempted.call).toBe(acquired.call);
+      // A wait that times out reports its failure, with its wait and attempts.
+      b.on('acquire-failed', record('acquire-failed'));
+      const blocker = await a.tryLock(randomKey());
+      await expect(b.lock(blocker.key, { timeout: 100 })).rejects.toMatchObject({
+        code: 'TIMEOUT',
+      });
+      expect(events['acquire-failed']?.[0]).toMatchObject({
+        key: blocker.key,
+        code: 'TIMEOUT',
+        waitMs: expect.any(Number),
+        attempts: expect.any(Number),
+      });
+      await blocker.release();
       // A lock taken away behind its holder's back: lost, with how early it was noticed.
       const ttl = Math.max(minTtl, 600);
       const taken = await b.tryLock(randomKey(), { ttl });
@@ -476,9 +496,15 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       expect(events['lost']?.[0]).toMatchObject({
         key: taken.key,
         reason: expect.stringMatching(/refused|expired/),
+        holdMs: expect.any(Number),
         sinceLastRenewalMs: expect.any(Number),
         beforeValidityEndMs: expect.any(Number),
       });
+      // A release that finds the lock gone reports it lost, released elsewhere.
+      const gone = await b.tryLock(randomKey(), { ttl: 10_000, keepalive: false });
+      await target.forceDelete(namespace, gone.key);
+      await expect(gone.release()).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(events['lost']?.at(-1)).toMatchObject({ key: gone.key, reason: 'released-elsewhere' });
       expect(() => a.on('nope' as never, () => {})).toThrow(/must be one of/);
     }, 30_000);
 

@@ -32,11 +32,21 @@ export interface FaultProxyStats {
   bytesDropped: number;
 }
 
+/** Chunks held back one way, oldest first, each with the time it is due to be written. */
+interface Held {
+  readonly chunks: { readonly due: number; readonly chunk: Buffer }[];
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
 interface Pair {
   readonly client: Socket;
   readonly server: Socket;
-  /** When the last chunk queued each way is due to be written (keeps TCP's order under delay). */
-  readonly due: { up: number; down: number };
+  /**
+   * Chunks held back each way. They leave strictly in order, from the head of the queue: a
+   * timer per chunk would let a later chunk with a shorter delay overtake an earlier one, as
+   * Node's timers fire by the loop's cached clock, not by `performance.now()`.
+   */
+  readonly held: { readonly up: Held; readonly down: Held };
 }
 
 /**
@@ -94,7 +104,7 @@ export class FaultProxy {
 
   /** Resets every open connection (an RST to the client, the server side is closed). */
   resetAll(): void {
-    for (const pair of [...this.#pairs]) this.#drop(pair);
+    for (const pair of [...this.#pairs]) this.#drop(pair, true);
   }
 
   /** Stops the proxy and drops every connection. */
@@ -106,6 +116,7 @@ export class FaultProxy {
 
   #listen(port: number): Promise<void> {
     const server = createServer((client) => this.#accept(client));
+    server.unref();
     this.#server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -135,7 +146,16 @@ export class FaultProxy {
     client.setNoDelay(true);
     const server = new Socket();
     server.setNoDelay(true);
-    const pair: Pair = { client, server, due: { up: 0, down: 0 } };
+    // The proxy is test plumbing: it must never be what keeps a test process running. (A
+    // socket whose peer half-closed it can keep its handle after destroy(); unref'd, it cannot
+    // hold the process.)
+    client.unref();
+    server.unref();
+    const pair: Pair = {
+      client,
+      server,
+      held: { up: { chunks: [], timer: undefined }, down: { chunks: [], timer: undefined } },
+    };
     this.#pairs.add(pair);
     const end = () => this.#drop(pair);
     client.on('error', end);
@@ -160,25 +180,56 @@ export class FaultProxy {
       this.stats.bytesDropped += chunk.length;
       return;
     }
-    const to = direction === 'up' ? pair.server : pair.client;
     const delay = mode.kind === 'delay' ? ((direction === 'up' ? mode.upMs : mode.downMs) ?? 0) : 0;
-    const write = () => {
-      if (to.destroyed) return;
-      if (direction === 'up') this.stats.bytesUp += chunk.length;
-      else this.stats.bytesDown += chunk.length;
-      to.write(chunk);
-    };
+    const held = pair.held[direction];
+    if (delay <= 0 && held.chunks.length === 0) {
+      this.#write(pair, direction, chunk);
+      return;
+    }
     // A chunk never overtakes one queued before it, even when the delay was shortened since.
-    const now = performance.now();
-    const due = Math.max(now + delay, pair.due[direction]);
-    pair.due[direction] = due;
-    if (due > now) setTimeout(write, due - now);
-    else write();
+    held.chunks.push({ due: performance.now() + delay, chunk });
+    this.#drain(pair, direction);
   }
 
-  #drop(pair: Pair): void {
+  /** Writes the held chunks that are due, in order, and waits for the next one. */
+  #drain(pair: Pair, direction: 'up' | 'down'): void {
+    const held = pair.held[direction];
+    if (held.timer !== undefined) return;
+    const now = performance.now();
+    while (held.chunks.length > 0 && (held.chunks[0] as { due: number }).due <= now) {
+      this.#write(pair, direction, (held.chunks.shift() as { chunk: Buffer }).chunk);
+    }
+    const next = held.chunks[0];
+    if (next === undefined) return;
+    held.timer = setTimeout(
+      () => {
+        held.timer = undefined;
+        this.#drain(pair, direction);
+      },
+      Math.max(1, next.due - now),
+    );
+  }
+
+  #write(pair: Pair, direction: 'up' | 'down', chunk: Buffer): void {
+    const to = direction === 'up' ? pair.server : pair.client;
+    if (to.destroyed) return;
+    if (direction === 'up') this.stats.bytesUp += chunk.length;
+    else this.stats.bytesDown += chunk.length;
+    to.write(chunk);
+  }
+
+  #drop(pair: Pair, reset = false): void {
     if (!this.#pairs.delete(pair)) return;
-    if (!pair.client.destroyed) pair.client.resetAndDestroy();
+    clearTimeout(pair.held.up.timer);
+    clearTimeout(pair.held.down.timer);
+    const client = pair.client;
+    if (reset && !client.destroyed && !client.readableEnded && !client.writableEnded) {
+      client.resetAndDestroy();
+    } else {
+      // A socket the other side already closed or half-closed cannot be reset (libuv refuses,
+      // and Node then never closes its handle, which kept the whole process alive): close it.
+      client.destroy();
+    }
     pair.server.destroy();
   }
 }

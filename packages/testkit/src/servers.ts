@@ -15,6 +15,14 @@ export {
 } from './container-images.js';
 export { CONTAINER_LABEL, CONTAINER_SCRATCH } from './container-server.js';
 export { type ContainerSpec, imageOf } from './container-spec.js';
+export {
+  cloudSdkRoot,
+  dynaliteServerSpec,
+  ferretdbBinary,
+  ferretdbServerSpec,
+  firestoreEmulatorJar,
+  firestoreServerSpec,
+} from './docstore-specs.js';
 export { type FaultMode, FaultProxy, type FaultProxyStats } from './fault-proxy.js';
 export { freezeProcess } from './freeze.js';
 export {

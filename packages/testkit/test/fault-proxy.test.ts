@@ -7,9 +7,12 @@ import { FaultProxy } from '../src/fault-proxy.js';
 let echo: Server;
 let received = 0;
 let echoPort = 0;
+const echoSockets = new Set<Socket>();
 
 beforeAll(async () => {
   echo = createServer((socket) => {
+    echoSockets.add(socket);
+    socket.on('close', () => echoSockets.delete(socket));
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
       socket.write(chunk);
@@ -20,8 +23,9 @@ beforeAll(async () => {
   await once(echo, 'listening');
   echoPort = (echo.address() as { port: number }).port;
 });
-afterAll(() => {
-  echo.close();
+afterAll(async () => {
+  for (const socket of echoSockets) socket.destroy();
+  await new Promise((resolve) => echo.close(resolve));
 });
 
 async function connectTo(port: number): Promise<Socket> {
@@ -105,6 +109,41 @@ describe('FaultProxy', () => {
     const text = await reply;
     expect(text).toBe('ab');
     expect(performance.now() - started).toBeGreaterThanOrEqual(200);
+    socket.destroy();
+  });
+
+  it('delay: keeps the order of a stream while the delay changes every millisecond', async () => {
+    await proxy.set({ kind: 'pass' });
+    const socket = await connectTo(proxy.port);
+    socket.setNoDelay(true);
+    let echoed = '';
+    socket.on('data', (chunk: Buffer) => {
+      echoed += chunk.toString();
+    });
+    // Each write gets a delay of its own, often shorter than the one before it; timers that
+    // fire by their own clock let a later chunk overtake an earlier one.
+    const jitter = setInterval(() => {
+      void proxy.set({
+        kind: 'delay',
+        upMs: Math.random() < 0.8 ? Math.random() * 5 : 20 + Math.random() * 60,
+      });
+    }, 1);
+    const sent: string[] = [];
+    try {
+      for (let i = 0; i < 300; i++) {
+        sent.push(`${i};`);
+        socket.write(`${i};`);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
+      }
+    } finally {
+      clearInterval(jitter);
+    }
+    await proxy.set({ kind: 'pass' });
+    const deadline = performance.now() + 2_000;
+    while (echoed.length < sent.join('').length && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(echoed).toBe(sent.join(''));
     socket.destroy();
   });
 

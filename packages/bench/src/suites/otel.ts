@@ -1,0 +1,112 @@
+import { connect, type Locker } from '@lock/core';
+import { instrument } from '@lock/otel';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
+import type { LockAdapter, Suite } from '../adapter.js';
+import { ourAdapter } from '../adapters/ours.js';
+import { startRedis } from './servers.js';
+
+/** Rounds per variant (adapters take turns each round; medians are reported). */
+const ROUNDS = Number(process.env['BENCH_OTEL_ROUNDS'] ?? 7);
+
+/** A metric exporter that drops what it gets: the SDK's collection cost without an exporter's I/O. */
+const discardMetrics: PushMetricExporter = {
+  export: (_metrics, done) => done({ code: 0 }),
+  forceFlush: async () => {},
+  shutdown: async () => {},
+};
+
+/** A span exporter that drops what it gets. */
+const discardSpans: SpanExporter = {
+  export: (_spans, done) => done({ code: 0 }),
+  shutdown: async () => {},
+};
+
+/**
+ * The cost of `@lock/otel` on @lock/redis's uncontended pair: one redis-server, and the same
+ * fair-mode locker set up several ways, measured in turns so that the machine's drift hits all
+ * alike. Each variant has its own SDK, which collects every second (60 times the SDK's default
+ * rate, so that collection is part of what is measured).
+ */
+export async function otelSuite(): Promise<Suite> {
+  const server = await startRedis();
+  const providers: { shutdown(): Promise<void> }[] = [];
+  const meterProvider = () => {
+    const provider = new MeterProvider({
+      readers: [
+        new PeriodicExportingMetricReader({
+          exporter: discardMetrics,
+          exportIntervalMillis: 1_000,
+        }),
+      ],
+    });
+    providers.push(provider);
+    return provider;
+  };
+  const tracerProvider = (ratio: number) => {
+    const provider = new BasicTracerProvider({
+      sampler: new TraceIdRatioBasedSampler(ratio),
+      spanProcessors: [new BatchSpanProcessor(discardSpans, { maxQueueSize: 65_536 })],
+    });
+    providers.push(provider);
+    return provider;
+  };
+  const variant = async (name: string, setup: (locker: Locker) => void): Promise<LockAdapter> => {
+    const locker = await connect(server.url, { ttl: 10_000 });
+    setup(locker);
+    return ourAdapter(name, locker);
+  };
+  const adapters = [
+    await variant('no listeners', () => {}),
+    await variant('instrumented, then stopped', (locker) =>
+      instrument(locker, { meterProvider: meterProvider() })(),
+    ),
+    // The global providers, with no SDK registered: no-ops. What @lock/otel and core's events
+    // cost by themselves, the SDK's recording aside.
+    await variant('instrumented, no SDK registered', (locker) => instrument(locker)),
+    await variant('metrics (keys not recorded)', (locker) =>
+      instrument(locker, { meterProvider: meterProvider(), spans: 'off' }),
+    ),
+    await variant('metrics + spans with-parent (the default; no trace active)', (locker) =>
+      instrument(locker, { meterProvider: meterProvider(), tracerProvider: tracerProvider(1) }),
+    ),
+    await variant('metrics + spans always, 1% sampled', (locker) =>
+      instrument(locker, {
+        meterProvider: meterProvider(),
+        tracerProvider: tracerProvider(0.01),
+        spans: 'always',
+      }),
+    ),
+    await variant('metrics + spans always, all sampled', (locker) =>
+      instrument(locker, {
+        meterProvider: meterProvider(),
+        tracerProvider: tracerProvider(1),
+        spans: 'always',
+      }),
+    ),
+  ];
+  return {
+    name: 'otel',
+    notes: [
+      '@lock/redis (fair, the default) on one redis-server 7.0.15; every column is the same locker set up differently',
+      `${ROUNDS} rounds, the columns taking turns in each; every figure is the median of its rounds`,
+      'metrics: @opentelemetry/sdk-metrics 2.12.1 collecting every second into a discarding exporter; spans: sdk-trace-base 2.12.1, batch processor, discarding exporter',
+      'client CPU µs per pair is this process’s user + system time divided by pairs: the steadier measure on a shared machine (redis-server runs on the same two cores)',
+    ],
+    adapters,
+    rounds: ROUNDS,
+    teardown: async () => {
+      await Promise.all(providers.map((provider) => provider.shutdown()));
+      await server.stop();
+    },
+  };
+}
