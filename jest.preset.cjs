@@ -1,5 +1,6 @@
 // Shared jest setup: TypeScript through SWC, and workspace packages resolved to their
-// sources through the "source" export condition, so tests need no build.
+// sources through the "source" export condition, so tests need no build. The global setup decides
+// once per run whether test servers run as local processes or in containers (LOCK_TEST_SERVERS).
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -13,4 +14,5 @@ module.exports = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30_000,
+  globalSetup: require('node:path').join(__dirname, 'packages/testkit/src/jest-global-setup.ts'),
 };

@@ -327,7 +327,7 @@ function exists(pid: number): boolean {
     redis = await startOwnRedis();
   });
   afterAll(async () => {
-    redis?.resume();
+    await redis?.resume();
     await redis?.stop();
     files.remove();
   });
@@ -338,14 +338,14 @@ function exists(pid: number): boolean {
     const ttl = 3_000;
     const lock = startLock(['exec', redis.url, key, '--ttl', `${ttl}ms`, '--', node, CHILD, log]);
     await logLine(log, 'start');
-    redis.pause();
+    await redis.pause();
     const pausedAt = Date.now();
     try {
       const term = await logLine(log, 'got SIGTERM');
       expect(term.at - pausedAt).toBeLessThan(ttl);
       expect(await lock.exited).toBe(125);
     } finally {
-      redis.resume();
+      await redis.resume();
     }
     const lines = lock.stderr().split('\n');
     const risk = lines.findIndex((line) => line.startsWith('lock: at risk: renewing lock'));

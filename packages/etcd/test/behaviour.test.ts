@@ -155,7 +155,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     server = await startEtcd({ own: true });
   }, 30_000);
   afterAll(async () => {
-    server?.resume();
+    await server?.resume();
     await server?.stop();
   });
 
@@ -164,17 +164,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const locker = createLocker(backend, { ttl: 5_000, onError: () => {} });
     try {
       await (await locker.tryLock(randomKey())).release(); // connected
-      server.pause();
+      await server.pause();
       const started = performance.now();
       const error = await locker.tryLock(randomKey()).catch((e: unknown) => e);
       expect(isLockError(error, 'BACKEND')).toBe(true);
       expect((error as Error).cause).toBeDefined();
       expect(performance.now() - started).toBeLessThan(5_000);
-      server.resume();
+      await server.resume();
       await sleep(200);
       await (await locker.tryLock(randomKey())).release();
     } finally {
-      server.resume();
+      await server.resume();
       await locker.close();
     }
   });
@@ -193,7 +193,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       const held = await a.tryLock(key);
       const waiting = b.lock(key, { timeout: 30_000 });
       await sleep(200);
-      server.pause();
+      await server.pause();
       let risked = false;
       const reason = await new Promise<unknown>((resolve) => {
         held.signal.addEventListener('abort', () => resolve(held.signal.reason));
@@ -205,12 +205,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       expect(isLockError(reason, 'LOST')).toBe(true);
       expect(risked).toBe(true);
       await sleep(500);
-      server.resume();
+      await server.resume();
       const next = await waiting;
       expect(next.fence).toBeGreaterThan(held.fence);
       await next.release();
     } finally {
-      server.resume();
+      await server.resume();
       await Promise.all([a.close(), b.close()]);
     }
   }, 40_000);

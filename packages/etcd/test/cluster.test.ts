@@ -4,9 +4,9 @@ import { randomKey, randomNamespace, serverAvailable } from '@lock/testkit';
 import { Etcd3 } from 'etcd3';
 import { EtcdBackend } from '../src/index.js';
 import { type Cluster, startCluster } from './etcd-cluster.js';
-import { ETCD } from './etcd-server.js';
+import { ETCD_PROCESS } from './etcd-server.js';
 
-const available = serverAvailable(ETCD);
+const available = serverAvailable(ETCD_PROCESS);
 
 /** One critical section, as seen by the routine that ran it. */
 interface Span {

@@ -40,7 +40,7 @@ import { ETCD, etcdForTests } from './etcd-server.js';
   });
 
   it('a frozen member: rejects within the connect timeout, naming it', async () => {
-    etcd.server.pause();
+    await etcd.server.pause();
     try {
       const started = performance.now();
       const error = await connect(uri(), { connectTimeout: 800 }).catch((e: unknown) => e);
@@ -49,7 +49,7 @@ import { ETCD, etcdForTests } from './etcd-server.js';
       expect((error as Error).message).toContain(`127.0.0.1:${etcd.server.ports[0]}`);
       expect(elapsed).toBeLessThan(800 + 500);
     } finally {
-      etcd.server.resume();
+      await etcd.server.resume();
     }
   });
 

@@ -1,5 +1,5 @@
 import { freePort, type RunningServer, startServer, tmpfsRoot } from '@lock/testkit';
-import { ETCD } from './etcd-server.js';
+import { ETCD_PROCESS } from './etcd-server.js';
 
 /** A three-member etcd cluster on loopback, started together (a member is healthy only with quorum). */
 export interface Cluster {
@@ -18,7 +18,7 @@ export async function startCluster(): Promise<Cluster> {
   const members = await Promise.all(
     clientPorts.map((client, i) =>
       startServer({
-        ...ETCD,
+        ...ETCD_PROCESS,
         ...(tmpfsRoot === undefined ? {} : { scratchRoot: tmpfsRoot }),
         // The harness picks its own ports; the members need theirs known up front.
         ports: 1,

@@ -1,13 +1,22 @@
 import { afterAll, beforeAll } from '@jest/globals';
-import { etcdServerSpec, type RunningServer, type ServerSpec, startServer } from '@lock/testkit';
+import {
+  etcdContainer,
+  etcdServerSpec,
+  type RunningServer,
+  type ServerSpec,
+  startServer,
+} from '@lock/testkit';
 import { Etcd3 } from 'etcd3';
 
-/** How the tests find etcd, for `serverAvailable`. */
-export const ETCD = {
+/** etcd as a local process, for servers that always run as one (the three-member cluster). */
+export const ETCD_PROCESS = {
   name: 'ETCD',
   command: 'etcd',
   installHint: 'apt-get install etcd-server etcd-client',
 } as const;
+
+/** How the tests find etcd, for `serverAvailable`: a local process or a container. */
+export const ETCD = { ...ETCD_PROCESS, container: etcdContainer };
 
 /** A single-member etcd (data on tmpfs, 1 s smallest lease); `extraArgs` are added. */
 export function singleMember(extraArgs: string[] = []): ServerSpec {

@@ -30,12 +30,12 @@ const available = serverAvailable(ETCD) && hasCommand('openssl');
     server = await startServer({
       ...plain,
       name: 'ETCD_TLS',
-      args: (ports, dir) =>
+      // The client URLs (listen and advertise, whatever address) go https.
+      args: (ports, dir, listenHost) =>
         plain
-          .args(ports, dir)
-          .map((arg) =>
-            arg.replace(`http://127.0.0.1:${ports[0]}`, `https://127.0.0.1:${ports[0]}`),
-          ),
+          .args(ports, dir, listenHost)
+          .map((arg) => (arg.endsWith(`:${ports[0]}`) ? arg.replace(/^http:/, 'https:') : arg)),
+      mounts: [certs], // the certificates, in a container too
       url: ([client]) => `etcds://127.0.0.1:${client}`,
       ready: ([client]) => canConnect(client as number),
     });

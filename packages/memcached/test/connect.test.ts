@@ -16,7 +16,7 @@ describeMemcached('connect("memcached://…")', () => {
     server = await startMemcached();
   });
   afterAll(async () => {
-    server?.resume();
+    await server?.resume();
     await server?.stop();
   });
 
@@ -40,7 +40,7 @@ describeMemcached('connect("memcached://…")', () => {
   });
 
   it('a frozen server: rejects within the connect timeout, naming the address', async () => {
-    server.pause();
+    await server.pause();
     try {
       const started = performance.now();
       const error = await connect(`memcached://${server.url}`, { connectTimeout: 800 }).catch(
@@ -51,7 +51,7 @@ describeMemcached('connect("memcached://…")', () => {
       expect((error as Error).message).toContain(`127.0.0.1:${server.ports[0]}`);
       expect(elapsed).toBeLessThan(800 + 500);
     } finally {
-      server.resume();
+      await server.resume();
     }
   });
 

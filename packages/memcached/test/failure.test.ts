@@ -57,7 +57,7 @@ describeMemcached('memcached: a server that stops or freezes', () => {
       const ttl = 2_000;
       const held = await locker.tryLock(randomKey(), { ttl });
       const acquiredAt = performance.now();
-      server.pause();
+      await server.pause();
       const lost = abortsWithin(held.signal, ttl + 3_000);
       const started = performance.now();
       const error = await locker.tryLock(randomKey()).catch((e: unknown) => e);
@@ -67,7 +67,7 @@ describeMemcached('memcached: a server that stops or freezes', () => {
       expect(performance.now() - acquiredAt).toBeLessThanOrEqual(ttl + 1_000);
       expect(isLockError(held.signal.reason, 'LOST')).toBe(true);
     } finally {
-      server.resume();
+      await server.resume();
       await locker.close();
       await server.stop();
     }
@@ -83,20 +83,20 @@ describeMemcached('memcached: a server that stops or freezes', () => {
     });
     try {
       await backend.acquire({ key: randomKey(), owner: 'a.1', ttlMs: 5_000 });
-      server.pause();
+      await server.pause();
       // Times out after 200 ms; memjs then schedules a retry 500 ms later.
       const pending = backend.inspect(randomKey()).catch((e: unknown) => e);
       await new Promise((resolve) => setTimeout(resolve, 350));
       await backend.close();
       expect(isLockError(await pending, 'CLOSED')).toBe(true);
-      server.resume();
+      await server.resume();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const sockets = backend.client.servers.map(
         (s) => (s as unknown as { _socket?: object })._socket,
       );
       expect(sockets.every((socket) => socket === undefined)).toBe(true);
     } finally {
-      server.resume();
+      await server.resume();
       await server.stop();
     }
   });

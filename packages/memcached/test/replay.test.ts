@@ -47,7 +47,7 @@ async function writeInFlightAcrossRestart(
     expect(await old.acquire({ key, owner: 'old.1', ttlMs: 30_000 })).toMatchObject({
       acquired: true,
     });
-    server.pause();
+    await server.pause();
     const outcome = outcomeOf(send(old, key));
     await sleep(100); // the request now sits unread in the frozen server's socket
     server = await crashAndRestart(server);

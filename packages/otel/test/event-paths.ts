@@ -53,7 +53,7 @@ export function describeEventPaths(target: TelemetryTarget): void {
       server = await target.start();
     }, 30_000);
     afterEach(async () => {
-      server.resume();
+      await server.resume();
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     });
     afterAll(async () => {
@@ -213,9 +213,9 @@ export function describeEventPaths(target: TelemetryTarget): void {
       const reported = lossesReportedBy(locker);
       const lock = await locker.tryLock(randomKey());
       await sleep(50);
-      server.pause();
+      await server.pause();
       const lost = await lostSignal(lock.signal);
-      server.resume();
+      await server.resume();
       expect(isLockError(lost, 'LOST')).toBe(true);
       await telemetry.collect();
       expect(telemetry.sum('lock.risks', system)).toBe(1);
@@ -237,9 +237,9 @@ export function describeEventPaths(target: TelemetryTarget): void {
     it('a release without a reply ends the hold as release_failed and counts the error', async () => {
       const { telemetry, locker } = setup();
       const lock = await locker.tryLock(randomKey());
-      server.pause();
+      await server.pause();
       await expect(lock.release()).rejects.toMatchObject({ code: 'BACKEND' });
-      server.resume();
+      await server.resume();
       await telemetry.collect();
       expect(
         telemetry.sum('lock.errors', {

@@ -10,9 +10,9 @@ import {
 } from '@lock/testkit';
 import { createCluster } from 'redis';
 import { lockKeys, openBackend, RedisBackend, type RedisClusterLike } from '../src/index.js';
-import { openAndConnect, redisAvailable } from './redis-server.js';
+import { openAndConnect, redisBinaryAvailable } from './redis-server.js';
 
-const available = redisAvailable();
+const available = redisBinaryAvailable();
 
 /** One cluster-enabled redis-server (always a local process: a cluster needs its own). */
 function startClusterNode(): Promise<RunningServer> {

@@ -17,7 +17,7 @@ const available = redisAvailable();
     server = await startOwnRedis();
   });
   afterAll(async () => {
-    server?.resume();
+    await server?.resume();
     await server?.stop();
   });
 
@@ -42,7 +42,7 @@ const available = redisAvailable();
   });
 
   it('a frozen server: rejects within the connect timeout, naming the address', async () => {
-    server.pause();
+    await server.pause();
     try {
       const started = performance.now();
       const error = await connect(server.url, { connectTimeout: 800 }).catch((e: unknown) => e);
@@ -51,7 +51,7 @@ const available = redisAvailable();
       expect((error as Error).message).toContain(`127.0.0.1:${server.ports[0]}`);
       expect(elapsed).toBeLessThan(800 + 500);
     } finally {
-      server.resume();
+      await server.resume();
     }
   });
 

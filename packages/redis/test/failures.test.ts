@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, createLocker, isLockError, registerBackend } from '@lock/core';
-import { freezeProcess, type RunningServer, randomKey, sleep } from '@lock/testkit';
+import { type RunningServer, randomKey, sleep } from '@lock/testkit';
 import { openBackend, RedisBackend } from '../src/index.js';
 import { openAndConnect, redisAvailable, startOwnRedis } from './redis-server.js';
 
@@ -71,7 +71,7 @@ const available = redisAvailable();
     server = await startOwnRedis();
   });
   afterAll(async () => {
-    server?.resume();
+    await server?.resume();
     await server?.stop();
   });
 
@@ -85,7 +85,7 @@ const available = redisAvailable();
         held.signal.addEventListener('abort', () => resolve(held.signal.reason)),
       );
       const pausedAt = performance.now();
-      server.pause();
+      await server.pause();
 
       const started = performance.now();
       const error = await locker.tryLock(randomKey()).catch((e: unknown) => e);
@@ -109,7 +109,7 @@ const available = redisAvailable();
       expect(held.held).toBe(false);
 
       // The same backend recovers once the server thaws (it dropped the suspect connection).
-      server.resume();
+      await server.resume();
       const deadline = performance.now() + 10_000;
       for (;;) {
         const result = await locker.tryLock(randomKey()).catch((e: unknown) => e);
@@ -118,14 +118,14 @@ const available = redisAvailable();
         await sleep(100);
       }
     } finally {
-      server.resume();
+      await server.resume();
       await locker.close();
       await fresh.close();
     }
   });
 
   it('works again after the server thaws', async () => {
-    server.resume();
+    await server.resume();
     await sleep(50);
     const locker = createLocker(new RedisBackend({ url: server.url }), { onError: () => {} });
     try {
@@ -139,16 +139,14 @@ const available = redisAvailable();
 (available ? describe : describe.skip)('a server that crashes and restarts', () => {
   it('fails fast while down and recovers by itself once back', async () => {
     const server = await startOwnRedis();
-    const port = server.ports[0] as number;
     const backend = new RedisBackend({ url: server.url, commandTimeout: 500 });
     const locker = createLocker(backend, { onError: () => {} });
-    let restarted: RunningServer | undefined;
     try {
       await (await locker.tryLock(randomKey())).release();
-      await server.stop();
+      await server.kill();
       const error = await locker.tryLock(randomKey()).catch((e: unknown) => e);
       expect(isLockError(error, 'BACKEND')).toBe(true);
-      restarted = await startOwnRedisOn(port);
+      await server.restart(); // the same port, empty
       const deadline = performance.now() + 10_000;
       for (;;) {
         const result = await locker.tryLock(randomKey()).catch((e: unknown) => e);
@@ -158,38 +156,7 @@ const available = redisAvailable();
       }
     } finally {
       await locker.close();
-      await restarted?.stop();
+      await server.stop();
     }
   });
 });
-
-/** Starts redis-server on a given port again (the harness picks ports itself). */
-async function startOwnRedisOn(port: number): Promise<RunningServer> {
-  const { spawn, spawnSync } = await import('node:child_process');
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const deadline = Date.now() + 10_000;
-  while (
-    spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !==
-    'PONG'
-  ) {
-    if (Date.now() > deadline) throw new Error('redis-server did not restart');
-    await sleep(25);
-  }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    ports: [port],
-    dir: '',
-    process: child,
-    pause: () => freezeProcess(child.pid as number, (signal) => child.kill(signal)),
-    resume: () => child.kill('SIGCONT'),
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}

@@ -1,7 +1,13 @@
 import { type RunningServer, redisServerSpec, serverAvailable, startServer } from '@lock/testkit';
 
-/** Whether redis-server can run here (warns loudly when not; throws under CI). */
-export const redisAvailable = (): boolean =>
+/**
+ * Whether Redis can run here, as a local process or in a container (warns loudly when not;
+ * throws under CI).
+ */
+export const redisAvailable = (): boolean => serverAvailable(redisServerSpec());
+
+/** Whether redis-server itself is installed, for servers that always run as local processes. */
+export const redisBinaryAvailable = (): boolean =>
   serverAvailable({
     name: 'REDIS',
     command: 'redis-server',

@@ -13,9 +13,9 @@ import {
   startServer,
 } from '@lock/testkit';
 import { openBackend } from '../src/index.js';
-import { openAndConnect, redisAvailable } from './redis-server.js';
+import { openAndConnect, redisBinaryAvailable } from './redis-server.js';
 
-const available = redisAvailable() && hasCommand('openssl');
+const available = redisBinaryAvailable() && hasCommand('openssl');
 
 (available ? describe : describe.skip)('TLS (rediss://)', () => {
   let certs: string;

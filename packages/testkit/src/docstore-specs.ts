@@ -3,12 +3,18 @@
  * proxy by `scripts/install-docstore-servers.sh`), Google's Firestore emulator (a jar in the
  * machine's Google Cloud SDK, run with java directly so the PID is the server) and dynalite
  * (DynamoDB's API, from npm). Each can be replaced by `LOCK_TEST_<NAME>_URL` (a real `mongod`,
- * for instance).
+ * for instance). Where containers run the test servers (`LOCK_TEST_SERVERS`), they are `mongod`
+ * itself, the Google Cloud CLI's emulators image and Amazon's DynamoDB Local instead.
  * @module
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import {
+  dynamodbLocalContainer,
+  firestoreEmulatorContainer,
+  mongodbContainer,
+} from './container-images.js';
 import type { ServerSpec } from './harness.js';
 import { tmpfsRoot } from './server-specs.js';
 
@@ -35,6 +41,7 @@ export function ferretdbServerSpec(): ServerSpec {
   return {
     name: 'MONGODB',
     command: ferretdbBinary(),
+    container: mongodbContainer, // mongod itself, where containers run the test servers
     ...(tmpfsRoot === undefined ? {} : { scratchRoot: tmpfsRoot }),
     args: ([port], dir) => ['-listen', `127.0.0.1:${port}`, '-dir', dir],
     url: ([port]) => `mongodb://127.0.0.1:${port}/`,
@@ -75,6 +82,7 @@ export function firestoreServerSpec(): ServerSpec {
   return {
     name: 'FIRESTORE',
     command: firestoreEmulatorJar() === undefined ? 'firestore-emulator-jar-not-found' : 'java',
+    container: firestoreEmulatorContainer,
     ports: 2,
     args: ([port, websocket]) => [
       '-Xmx256m',
@@ -109,6 +117,7 @@ export function dynaliteServerSpec(cli: string | undefined): ServerSpec {
   return {
     name: 'DYNAMODB',
     command: cli === undefined ? 'dynalite-not-installed' : process.execPath,
+    container: dynamodbLocalContainer, // Amazon's DynamoDB Local, where containers run them
     args: ([port]) => [
       cli as string,
       '--host',
@@ -123,6 +132,9 @@ export function dynaliteServerSpec(cli: string | undefined): ServerSpec {
       '0',
     ],
     url: ([port]) => `http://127.0.0.1:${port}`,
+    // Any HTTP answer: a published port accepts connections before the server listens.
+    ready: async ([port]) =>
+      (await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined)) !== undefined,
     installHint: 'pnpm install (dynalite is a devDependency of @lock/docstore)',
   };
 }

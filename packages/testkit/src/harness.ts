@@ -1,9 +1,11 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freezeProcess } from './freeze.js';
+import type { ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { startContainerServer } from './container-server.js';
+import type { ContainerSpec } from './container-spec.js';
+import { startProcessServer } from './process-server.js';
+import { chooseProvider } from './provider-choice.js';
+
+export { canConnect, freePort } from './ports.js';
 
 /** How to start one real server for tests. */
 export interface ServerSpec {
@@ -11,8 +13,12 @@ export interface ServerSpec {
   readonly name: string;
   /** The executable to run, looked up on PATH. */
   readonly command: string;
-  /** Arguments, given the free ports picked for this run and a fresh scratch folder. */
-  readonly args: (ports: readonly number[], dir: string) => string[];
+  /**
+   * Arguments, given the free ports picked for this run, a fresh scratch folder, and the
+   * address to listen on: `127.0.0.1`, or `0.0.0.0` inside a container whose ports are
+   * published from a bridge network (a spec that ignores it runs on host networks only).
+   */
+  readonly args: (ports: readonly number[], dir: string, listenHost?: string) => string[];
   /** How many free loopback ports the server needs. @default 1 */
   readonly ports?: number;
   /** Environment added to the server's. */
@@ -27,23 +33,39 @@ export interface ServerSpec {
   readonly installHint: string;
   /** Folder to make the scratch folder in (e.g. tmpfs for etcd). @default the OS temp folder */
   readonly scratchRoot?: string;
+  /**
+   * How to run it in a container, under `LOCK_TEST_SERVERS=containers` (or `auto` where a
+   * Docker engine answers). A spec without one always runs as a local process.
+   */
+  readonly container?: ContainerSpec;
+  /** Host folders the server reads (certificates…), bound read-only at the same path in a container. */
+  readonly mounts?: readonly string[];
 }
 
 /** A server started for tests (or given by `LOCK_TEST_<NAME>_URL`). */
 export interface RunningServer {
+  /** What runs it: a local `process`, a `container`, or a server given by `url`. */
+  readonly provider: 'process' | 'container' | 'url';
   /** Where to connect. */
   readonly url: string;
-  /** The ports it listens on (empty when given by URL). */
+  /** The ports it listens on, on 127.0.0.1 (empty when given by URL). */
   readonly ports: readonly number[];
-  /** Its scratch folder (empty when given by URL). */
+  /** Its scratch folder, inside the container for a container (empty when given by URL). */
   readonly dir: string;
-  /** Its process, when this harness started it. */
+  /** Its process, when this harness started it as one (the current one after a restart). */
   readonly process: ChildProcess | undefined;
-  /** Freezes the server (SIGSTOP), as a hung or partitioned server; returns once it is stopped. */
-  pause(): void;
-  /** Thaws a paused server (SIGCONT). */
-  resume(): void;
-  /** Stops the server and removes its scratch folder. */
+  /**
+   * Freezes the server, as a hung or partitioned server: SIGSTOP for a process, `docker pause`
+   * for a container. Resolves once it is frozen.
+   */
+  pause(): Promise<void>;
+  /** Thaws a paused server (SIGCONT, `docker unpause`). */
+  resume(): Promise<void>;
+  /** Kills the server outright (SIGKILL, `docker kill`), as a crash; it stays down. */
+  kill(): Promise<void>;
+  /** Kills the server if it runs, then starts it again on the same ports, empty; resolves once ready. */
+  restart(): Promise<void>;
+  /** Stops the server (SIGTERM, SIGKILL after 5 s) and removes its scratch folder or container. */
   stop(): Promise<void>;
 }
 
@@ -55,110 +77,80 @@ export function hasCommand(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves true if a TCP connection to 127.0.0.1:`port` succeeds. */
-export function canConnect(port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => done(true));
-  });
+/**
+ * Whether `startServer(spec)` can start this server here, without a word: it is given by
+ * `LOCK_TEST_<NAME>_URL`, or it has a container and containers run the test servers, or its
+ * binary is on PATH.
+ * @throws when the provider cannot be chosen (see {@link chooseProvider})
+ */
+export function canStartServer(
+  spec: Pick<ServerSpec, 'name' | 'command'> & Pick<Partial<ServerSpec>, 'container'>,
+): boolean {
+  if (process.env[`LOCK_TEST_${spec.name}_URL`]) return true;
+  if (spec.container !== undefined && chooseProvider().provider === 'containers') return true;
+  return hasCommand(spec.command);
 }
 
 /**
- * Whether `spec`'s server can run here: given by URL, or its binary on PATH. When it cannot
- * and we are not under CI, prints a loud warning (the caller then skips); under CI it throws.
+ * Whether `spec`'s server can run here (see {@link canStartServer}). When it cannot and we are
+ * not under CI, prints a loud warning (the caller then skips); under CI it throws.
  */
 export function serverAvailable(
-  spec: Pick<ServerSpec, 'name' | 'command' | 'installHint'>,
+  spec: Pick<ServerSpec, 'name' | 'command' | 'installHint'> &
+    Pick<Partial<ServerSpec>, 'container'>,
 ): boolean {
-  if (process.env[`LOCK_TEST_${spec.name}_URL`]) return true;
-  if (hasCommand(spec.command)) return true;
-  const message = `${spec.name} tests need \`${spec.command}\`, which is not installed (${spec.installHint}), and LOCK_TEST_${spec.name}_URL is not set`;
+  if (canStartServer(spec)) return true;
+  const docker =
+    spec.container === undefined
+      ? ''
+      : ', no Docker engine runs the test servers (LOCK_TEST_SERVERS)';
+  const message = `${spec.name} tests need \`${spec.command}\`, which is not installed (${spec.installHint})${docker}, and LOCK_TEST_${spec.name}_URL is not set`;
   if (isCI) throw new Error(`${message}. Under CI a missing server is a failure.`);
   console.warn(`\n*** SKIPPING ${spec.name} TESTS: ${message}. ***\n`);
   return false;
 }
 
 /**
- * Starts a real server on free loopback ports and waits until it is ready, or uses
- * `LOCK_TEST_<NAME>_URL` when that is set. Stop it with `stop()`.
+ * Starts a real server on free loopback ports and waits until it is ready: in a container when
+ * the spec has one and containers run the test servers (`LOCK_TEST_SERVERS`), else as a local
+ * process. Uses `LOCK_TEST_<NAME>_URL` instead when that is set. Stop it with `stop()`.
  */
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const given = process.env[`LOCK_TEST_${spec.name}_URL`];
-  if (given) {
-    return {
-      url: given,
-      ports: [],
-      dir: '',
-      process: undefined,
-      pause() {},
-      resume() {},
-      stop: async () => {},
-    };
+  if (given) return givenByUrl(spec.name, given);
+  const choice = chooseProvider();
+  const { container } = spec;
+  if (choice.provider === 'containers' && container !== undefined) {
+    return startContainerServer({ ...spec, container }, choice);
   }
-  const ports: number[] = [];
-  for (let i = 0; i < (spec.ports ?? 1); i++) ports.push(await freePort());
-  const dir = mkdtempSync(join(spec.scratchRoot ?? tmpdir(), `lock-${spec.name.toLowerCase()}-`));
-  const child = spawn(spec.command, spec.args(ports, dir), {
-    env: { ...process.env, ...spec.env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    if (stderr.length < 4000) stderr += chunk.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = spec.ready ?? ((p) => canConnect(p[0] as number));
-  const deadline = Date.now() + (spec.startTimeoutMs ?? 20_000);
-  let exitedEarly = false;
-  void exited.then(() => {
-    exitedEarly = true;
-  });
-  while (!(await ready(ports).catch(() => false))) {
-    if (exitedEarly || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(
-        `${spec.command} did not become ready on ports ${ports.join(',')}: ${stderr.trim()}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
+  if (choice.requested === 'containers' && !processOnlyNoted.has(spec.name)) {
+    processOnlyNoted.add(spec.name);
+    process.stderr.write(
+      `[@lock/testkit] ${spec.name} has no container: started as a local process\n`,
+    );
   }
+  return startProcessServer(spec);
+}
+
+const processOnlyNoted = new Set<string>();
+
+/** A server someone else runs: it can be used, not frozen, killed or restarted. */
+function givenByUrl(name: string, url: string): RunningServer {
+  const refuse = (what: string) => async () => {
+    throw new Error(
+      `cannot ${what} ${name}: it is given by LOCK_TEST_${name}_URL, not started here`,
+    );
+  };
   return {
-    url: spec.url(ports),
-    ports,
-    dir,
-    process: child,
-    pause: () => freezeProcess(child.pid as number, (signal) => child.kill(signal)),
-    resume: () => child.kill('SIGCONT'),
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGCONT');
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(killer);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    provider: 'url',
+    url,
+    ports: [],
+    dir: '',
+    process: undefined,
+    pause: refuse('pause'),
+    resume: async () => {}, // nothing was paused
+    kill: refuse('kill'),
+    restart: refuse('restart'),
+    stop: async () => {},
   };
 }

@@ -6,6 +6,16 @@
 
 export { makeTestCertificates, type TestCertificates } from './certificates.js';
 export {
+  dynamodbLocalContainer,
+  etcdContainer,
+  firestoreEmulatorContainer,
+  memcachedContainer,
+  mongodbContainer,
+  redisContainer,
+} from './container-images.js';
+export { CONTAINER_LABEL, CONTAINER_SCRATCH } from './container-server.js';
+export { type ContainerSpec, imageOf } from './container-spec.js';
+export {
   cloudSdkRoot,
   dynaliteServerSpec,
   ferretdbBinary,
@@ -18,6 +28,7 @@ export { type Fault, FaultyBackend } from './faulty-backend.js';
 export { freezeProcess } from './freeze.js';
 export {
   canConnect,
+  canStartServer,
   freePort,
   hasCommand,
   isCI,
@@ -26,7 +37,15 @@ export {
   serverAvailable,
   startServer,
 } from './harness.js';
+export {
+  type ContainerNetwork,
+  chooseProvider,
+  describeChoice,
+  type ProviderChoice,
+  type ServerProvider,
+} from './provider-choice.js';
 export { randomKey, randomNamespace, sleep } from './random.js';
+export { memcachedAnswers, redisAnswers } from './server-checks.js';
 export {
   type ExtraArgs,
   etcdServerSpec,
