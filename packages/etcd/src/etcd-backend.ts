@@ -202,7 +202,9 @@ export class EtcdBackend implements LockBackend {
     const folder = this.layout.folder(key);
     const entry = this.layout.entry(key, lease.id, owner);
     // The lock lives as long as its lease: make sure etcd keeps the lease for a full TTL
-    // counted from before this call (core counts validity from then). Usually a no-op.
+    // counted from before this call (core counts validity from then). A no-op when a renewal
+    // sent within the lease's headroom covers it (see leaseSecondsFor); else it runs alongside
+    // the transaction. The put itself fails if etcd no longer has the lease.
     const renewal = lease.ensureValidUntil(started + ttlMs);
     renewal.catch(() => {});
     let reply: TxnReply;
