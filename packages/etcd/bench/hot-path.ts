@@ -2,7 +2,7 @@
  * The hot path's costs, counted by etcd itself: gRPC messages the server received per
  * uncontended `tryLock` + `release` pair (from its `/metrics`), pairs per second, and the wait
  * of 10 independent lockers (a backend and a connection each) taking turns on one key through
- * `lock()`. With a second argument, a copy of this package's `src` folder (say, an older
+ * `lock()`, with etcd's messages and this process's CPU per contended acquisition. With a second argument, a copy of this package's `src` folder (say, an older
  * commit's) is measured too, in rounds interleaved with the current code. Run from the package:
  *
  *     npx tsx --conditions=source bench/hot-path.ts http://127.0.0.1:2379 [path/to/other/src]
@@ -51,12 +51,24 @@ async function measure(variant: Variant, hosts: string) {
   const messages = (await messagesReceived(hosts)) - before;
   await serial.close();
   const workers: Locker[] = Array.from({ length: 10 }, (_, i) => open(`worker-${i}`));
+  const contendedFrom = await messagesReceived(hosts);
+  const cpuFrom = process.cpuUsage();
   const contended = await contend(PHASE_MS, 10, async (worker) => {
     const lock = await (workers[worker] as Locker).lock('contended', { timeout: 10_000 });
     return () => lock.release();
   });
+  const cpu = process.cpuUsage(cpuFrom);
+  const acquisitions = (contended.acquisitionsPerSec * PHASE_MS) / 1000;
+  const perAcquisition = ((await messagesReceived(hosts)) - contendedFrom) / acquisitions;
+  const cpuPerAcquisitionUs = (cpu.user + cpu.system) / acquisitions;
   await Promise.all(workers.map((w) => w.close()));
-  return { perPair: messages / pairs, pairsPerSec: (pairs * 1000) / elapsed, contended };
+  return {
+    perPair: messages / pairs,
+    pairsPerSec: (pairs * 1000) / elapsed,
+    contended,
+    perAcquisition,
+    cpuPerAcquisitionUs,
+  };
 }
 
 function median(values: number[]): number {
@@ -90,7 +102,8 @@ async function main(hosts: string, otherSrc: string | undefined): Promise<void> 
     console.log(
       `${name}: gRPC messages per pair ${show((r) => r.perPair, 2)}; pairs/s ${show((r) => r.pairsPerSec, 0)}; ` +
         `contended wait p50 ${show((r) => r.contended.waitP50Ms)} ms, p99 ${show((r) => r.contended.waitP99Ms)} ms, ` +
-        `acq/s ${show((r) => r.contended.acquisitionsPerSec, 0)}`,
+        `acq/s ${show((r) => r.contended.acquisitionsPerSec, 0)}, gRPC messages per acquisition ${show((r) => r.perAcquisition, 2)}, ` +
+        `client CPU per acquisition (10 lockers, one process) ${show((r) => r.cpuPerAcquisitionUs, 0)} µs`,
     );
   }
 }

@@ -33,12 +33,19 @@ describe('lease TTL for a lock TTL', () => {
     await Promise.all(backends.splice(0).map((b) => b.close()));
   });
 
-  /** gRPC messages etcd received so far, from its /metrics (stream messages counted one each). */
-  const messagesReceived = async () => {
+  /**
+   * gRPC messages etcd received so far, from its /metrics (stream messages counted one each);
+   * of one method (`Txn`, `LeaseTimeToLive`, …) when given.
+   */
+  const messagesReceived = async (method?: string) => {
     const metrics = await (await fetch(`${etcd.server.url}/metrics`)).text();
     let total = 0;
-    for (const [, value] of metrics.matchAll(/^grpc_server_msg_received_total\{[^}]*\} (\S+)$/gm))
-      total += Number(value);
+    for (const [, labels, value] of metrics.matchAll(
+      /^grpc_server_msg_received_total\{([^}]*)\} (\S+)$/gm,
+    )) {
+      if (method === undefined || labels?.includes(`grpc_method="${method}"`))
+        total += Number(value);
+    }
     return total;
   };
 
@@ -88,6 +95,31 @@ describe('lease TTL for a lock TTL', () => {
       // etcd keeps the entry at least until `started + ttlMs` (it reports whole seconds, down).
       const owed = ttlMs - (performance.now() - started);
       expect(Number(reply.TTL) * 1_000).toBeGreaterThanOrEqual(Math.floor(owed / 1_000) * 1_000);
+    }
+  }, 30_000);
+
+  it("denials of a held lock ask etcd for the holder's lease TTL once, while it has a second or more", async () => {
+    const holder = open();
+    // Both backends share one prefix, so the contender sees the holder's entry.
+    const contender = new EtcdBackend({ hosts: etcd.server.url, prefix: holder.layout.prefix });
+    backends.push(contender);
+    const key = randomKey();
+    await holder.acquire({ key, owner: 'h.holder', ttlMs: 10_000 });
+    const before = await messagesReceived('LeaseTimeToLive');
+    const reported: (number | undefined)[] = [];
+    for (let i = 0; i < 10; i++) {
+      const denied = await contender.acquire({ key, owner: `c.try-${i}`, ttlMs: 10_000 });
+      expect(denied).toMatchObject({ acquired: false, holder: 'h.holder' });
+      if (!denied.acquired) reported.push(denied.remainingMs);
+    }
+    reported.push((await contender.inspect(key))?.remainingMs);
+    expect((await messagesReceived('LeaseTimeToLive')) - before).toBe(1);
+    // Whole seconds, never more than etcd granted (11 s for 10 s), and never growing.
+    for (const [i, ms] of reported.entries()) {
+      expect(ms).toBeDefined();
+      expect((ms as number) % 1_000).toBe(0);
+      expect(ms as number).toBeGreaterThan(0);
+      expect(ms as number).toBeLessThanOrEqual(i === 0 ? 11_000 : (reported[i - 1] as number));
     }
   }, 30_000);
 });
