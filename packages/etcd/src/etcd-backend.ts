@@ -33,6 +33,7 @@ import { KeyLayout, rangeEnd } from './keys.js';
 import { allIn, createdAt, deleteEntry, firstIn, ownedBy, putEntry, putIfEmpty } from './kv-ops.js';
 import { type Lease, LeaseGoneError } from './lease.js';
 import { LeasePool } from './lease-pool.js';
+import { LeaseRemaining } from './lease-remaining.js';
 import { type EtcdBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type QueueContext, waitInQueue } from './queue-wait.js';
 import { removeInBackground } from './removal.js';
@@ -95,6 +96,13 @@ export class EtcdBackend implements LockBackend {
   readonly #attempts = new AttemptTracker();
   /** Delete watches of lock folders, shared by this backend's waiters (see `FolderWatches`). */
   readonly #folderWatches = new FolderWatches((folder) => this.#watches.folder(folder));
+  /** Other owners' leases' remaining TTLs, asked once per lease while they last (see `LeaseRemaining`). */
+  readonly #remaining = new LeaseRemaining(async (id) => {
+    const reply = await this.#call('lease time-to-live', () =>
+      this.client.leaseClient.leaseTimeToLive({ ID: id }),
+    );
+    return Number(reply.TTL);
+  });
   /** Acquires and releases made in one tick go out as one transaction (see `TxnBatcher`). */
   readonly #batcher = new TxnBatcher(
     (request, operation, key) => this.#txn(operation, request, key),
@@ -202,7 +210,9 @@ export class EtcdBackend implements LockBackend {
     const folder = this.layout.folder(key);
     const entry = this.layout.entry(key, lease.id, owner);
     // The lock lives as long as its lease: make sure etcd keeps the lease for a full TTL
-    // counted from before this call (core counts validity from then). Usually a no-op.
+    // counted from before this call (core counts validity from then). A no-op when a renewal
+    // sent within the lease's headroom covers it (see leaseSecondsFor); else it runs alongside
+    // the transaction. The put itself fails if etcd no longer has the lease.
     const renewal = lease.ensureValidUntil(started + ttlMs);
     renewal.catch(() => {});
     let reply: TxnReply;
@@ -510,11 +520,7 @@ export class EtcdBackend implements LockBackend {
   async #remainingOf(holder: IKeyValue): Promise<number | undefined> {
     if (holder.lease === '0') return undefined;
     try {
-      const reply = await this.#call('lease time-to-live', () =>
-        this.client.leaseClient.leaseTimeToLive({ ID: holder.lease }),
-      );
-      const seconds = Number(reply.TTL);
-      return seconds > 0 ? seconds * 1000 : undefined;
+      return await this.#remaining.remainingMs(holder.lease);
     } catch {
       return undefined;
     }

@@ -1,5 +1,31 @@
 import { type KeepAliveOnce, Lease } from './lease.js';
 
+/** TTLs from this long up get {@link LEASE_HEADROOM_MS} more on their lease (see {@link leaseSecondsFor}). */
+export const HEADROOM_FROM_TTL_MS = 5_000;
+
+/** How much longer than the lock's TTL the lease of a TTL of {@link HEADROOM_FROM_TTL_MS} or more is. */
+export const LEASE_HEADROOM_MS = 1_000;
+
+/**
+ * The lease TTL, in whole seconds, to ask etcd for on behalf of locks of `ttlMs`: the TTL rounded
+ * up, plus {@link LEASE_HEADROOM_MS} for TTLs of {@link HEADROOM_FROM_TTL_MS} or more.
+ *
+ * Core counts an acquired lock valid for its TTL from when the acquire was *sent*, and etcd
+ * keeps the lock's entry as long as its lease: a full lease TTL from the last renewal it
+ * received. With a lease exactly as long as the lock, only a renewal sent after the acquire
+ * started can cover it, so every acquire would cost a keepalive message besides its
+ * transaction. The headroom lets a renewal sent up to a second before the acquire cover it
+ * (the acquire checks that by this process's clock, `Lease.ensureValidUntil`, and renews only
+ * when it does not), so a stream of acquires costs about one keepalive per second however many
+ * there are. Its price: a crashed holder's lock is freed up to a second later. Below
+ * {@link HEADROOM_FROM_TTL_MS} that second would be more than a fifth of the TTL, so short TTLs
+ * get none (beyond their rounding up), and each acquire renews the lease as before.
+ */
+export function leaseSecondsFor(ttlMs: number): number {
+  const headroom = ttlMs >= HEADROOM_FROM_TTL_MS ? LEASE_HEADROOM_MS : 0;
+  return Math.max(1, Math.ceil((ttlMs + headroom) / 1000));
+}
+
 /** What the pool needs from the backend: grant and revoke round trips. */
 export interface LeaseRpc {
   /** Grants a lease of `seconds`; resolves its ID and the TTL etcd actually granted. */
@@ -54,7 +80,7 @@ export class LeasePool {
     }
     let granting = this.#granting.get(id);
     if (granting === undefined) {
-      granting = this.#grant(Math.max(1, Math.ceil(ttlMs / 1000))).then(
+      granting = this.#grant(leaseSecondsFor(ttlMs)).then(
         (granted) => {
           this.#granting.delete(id);
           this.#current.set(id, granted);
