@@ -14,8 +14,8 @@ import type { ServerKind } from '../server-counters.js';
  * runs) find the server the parent started for a suite, so they connect to it instead of
  * starting their own.
  */
-export function sharedServerVariable(kind: ServerKind): string {
-  return `BENCH_SHARED_${kind.toUpperCase()}_URL`;
+export function sharedServerVariable(kind: ServerKind | string): string {
+  return `BENCH_SHARED_${kind.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
 }
 
 /** The URL of the `kind` server this run shares, once a suite has started one. */
@@ -27,8 +27,8 @@ export function sharedServerUrl(kind: ServerKind): string | undefined {
  * Starts a server for `kind`, or reuses the one the parent process started (children inherit
  * its URL through the environment; their `stop()` leaves it running).
  */
-async function startShared(
-  kind: ServerKind,
+export async function startShared(
+  kind: ServerKind | string,
   start: () => Promise<RunningServer>,
 ): Promise<RunningServer> {
   const variable = sharedServerVariable(kind);
