@@ -16,6 +16,13 @@ export interface LockAdapter {
   readonly keepalive: boolean;
   /** Requests the backend server has processed so far, when that can be read (e.g. Redis INFO). */
   requestCount?(): Promise<number>;
+  /**
+   * The same implementation configured with its library's own defaults (retry interval and
+   * count), for the report's "defaults" rows; the adapter itself is set up on equal footing with
+   * the others (the suite's common retry interval). Absent when the two are the same, or when the
+   * implementation waits by notification and has no retry setting.
+   */
+  withDefaults?(): Promise<LockAdapter>;
   /** Frees connections. */
   close(): Promise<void>;
 }
@@ -33,6 +40,12 @@ export interface Suite {
    * differences are smaller than this machine's drift between runs. Unset: every workload once.
    */
   readonly rounds?: number;
+  /**
+   * Set for in-process locks (such as @lock/local), which separate processes cannot contend for:
+   * their contenders run in one process, sharing the locker as an application would. Unset:
+   * every contender runs in a child process of its own, with its own locker and connection.
+   */
+  readonly processLocal?: boolean;
   /** Stops servers this suite started. */
   teardown(): Promise<void>;
 }

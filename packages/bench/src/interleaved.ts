@@ -1,58 +1,129 @@
-import type { Suite } from './adapter.js';
-import type { AdapterResult } from './report.js';
-import { type UncontendedResult, uncontended } from './workloads.js';
+import type { Footing } from './child-protocol.js';
+import type { ServerCounter } from './server-counters.js';
+import { type Spread, spreadOf } from './stats.js';
+import type { ContendedResult, HeldManyResult, UncontendedResult } from './workloads.js';
 
 /**
- * Runs `suite`'s uncontended workloads `rounds` times, the adapters taking turns within each
- * round (A B C, A B C, …) so that a slow stretch of the shared machine hits every adapter alike,
- * and reports the median of each figure. Also returns every round's 50-in-parallel pairs/s and
- * CPU per pair, for the notes.
+ * One column of a suite's table: an implementation (or the server's own floor) and the
+ * workloads it can run. A workload it lacks shows as "–".
  */
-export async function runInterleaved(
-  suite: Suite,
-  rounds: number,
-  durationMs: number,
-): Promise<{ results: AdapterResult[]; notes: string[] }> {
-  const runs = suite.adapters.map(() => ({
-    sequential: [] as UncontendedResult[],
-    parallel50: [] as UncontendedResult[],
-  }));
-  for (const adapter of suite.adapters) await uncontended(adapter, 10, 500); // warm-up
-  for (let round = 0; round < rounds; round++) {
-    console.log(`${suite.name}: round ${round + 1} of ${rounds}`);
-    for (const [i, adapter] of suite.adapters.entries()) {
-      runs[i]?.sequential.push(await uncontended(adapter, 1, durationMs));
-      runs[i]?.parallel50.push(await uncontended(adapter, 50, durationMs));
-    }
-  }
-  const results = suite.adapters.map((adapter, i) => ({
-    adapter: adapter.name,
-    sequential: medianOf(runs[i]?.sequential ?? []),
-    parallel50: medianOf(runs[i]?.parallel50 ?? []),
-  }));
-  const notes = suite.adapters.map((adapter, i) => {
-    const rounds = runs[i]?.parallel50 ?? [];
-    const pairs = rounds.map((r) => Math.round(r.pairsPerSecond).toLocaleString('en-US'));
-    const cpu = rounds.map((r) => r.cpuUsPerPair.toFixed(1));
-    return `${adapter.name}, 50 in parallel, each round: pairs/s ${pairs.join(', ')}; CPU µs/pair ${cpu.join(', ')}`;
-  });
-  return { results, notes };
+export interface Column {
+  readonly name: string;
+  /** Whether it renews held locks by itself (shown in the held-lock rows). */
+  readonly renews?: boolean;
+  uncontended?(inFlight: number, durationMs: number): Promise<UncontendedResult>;
+  /** Undefined when the column has no separate configuration for `footing`. */
+  contended?(footing: Footing, durationMs: number): Promise<ContendedResult | undefined>;
+  held?(): Promise<HeldManyResult>;
 }
 
-/** Each field's median over `results`. */
-function medianOf(results: UncontendedResult[]): UncontendedResult {
-  const median = (pick: (r: UncontendedResult) => number) => {
-    const values = results.map(pick).sort((a, b) => a - b);
-    const middle = Math.floor(values.length / 2);
-    return values.length % 2 === 1
-      ? (values[middle] as number)
-      : ((values[middle - 1] as number) + (values[middle] as number)) / 2;
+/** Every figure of one column, each the median and spread of its rounds. */
+export interface ColumnResult {
+  readonly column: string;
+  readonly renews?: boolean;
+  readonly figures: Record<string, Spread>;
+  readonly errors: string[];
+}
+
+/** How a suite's rounds run. */
+export interface RoundsOptions {
+  readonly rounds: number;
+  readonly durationMs: number;
+  /** Only the uncontended workloads (for suites comparing variants of one implementation). */
+  readonly uncontendedOnly: boolean;
+  /** The suite's server's own command counter, read around each uncontended run. */
+  readonly counter: ServerCounter | undefined;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * Runs every workload `rounds` times with the columns taking turns within each round (A B C,
+ * then B C A, …) so that a slow stretch of the shared machine hits every column alike, and
+ * reports each figure's median with the min..max of its rounds. A failed measurement is
+ * recorded as an error and leaves that round out.
+ */
+export async function runRounds(
+  columns: readonly Column[],
+  options: RoundsOptions,
+): Promise<ColumnResult[]> {
+  const rounds = columns.map(() => [] as Record<string, number>[]);
+  const errors = columns.map(() => new Set<string>());
+  const attempt = async (i: number, what: string, measure: () => Promise<void>) => {
+    try {
+      await measure();
+    } catch (error) {
+      errors[i]?.add(`${what}: ${(error as Error).message}`);
+    }
   };
-  return {
-    pairsPerSecond: median((r) => r.pairsPerSecond),
-    p50Ms: median((r) => r.p50Ms),
-    p99Ms: median((r) => r.p99Ms),
-    errors: results.reduce((total, r) => total + r.errors, 0),
-    cpuUsPerPair: median((r) => r.cpuUsPerPair),
-  };
+  for (const column of columns) await column.uncontended?.(10, 500).catch(() => {}); // warm-up
+  for (let round = 0; round < options.rounds; round++) {
+    const figures = columns.map(() => ({}) as Record<string, number>);
+    const order = columns.map((_, i) => (i + round) % columns.length);
+    const each = async (
+      what: string,
+      measure: (column: Column, into: Record<string, number>) => Promise<void>,
+    ) => {
+      options.log(`round ${round + 1} of ${options.rounds}: ${what}`);
+      for (const i of order)
+        await attempt(i, what, () =>
+          measure(columns[i] as Column, figures[i] as Record<string, number>),
+        );
+    };
+    for (const [prefix, inFlight] of [
+      ['seq', 1],
+      ['par', 50],
+    ] as const) {
+      await each(`uncontended, ${inFlight} in flight`, async (column, into) => {
+        if (column.uncontended === undefined) return;
+        const before = await options.counter?.read();
+        const result = await column.uncontended(inFlight, options.durationMs);
+        const after = await options.counter?.read();
+        if (result.pairs === 0) throw new Error(`no pair completed (${result.errors} errors)`);
+        Object.assign(into, flatten(prefix, result));
+        if (before !== undefined && after !== undefined)
+          into[`${prefix}.serverCommandsPerPair`] = (after - before) / result.pairs;
+      });
+    }
+    if (!options.uncontendedOnly) {
+      for (const footing of ['equal', 'defaults'] as const) {
+        await each(`contended, ${footing}`, async (column, into) => {
+          const result = await column.contended?.(footing, options.durationMs);
+          if (result === undefined) return;
+          const { spread, ...rest } = result;
+          Object.assign(
+            into,
+            flatten(footing, { ...rest, spreadMin: spread.min, spreadMax: spread.max }),
+          );
+        });
+      }
+      await each('held locks', async (column, into) => {
+        const result = await column.held?.();
+        if (result !== undefined) Object.assign(into, flatten('held', result));
+      });
+    }
+    for (const [i, f] of figures.entries()) rounds[i]?.push(f);
+  }
+  return columns.map((column, i) => {
+    const all = rounds[i] ?? [];
+    const keys = new Set(all.flatMap((f) => Object.keys(f)));
+    const figures: Record<string, Spread> = {};
+    for (const key of keys) {
+      const spread = spreadOf(all.flatMap((f) => (key in f ? [f[key] as number] : [])));
+      if (spread !== undefined) figures[key] = spread;
+    }
+    return {
+      column: column.name,
+      ...(column.renews === undefined ? {} : { renews: column.renews }),
+      figures,
+      errors: [...(errors[i] ?? [])],
+    };
+  });
+}
+
+/** `result`'s numeric fields as `prefix.field`. */
+function flatten(prefix: string, result: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(result))
+    if (typeof value === 'number') out[`${prefix}.${key}`] = value;
+  return out;
 }

@@ -1,27 +1,97 @@
-import type { ContendedResult, HeldManyResult, UncontendedResult } from './workloads.js';
-
-/** Everything measured for one adapter. */
-export interface AdapterResult {
-  readonly adapter: string;
-  readonly sequential?: UncontendedResult;
-  readonly parallel50?: UncontendedResult;
-  readonly contended?: ContendedResult;
-  readonly heldMany?: HeldManyResult;
-  readonly error?: string;
-}
+import type { ColumnResult } from './interleaved.js';
+import { differsBeyondSpread, type Spread } from './stats.js';
 
 /** One suite's results. */
 export interface SuiteResult {
   readonly suite: string;
   readonly notes: string[];
-  readonly results: AdapterResult[];
+  readonly columns: ColumnResult[];
+  readonly rounds?: number;
   readonly skipped?: string;
 }
 
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || Number.isNaN(n)
-    ? '–'
-    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+/** A row of the table: a figure, how to print it, and whether to compare it across columns. */
+interface RowSpec {
+  readonly label: string;
+  readonly key: string;
+  readonly digits: number;
+  /** Printed as a ratio to the first column, and listed when beyond the spread. */
+  readonly compare: boolean;
+}
+
+const row = (label: string, key: string, digits = 0, compare = true): RowSpec => ({
+  label,
+  key,
+  digits,
+  compare,
+});
+
+const UNCONTENDED = (prefix: string, what: string): RowSpec[] => [
+  row(`pairs/s, ${what}`, `${prefix}.pairsPerSecond`),
+  row(`pair p50 ms, ${what}`, `${prefix}.p50Ms`, 3),
+  row(`pair p99 ms, ${what}`, `${prefix}.p99Ms`, 3),
+  row(`client CPU µs per pair, ${what}`, `${prefix}.cpuUsPerPair`, 1),
+  row(`server commands per pair, ${what}`, `${prefix}.serverCommandsPerPair`, 2),
+];
+
+const CONTENDED = (prefix: string, what: string): RowSpec[] => [
+  row(`contended, ${what}: acquisitions/s`, `${prefix}.acquisitionsPerSecond`),
+  row(`contended, ${what}: wait p50 ms`, `${prefix}.waitP50Ms`, 1),
+  row(`contended, ${what}: wait p99 ms`, `${prefix}.waitP99Ms`, 1),
+  row(`contended, ${what}: wait max ms`, `${prefix}.waitMaxMs`, 1),
+  row(`contended, ${what}: release→next acquire p50 ms`, `${prefix}.handoffP50Ms`, 3),
+  row(`contended, ${what}: release→next acquire p99 ms`, `${prefix}.handoffP99Ms`, 3),
+  row(`contended, ${what}: failed acquires`, `${prefix}.failed`, 0, false),
+  row(
+    `contended, ${what}: fewest acquisitions of a contender ÷ mean`,
+    `${prefix}.spreadMin`,
+    2,
+    false,
+  ),
+  row(
+    `contended, ${what}: most acquisitions of a contender ÷ mean`,
+    `${prefix}.spreadMax`,
+    2,
+    false,
+  ),
+];
+
+const HELD: RowSpec[] = [
+  row('held: heap per lock, bytes', 'held.heapPerLockBytes'),
+  row('held: RSS MiB', 'held.rssMiB', 0, false),
+  row('held: seconds to acquire them', 'held.acquireSeconds', 2),
+  row('held: client requests/s while holding', 'held.requestsPerSecond', 1),
+  row('held: server commands/s while holding', 'held.serverCommandsPerSecond', 1),
+];
+
+/** Every row, in table order. */
+export const ROWS: readonly RowSpec[] = [
+  ...UNCONTENDED('seq', '1 in flight'),
+  ...UNCONTENDED('par', '50 keys in parallel'),
+  ...CONTENDED('equal', 'equal footing'),
+  ...CONTENDED('defaults', 'defaults'),
+  ...HELD,
+];
+
+const fmt = (n: number, digits: number) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** `median (min–max)`, or just the median when every round gave the same. */
+export function formatSpread(spread: Spread, digits: number): string {
+  const median = fmt(spread.median, digits);
+  const [min, max] = [fmt(spread.min, digits), fmt(spread.max, digits)];
+  return min === max ? median : `${median} (${min}–${max})`;
+}
+
+/**
+ * `value ÷ base` as `0.76×`, prefixed with `~` when the two are within the spread of their
+ * rounds (their min..max ranges overlap), so only unmarked ratios are differences.
+ */
+export function formatRatio(value: Spread, base: Spread): string {
+  if (base.median === 0) return '';
+  const ratio = `${fmt(value.median / base.median, 2)}×`;
+  return differsBeyondSpread(value, base) ? ratio : `~${ratio}`;
+}
 
 /** The results as markdown: one table per suite, a column per implementation. */
 export function toMarkdown(meta: Record<string, string>, suites: SuiteResult[]): string {
@@ -34,71 +104,59 @@ export function toMarkdown(meta: Record<string, string>, suites: SuiteResult[]):
       continue;
     }
     for (const note of suite.notes) lines.push(`- ${note}`);
-    lines.push('');
-    const rs = suite.results;
-    const first = rs[0];
-    const ratio = (pick: (r: AdapterResult) => number | undefined, r: AdapterResult) => {
-      const base = first && pick(first);
-      const value = pick(r);
-      return base && value ? ` (${fmt(value / base, 2)}×)` : '';
-    };
-    // A suite that ran only some workloads (see Suite.rounds) shows only their rows.
-    const ran = (pick: (r: AdapterResult) => unknown) => rs.some((r) => pick(r) !== undefined);
-    const row = (label: string, cell: (r: AdapterResult) => string) =>
-      lines.push(`| ${label} | ${rs.map((r) => (r.error ? 'error' : cell(r))).join(' | ')} |`);
-    lines.push(`| workload | ${rs.map((r) => r.adapter).join(' | ')} |`);
-    lines.push(`|---|${rs.map(() => '---').join('|')}|`);
-    row(
-      'pairs/s, 1 in flight',
-      (r) => fmt(r.sequential?.pairsPerSecond) + ratio((x) => x.sequential?.pairsPerSecond, r),
-    );
-    row(
-      'pair p50 / p99 ms, 1 in flight',
-      (r) => `${fmt(r.sequential?.p50Ms, 3)} / ${fmt(r.sequential?.p99Ms, 3)}`,
-    );
-    row(
-      'pairs/s, 50 keys in parallel',
-      (r) => fmt(r.parallel50?.pairsPerSecond) + ratio((x) => x.parallel50?.pairsPerSecond, r),
-    );
-    row(
-      'pair p50 / p99 ms, 50 in parallel',
-      (r) => `${fmt(r.parallel50?.p50Ms, 3)} / ${fmt(r.parallel50?.p99Ms, 3)}`,
-    );
-    row(
-      'client CPU µs per pair, 50 in parallel',
-      (r) => fmt(r.parallel50?.cpuUsPerPair, 1) + ratio((x) => x.parallel50?.cpuUsPerPair, r),
-    );
-    if (ran((r) => r.contended)) contendedRows(row);
-    if (ran((r) => r.heldMany)) heldManyRows(row);
-    for (const r of rs) if (r.error) lines.push('', `${r.adapter}: ${r.error}`);
+    lines.push('', ...suiteTable(suite.columns), '', ...beyondSpread(suite.columns));
+    for (const c of suite.columns)
+      for (const error of c.errors) lines.push('', `${c.column}: ${error}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
-type Row = (label: string, cell: (r: AdapterResult) => string) => void;
-
-function contendedRows(row: Row): void {
-  row('contended (10 workers, 1 key): acquisitions/s', (r) =>
-    fmt(r.contended?.acquisitionsPerSecond),
-  );
-  row(
-    'contended: wait p50 / p99 / max ms',
-    (r) =>
-      `${fmt(r.contended?.waitP50Ms, 1)} / ${fmt(r.contended?.waitP99Ms, 1)} / ${fmt(r.contended?.waitMaxMs, 1)}`,
-  );
-  row(
-    'contended: release→next acquire p50 / p99 ms',
-    (r) => `${fmt(r.contended?.handoffP50Ms, 3)} / ${fmt(r.contended?.handoffP99Ms, 3)}`,
-  );
-  row('contended: failed acquires', (r) => fmt(r.contended?.failed));
-  row(
-    'contended: per-worker count min / max of mean',
-    (r) => `${fmt(r.contended?.spread.min, 2)} / ${fmt(r.contended?.spread.max, 2)}`,
-  );
+function suiteTable(columns: readonly ColumnResult[]): string[] {
+  const base = columns[0];
+  const lines = [
+    `| workload | ${columns.map((c) => c.column).join(' | ')} |`,
+    `|---|${columns.map(() => '---').join('|')}|`,
+  ];
+  const heldRan = columns.some((c) => 'held.heapPerLockBytes' in c.figures);
+  if (heldRan)
+    lines.push(
+      `| held: renews held locks | ${columns.map((c) => (c.renews === undefined ? '–' : c.renews ? 'yes' : 'no')).join(' | ')} |`,
+    );
+  for (const spec of ROWS) {
+    if (!columns.some((c) => spec.key in c.figures)) continue;
+    const cells = columns.map((c) => {
+      const value = c.figures[spec.key];
+      if (value === undefined)
+        return spec.key.startsWith('defaults.') && `equal${spec.key.slice(8)}` in c.figures
+          ? 'as above'
+          : '–';
+      const baseValue = base?.figures[spec.key];
+      const ratio = spec.compare && c !== base && baseValue ? formatRatio(value, baseValue) : '';
+      return formatSpread(value, spec.digits) + (ratio ? ` · ${ratio}` : '');
+    });
+    lines.push(`| ${spec.label} | ${cells.join(' | ')} |`);
+  }
+  return lines;
 }
 
-function heldManyRows(row: Row): void {
-  row('10,000 held: heap per lock (bytes)', (r) => fmt(r.heldMany?.heapPerLockBytes));
-  row('10,000 held: RSS MiB', (r) => fmt(r.heldMany?.rssMiB));
-  row('10,000 held: backend requests/s', (r) => fmt(r.heldMany?.requestsPerSecond));
+/** The differences between the first column and each other that are larger than the spread. */
+export function beyondSpread(columns: readonly ColumnResult[]): string[] {
+  const [base, ...others] = columns;
+  if (base === undefined || others.length === 0) return [];
+  const found: string[] = [];
+  for (const spec of ROWS) {
+    if (!spec.compare) continue;
+    const a = base.figures[spec.key];
+    if (a === undefined || a.median === 0) continue;
+    for (const other of others) {
+      const b = other.figures[spec.key];
+      if (b === undefined || !differsBeyondSpread(a, b)) continue;
+      found.push(`- ${spec.label}: ${other.column} ${fmt(b.median / a.median, 2)}× ${base.column}`);
+    }
+  }
+  return [
+    `Differences from ${base.column} larger than the spread (every round of one beyond every round of the other); all others are within it:`,
+    '',
+    ...(found.length > 0 ? found : ['- none']),
+  ];
 }

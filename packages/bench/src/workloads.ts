@@ -1,14 +1,26 @@
 import { percentile, randomKey } from '@lock/testkit/servers';
 import type { HeldByAdapter, LockAdapter } from './adapter.js';
+import { heapPerItem } from './heap.js';
+import type { ServerCounter } from './server-counters.js';
+
+/**
+ * Milliseconds on the system's monotonic clock (CLOCK_MONOTONIC through `process.hrtime`), which
+ * every process on the machine shares: contenders in separate processes stamp their events with
+ * it, so a release in one and the next acquire in another can be subtracted.
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1000n) / 1000;
+}
 
 /** Throughput and latency of acquire+release pairs. */
 export interface UncontendedResult {
+  readonly pairs: number;
   readonly pairsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: number;
   /** This process's CPU time (user + system) per pair, in µs: steadier than pairs/s on a shared machine. */
-  readonly cpuUsPerPair: number;
+  readonly cpuUsPerPair: number | undefined;
 }
 
 /** `inFlight` loops, each on its own key, acquire+release pairs for `durationMs`. */
@@ -40,6 +52,7 @@ export async function uncontended(
   const elapsed = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   return {
+    pairs: latencies.length,
     pairsPerSecond: (latencies.length / elapsed) * 1000,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
@@ -48,7 +61,48 @@ export async function uncontended(
   };
 }
 
-/** What `workers` contending for one key saw. */
+/** What one contender saw: its waits and holds, stamped with {@link monotonicMs}. */
+export interface ContenderReport {
+  readonly waits: number[];
+  readonly holds: { readonly acquiredAt: number; readonly releasingAt: number }[];
+  readonly failed: number;
+}
+
+/**
+ * One contender's loop on `key` from `startAt` until `endAt` (both {@link monotonicMs}): wait
+ * for the lock, hold it ~`workMs`, release. pnpm bench runs each contender in its own process
+ * with its own locker and connection, as independent services contend in production.
+ */
+export async function contend(
+  adapter: LockAdapter,
+  key: string,
+  startAt: number,
+  endAt: number,
+  workMs: number,
+): Promise<ContenderReport> {
+  const report: ContenderReport = { waits: [], holds: [], failed: 0 };
+  await sleep(startAt - monotonicMs());
+  while (monotonicMs() < endAt) {
+    const t0 = monotonicMs();
+    let held: HeldByAdapter;
+    try {
+      held = await adapter.acquire(key, { ttlMs: 10_000, timeoutMs: 10_000 });
+    } catch {
+      (report as { failed: number }).failed += 1;
+      continue;
+    }
+    const acquiredAt = monotonicMs();
+    report.waits.push(acquiredAt - t0);
+    await sleep(workMs);
+    report.holds.push({ acquiredAt, releasingAt: monotonicMs() });
+    await held.release().catch(() => {
+      (report as { failed: number }).failed += 1;
+    });
+  }
+  return report;
+}
+
+/** What the contenders for one key saw together. */
 export interface ContendedResult {
   readonly acquisitionsPerSecond: number;
   readonly waitP50Ms: number;
@@ -57,66 +111,37 @@ export interface ContendedResult {
   readonly handoffP50Ms: number;
   readonly handoffP99Ms: number;
   readonly failed: number;
-  /** Smallest and largest per-worker count, as a fraction of the mean. */
+  /** Smallest and largest per-contender count, as a fraction of the mean. */
   readonly spread: { readonly min: number; readonly max: number };
 }
 
-/** `workers` loops on one key: wait, hold ~`workMs`, release, for `durationMs`. */
-export async function contended(
-  adapter: LockAdapter,
-  workers: number,
+/** Combines every contender's report of one run of `durationMs`. */
+export function summarizeContention(
+  reports: readonly ContenderReport[],
   durationMs: number,
-  workMs: number,
-): Promise<ContendedResult> {
-  const key = randomKey('contended');
-  const waits: number[] = [];
-  const events: { acquiredAt: number; releasingAt: number }[] = [];
-  const counts = new Array<number>(workers).fill(0);
-  let failed = 0;
-  const started = performance.now();
-  const end = started + durationMs;
-  await Promise.all(
-    counts.map(async (_, worker) => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        let held: HeldByAdapter;
-        try {
-          held = await adapter.acquire(key, { ttlMs: 10_000, timeoutMs: 10_000 });
-        } catch {
-          failed += 1;
-          continue;
-        }
-        const acquiredAt = performance.now();
-        waits.push(acquiredAt - t0);
-        counts[worker] = (counts[worker] as number) + 1;
-        await busy(workMs);
-        const releasingAt = performance.now();
-        events.push({ acquiredAt, releasingAt });
-        await held.release().catch(() => {
-          failed += 1;
-        });
-      }
-    }),
-  );
-  const elapsed = performance.now() - started;
-  events.sort((a, b) => a.acquiredAt - b.acquiredAt);
+): ContendedResult {
+  const waits = reports.flatMap((r) => r.waits);
+  const holds = reports.flatMap((r) => r.holds).sort((a, b) => a.acquiredAt - b.acquiredAt);
   const handoffs: number[] = [];
-  for (let i = 1; i < events.length; i++) {
+  for (let i = 1; i < holds.length; i++)
     handoffs.push(
-      (events[i] as { acquiredAt: number }).acquiredAt -
-        (events[i - 1] as { releasingAt: number }).releasingAt,
+      (holds[i] as { acquiredAt: number }).acquiredAt -
+        (holds[i - 1] as { releasingAt: number }).releasingAt,
     );
-  }
-  const mean = counts.reduce((a, b) => a + b, 0) / workers;
+  const counts = reports.map((r) => r.waits.length);
+  const mean = counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length);
   return {
-    acquisitionsPerSecond: (waits.length / elapsed) * 1000,
+    acquisitionsPerSecond: (waits.length / durationMs) * 1000,
     waitP50Ms: percentile(waits, 50),
     waitP99Ms: percentile(waits, 99),
     waitMaxMs: percentile(waits, 100),
     handoffP50Ms: percentile(handoffs, 50),
     handoffP99Ms: percentile(handoffs, 99),
-    failed,
-    spread: { min: Math.min(...counts) / mean, max: Math.max(...counts) / mean },
+    failed: reports.reduce((total, r) => total + r.failed, 0),
+    spread: {
+      min: mean > 0 ? Math.min(...counts) / mean : 0,
+      max: mean > 0 ? Math.max(...counts) / mean : 0,
+    },
   };
 }
 
@@ -126,50 +151,66 @@ export interface HeldManyResult {
   readonly heapPerLockBytes: number;
   readonly rssMiB: number;
   readonly acquireSeconds: number;
-  /** Backend requests per second while only holding (keepalive traffic), when measurable. */
+  /** Client requests per second while only holding, as the adapter counts them, when it can. */
   readonly requestsPerSecond: number | undefined;
+  /** Commands per second the server itself processed while only holding (see server-counters). */
+  readonly serverCommandsPerSecond: number | undefined;
 }
 
-/** Holds `count` locks (TTL `ttlMs`) for `holdMs`, measuring heap per lock and request rate. */
+/**
+ * Holds `count` locks (TTL `ttlMs`) for `holdMs`, measuring heap per lock (see
+ * {@link heapPerItem}: run it in a fresh process after a warm-up) and the traffic of holding.
+ */
 export async function heldMany(
   adapter: LockAdapter,
   count: number,
   ttlMs: number,
   holdMs: number,
+  counter: ServerCounter | undefined,
 ): Promise<HeldManyResult> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  const heapBefore = process.memoryUsage().heapUsed;
-  const started = performance.now();
-  const held: HeldByAdapter[] = [];
   const prefix = randomKey('many');
-  for (let i = 0; i < count; i += 500) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(500, count - i) }, (_, j) =>
-        adapter.acquire(`${prefix}-${i + j}`, { ttlMs, timeoutMs: 30_000 }),
-      ),
-    );
-    held.push(...batch);
-  }
-  const acquireSeconds = (performance.now() - started) / 1000;
-  gc?.();
-  const heapPerLockBytes = (process.memoryUsage().heapUsed - heapBefore) / count;
-  const rssMiB = process.memoryUsage().rss / 2 ** 20;
-  const before = await adapter.requestCount?.();
-  const t0 = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, holdMs));
-  const after = await adapter.requestCount?.();
-  const requestsPerSecond =
-    before === undefined || after === undefined
-      ? undefined
-      : ((after - before) / (performance.now() - t0)) * 1000;
-  for (let i = 0; i < held.length; i += 500) {
-    await Promise.all(held.slice(i, i + 500).map((h) => h.release().catch(() => {})));
-  }
-  return { locks: count, heapPerLockBytes, rssMiB, acquireSeconds, requestsPerSecond };
+  const started = performance.now();
+  let acquireSeconds = 0;
+  const { bytesPerItem, result } = await heapPerItem(
+    count,
+    async () => {
+      const held: HeldByAdapter[] = [];
+      for (let i = 0; i < count; i += 500) {
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(500, count - i) }, (_, j) =>
+            adapter.acquire(`${prefix}-${i + j}`, { ttlMs, timeoutMs: 30_000 }),
+          ),
+        );
+        held.push(...batch);
+      }
+      acquireSeconds = (performance.now() - started) / 1000;
+      return held;
+    },
+    async (held) => {
+      const rssMiB = process.memoryUsage().rss / 2 ** 20;
+      const requestsBefore = await adapter.requestCount?.();
+      const commandsBefore = await counter?.read();
+      const t0 = performance.now();
+      await sleep(holdMs);
+      const requestsAfter = await adapter.requestCount?.();
+      const commandsAfter = await counter?.read();
+      const perSecond = (before: number | undefined, after: number | undefined) =>
+        before === undefined || after === undefined
+          ? undefined
+          : ((after - before) / (performance.now() - t0)) * 1000;
+      for (let i = 0; i < held.length; i += 500) {
+        await Promise.all(held.slice(i, i + 500).map((h) => h.release().catch(() => {})));
+      }
+      return {
+        rssMiB,
+        requestsPerSecond: perSecond(requestsBefore, requestsAfter),
+        serverCommandsPerSecond: perSecond(commandsBefore, commandsAfter),
+      };
+    },
+  );
+  return { locks: count, heapPerLockBytes: bytesPerItem, acquireSeconds, ...result };
 }
 
-/** Holds the event loop for `ms` as a critical section doing ~1 ms of work would (a timer). */
-function busy(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }

@@ -29,6 +29,7 @@ import { LockManager } from 'mongo-locks';
 import { MongoClient } from 'mongodb';
 import type { LockAdapter, Suite } from '../adapter.js';
 import { ourAdapter } from '../adapters/ours.js';
+import { startShared } from './servers.js';
 
 const RETRY_MS = 10;
 const DYNAMO_CONFIG = {
@@ -69,7 +70,7 @@ async function retrying<T>(attempt: () => Promise<T | undefined>, timeoutMs: num
 
 function start(spec: Parameters<typeof startServer>[0]): Promise<RunningServer> {
   if (!serverAvailable(spec)) throw new Error(`${spec.name} test server is not available`);
-  return startServer(spec);
+  return startShared(spec.name, () => startServer(spec));
 }
 
 /** MongoDB on FerretDB (or `LOCK_TEST_MONGODB_URL`). */

@@ -12,6 +12,7 @@ import { ourAdapter } from '../adapters/ours.js';
 export async function localSuite(): Promise<Suite> {
   return {
     name: 'local',
+    processLocal: true,
     notes: ['peers have no TTL, keepalive or fencing: they are the in-process floor'],
     adapters: [
       ourAdapter('@lock/local', createLocker(new LocalBackend())),

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { connect } from '@lock/core';
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
@@ -8,17 +7,17 @@ import { createLock, NodeRedisAdapter } from 'redlock-universal';
 import Redlock5 from 'redlock5';
 import type { LockAdapter, Suite } from '../adapter.js';
 import { ourAdapter } from '../adapters/ours.js';
+import { rawNodeRedis } from '../adapters/raw-node-redis.js';
 import { startRedis } from './servers.js';
 
-const RELEASE =
-  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 /** Peers that poll: a 10 ms retry for up to the workload's 10 s timeout (their best case here). */
 const RETRY_MS = 10;
 
 /**
  * Redis: @lock/redis (fair FIFO by default, and its non-fair fast path) against redlock 4.2.0,
  * redlock 5.0.0-beta.2 (ioredis), redlock-universal (node-redis), redis-semaphore (ioredis) and a
- * raw SET NX PX + Lua delete loop on node-redis as the floor. One redis-server for all.
+ * raw SET NX PX + EVALSHA delete loop on node-redis (adapters/raw-node-redis.ts). One redis-server for all;
+ * pnpm bench adds redis-benchmark, the server's own floor, as a column of its own.
  */
 export async function redisSuite(): Promise<Suite> {
   const server = await startRedis();
@@ -45,7 +44,7 @@ export async function redisSuite(): Promise<Suite> {
         requestCount,
       },
     ),
-    await rawFloor(url, requestCount),
+    await rawNodeRedis(url, RETRY_MS, requestCount),
     redlock4(url, requestCount),
     redlock5(url, requestCount),
     await redlockUniversal(url, requestCount),
@@ -55,7 +54,7 @@ export async function redisSuite(): Promise<Suite> {
     name: 'redis',
     notes: [
       'redis-server 7.0.15 on loopback, no persistence; node-redis 6.3.1, ioredis 5.9.2',
-      `polling peers retry every ${RETRY_MS} ms for up to 10 s; redlock 4.2.0 keeps its defaults (200 ms ± 100 ms, 10 retries)`,
+      `equal footing: polling peers retry every ${RETRY_MS} ms for up to 10 s; defaults: redlock 4 and 5 retry 10 times every 200 ms ± 100 ms, redlock-universal 3 times every 100 ms (redis-semaphore's default is already 10 ms)`,
       'peers hold the 10,000 locks without keepalive (none renews a batch); ours renews them with keepalive on',
     ],
     adapters,
@@ -66,42 +65,21 @@ export async function redisSuite(): Promise<Suite> {
   };
 }
 
-async function rawFloor(url: string, requestCount: () => Promise<number>): Promise<LockAdapter> {
-  const client = createClient({ url, commandOptions: { timeout: 0 } } as Parameters<
-    typeof createClient
-  >[0]);
-  await client.connect();
-  const acquireOnce = async (key: string, token: string, ttlMs: number) =>
-    (await client.set(key, token, {
-      condition: 'NX',
-      expiration: { type: 'PX', value: ttlMs },
-    })) !== null;
-  return {
-    name: 'raw SET NX PX + Lua DEL (floor)',
-    keepalive: false,
-    requestCount,
-    acquire: async (key, { ttlMs, timeoutMs }) => {
-      const token = randomBytes(16).toString('base64url');
-      const deadline = performance.now() + timeoutMs;
-      while (!(await acquireOnce(key, token, ttlMs))) {
-        if (performance.now() > deadline) throw new Error('timeout');
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-      }
-      return {
-        release: async () => void (await client.eval(RELEASE, { keys: [key], arguments: [token] })),
-      };
-    },
-    close: async () => void (await client.quit()),
-  };
-}
+/** Equal footing for redlock: retry every RETRY_MS for up to the workload's 10 s. */
+const REDLOCK_EQUAL = { retryCount: 1000, retryDelay: RETRY_MS, retryJitter: 5 };
 
-function redlock4(url: string, requestCount: () => Promise<number>): LockAdapter {
+function redlock4(
+  url: string,
+  requestCount: () => Promise<number>,
+  options: Record<string, number> = REDLOCK_EQUAL,
+): LockAdapter {
   const client = new IORedis(url);
-  const redlock = new Redlock4([client]);
+  const redlock = new Redlock4([client], options);
   redlock.on('clientError', () => {});
   return {
-    name: 'redlock 4.2.0 (defaults)',
+    name: 'redlock 4.2.0',
     keepalive: false,
+    withDefaults: async () => redlock4(url, requestCount, {}),
     requestCount,
     acquire: async (key, { ttlMs }) => {
       const lock = await redlock.lock(key, ttlMs);
@@ -111,17 +89,18 @@ function redlock4(url: string, requestCount: () => Promise<number>): LockAdapter
   };
 }
 
-function redlock5(url: string, requestCount: () => Promise<number>): LockAdapter {
+function redlock5(
+  url: string,
+  requestCount: () => Promise<number>,
+  options: Record<string, number> = REDLOCK_EQUAL,
+): LockAdapter {
   const client = new IORedis(url);
-  const redlock = new Redlock5([client], {
-    retryCount: 1000,
-    retryDelay: RETRY_MS,
-    retryJitter: 5,
-  });
+  const redlock = new Redlock5([client], options);
   redlock.on('error', () => {});
   return {
     name: 'redlock 5.0.0-beta.2',
     keepalive: false,
+    withDefaults: async () => redlock5(url, requestCount, {}),
     requestCount,
     acquire: async (key, { ttlMs }) => {
       const lock = await redlock.acquire([key], ttlMs);
@@ -134,6 +113,7 @@ function redlock5(url: string, requestCount: () => Promise<number>): LockAdapter
 async function redlockUniversal(
   url: string,
   requestCount: () => Promise<number>,
+  defaults = false,
 ): Promise<LockAdapter> {
   const client = createClient({ url });
   await client.connect();
@@ -141,14 +121,16 @@ async function redlockUniversal(
   return {
     name: 'redlock-universal 0.8.5',
     keepalive: false,
+    withDefaults: () => redlockUniversal(url, requestCount, true),
     requestCount,
     acquire: async (key, { ttlMs, timeoutMs }) => {
       const lock = createLock({
         adapter,
         key,
         ttl: ttlMs,
-        retryAttempts: Math.ceil(timeoutMs / RETRY_MS),
-        retryDelay: RETRY_MS,
+        ...(defaults
+          ? {}
+          : { retryAttempts: Math.ceil(timeoutMs / RETRY_MS), retryDelay: RETRY_MS }),
       });
       const handle = await lock.acquire();
       return { release: async () => void (await lock.release(handle)) };
