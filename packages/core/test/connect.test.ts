@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { connect, isLockError, registerBackend, schemeOf } from '../src/index.js';
 
@@ -24,11 +28,35 @@ describe('connect', () => {
     expect((error as Error).message).toContain('gopher');
   });
 
-  it('a backend package that is not installed gives an error naming the package to install', async () => {
-    const error = await connect('mongodb://127.0.0.1:1/db').catch((e: unknown) => e);
-    expect(isLockError(error, 'UNSUPPORTED_SERVICE')).toBe(true);
-    expect((error as { packageName?: string }).packageName).toBe('@lock/docstore');
-    expect((error as Error).message).toContain('npm i @lock/docstore');
+  it('a backend package that is not installed gives an error naming the package to install', () => {
+    // As a user who installed only @lock/core: the built package alone in a folder of its own.
+    // (Inside this workspace every backend is linked into the root node_modules, so an import
+    // from the sources would always find @lock/docstore.)
+    const dist = join(__dirname, '..', 'dist', 'index.js');
+    if (!existsSync(dist))
+      throw new Error(`build @lock/core first (pnpm build): ${dist} is missing`);
+    const project = mkdtempSync(join(tmpdir(), 'lock-core-alone-'));
+    try {
+      const home = join(project, 'node_modules', '@lock', 'core');
+      cpSync(join(__dirname, '..', 'dist'), join(home, 'dist'), { recursive: true });
+      cpSync(join(__dirname, '..', 'package.json'), join(home, 'package.json'));
+      const script = `import { connect } from '@lock/core';
+        const e = await connect('mongodb://127.0.0.1:1/db').catch((e) => e);
+        console.log(JSON.stringify({ code: e.code, packageName: e.packageName, message: e.message }));`;
+      writeFileSync(join(project, 'check.mjs'), script);
+      const run = spawnSync(process.execPath, ['check.mjs'], { cwd: project, encoding: 'utf8' });
+      expect(run.stderr).toBe('');
+      const error = JSON.parse(run.stdout) as {
+        code: string;
+        packageName: string;
+        message: string;
+      };
+      expect(error.code).toBe('UNSUPPORTED_SERVICE');
+      expect(error.packageName).toBe('@lock/docstore');
+      expect(error.message).toContain('npm i @lock/docstore');
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 
   it('a malformed URI, a non-string and unknown options are rejected before any import', async () => {
