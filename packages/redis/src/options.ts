@@ -42,8 +42,11 @@ export interface RedisBackendOptions {
    */
   readonly commandTimeout?: number;
   /**
-   * Fair first-come-first-served waiting (a queue per key in Redis, handoff in line order).
-   * `false` is the faster unfair path: waiters race for the lock when pub/sub wakes them.
+   * Waiting is always fair, first come first served (a queue per key in Redis, handoff in line
+   * order), and costs nothing while nobody waits.
+   * @deprecated `fair: false` is accepted and means the same as the default: the unfair mode it
+   * used to select was no faster uncontended than fair mode is now, and under contention it let
+   * one process take every acquisition while the others timed out.
    * @default true
    */
   readonly fair?: boolean;
@@ -101,6 +104,7 @@ export interface ResolvedOptions {
   readonly prefix: string;
   readonly connectTimeout: number;
   readonly commandTimeout: number;
+  /** Fair queueing; off only for the nodes of a Redlock quorum. */
   readonly fair: boolean;
   readonly queuePollInterval: number;
   readonly queueEntryTtl: number;
@@ -108,8 +112,11 @@ export interface ResolvedOptions {
   readonly onWarning: (message: string) => void;
 }
 
-/** Checks `options` (throwing `InvalidArgumentError` naming the option) and applies defaults. */
-export function resolveOptions(options: RedisBackendOptions): ResolvedOptions {
+/**
+ * Checks `options` (throwing `InvalidArgumentError` naming the option) and applies defaults.
+ * @param redlockNode whether the backend is a node of a Redlock quorum (never fair).
+ */
+export function resolveOptions(options: RedisBackendOptions, redlockNode = false): ResolvedOptions {
   checkOptions(options, 'options', REDIS_BACKEND_OPTION_NAMES);
   const sources = (['client', 'cluster', 'url', 'clientOptions', 'clusterOptions'] as const).filter(
     (name) => options[name] !== undefined,
@@ -136,6 +143,7 @@ export function resolveOptions(options: RedisBackendOptions): ResolvedOptions {
   const fair = options.fair ?? true;
   if (typeof fair !== 'boolean')
     throw new InvalidArgumentError('options.fair', fair, 'must be a boolean');
+  // `fair: false` is deprecated and means the same as fair (see RedisBackendOptions.fair).
   const queuePollInterval = options.queuePollInterval ?? 1_000;
   checkPositive(queuePollInterval, 'options.queuePollInterval');
   const queueEntryTtl = options.queueEntryTtl ?? Math.max(5_000, 3 * queuePollInterval);
@@ -162,7 +170,7 @@ export function resolveOptions(options: RedisBackendOptions): ResolvedOptions {
     prefix,
     connectTimeout,
     commandTimeout,
-    fair,
+    fair: !redlockNode,
     queuePollInterval,
     queueEntryTtl,
     checkEvictionPolicy,

@@ -21,6 +21,7 @@ import { toAcquireResult, toLockInfo, toOwnerChecked } from './replies.js';
 import { ScriptBatcher } from './script-batcher.js';
 import {
   ACQUIRE,
+  ACQUIRE_FAIR,
   type BatchableScript,
   EXTEND,
   EXTEND_MANY,
@@ -28,7 +29,6 @@ import {
   RAISE_FENCE,
   RELEASE,
   RELEASE_FAIR,
-  TRY_FAIR,
 } from './scripts.js';
 import { isRefusedSubscription, SharedSubscriber } from './subscriber.js';
 import { WatcherGroups } from './watchers.js';
@@ -74,10 +74,14 @@ export class RedisBackend implements LockBackend {
     options: QueuedAcquireOptions,
   ) => Promise<QueuedGrant>;
 
-  /** Checks `options` at once; connects on first use (see {@link RedisBackend.connect}). */
-  constructor(options: RedisBackendOptions) {
-    this.#options = resolveOptions(options);
-    this.name = this.#options.fair ? 'redis' : 'redis (unfair)';
+  /**
+   * Checks `options` at once; connects on first use (see {@link RedisBackend.connect}).
+   * @param internal for {@link RedlockBackend} only: `redlockNode` makes this backend one node
+   * of a quorum (no queue; every release announced, for the quorum's watchers).
+   */
+  constructor(options: RedisBackendOptions, internal?: { readonly redlockNode?: boolean }) {
+    this.#options = resolveOptions(options, internal?.redlockNode === true);
+    this.name = this.#options.fair ? 'redis' : 'redis (redlock node)';
     this.#connection = new RedisConnection(
       addressOf(options),
       sourceOf(options, this.#options.connectTimeout),
@@ -118,17 +122,18 @@ export class RedisBackend implements LockBackend {
   }
 
   /**
-   * One attempt: takes the lock if it is free (in fair mode: and nobody is queued) and hands out
-   * the next fence; otherwise reports the holder and its remaining TTL. One script, one round trip.
+   * One attempt: takes the lock if it is free (and nobody is queued) and hands out the next
+   * fence; otherwise reports the holder and its remaining TTL. One script, one round trip; while
+   * nobody waits it runs two commands in Redis and never touches the queue (see `ACQUIRE_FAIR`).
    */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const keys = lockKeys(this.#options.prefix, request.key);
     const ttl = String(Math.ceil(request.ttlMs));
     const reply = this.#options.fair
       ? await this.#script(
-          TRY_FAIR,
+          ACQUIRE_FAIR,
           [keys.lock, keys.fence, keys.queue, keys.queueExpiry],
-          [request.owner, ttl],
+          [request.owner, ttl, keys.channel],
           'acquire',
           request.key,
         )
@@ -179,8 +184,9 @@ export class RedisBackend implements LockBackend {
   }
 
   /**
-   * Deletes the lock if `owner` holds it and announces the release on the key's channel (in fair
-   * mode naming the next waiter in line). One script, one round trip.
+   * Deletes the lock if `owner` holds it. If waiters are queued, hands it to the first in line
+   * and announces that on the key's channel; if nobody waits, announces nothing. One script, one
+   * round trip.
    */
   async release(request: ReleaseRequest): Promise<OwnerCheckedResult> {
     const keys = lockKeys(this.#options.prefix, request.key);

@@ -125,19 +125,21 @@ export class RedlockBackend implements LockBackend {
     this.quorum = Math.floor(nodes.length / 2) + 1;
     this.#nodes = nodes.map(
       (node) =>
-        new RedisBackend({
-          ...sourceOf(node),
-          fair: false,
-          commandTimeout,
-          ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
-          ...(options.connectTimeout === undefined
-            ? {}
-            : { connectTimeout: options.connectTimeout }),
-          ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
-          ...(options.checkEvictionPolicy === undefined
-            ? {}
-            : { checkEvictionPolicy: options.checkEvictionPolicy }),
-        }),
+        new RedisBackend(
+          {
+            ...sourceOf(node),
+            commandTimeout,
+            ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+            ...(options.connectTimeout === undefined
+              ? {}
+              : { connectTimeout: options.connectTimeout }),
+            ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+            ...(options.checkEvictionPolicy === undefined
+              ? {}
+              : { checkEvictionPolicy: options.checkEvictionPolicy }),
+          },
+          { redlockNode: true },
+        ),
     );
   }
 

@@ -1,5 +1,11 @@
 import type { AcquireResult, BackendLockInfo, OwnerCheckedResult } from '@lock/core';
 import { BackendError } from '@lock/core';
+import { WAITING_MARK } from './scripts.js';
+
+/** An owner token as stored, without fair mode's mark for "waiters are queued". */
+function unmarked(value: string): string {
+  return value.endsWith(WAITING_MARK) ? value.slice(0, -WAITING_MARK.length) : value;
+}
 
 /** Maps a script's 1 / 0 / -1 to an owner-checked result. */
 export function toOwnerChecked(reply: unknown): OwnerCheckedResult {
@@ -29,7 +35,7 @@ export function toAcquireResult(reply: unknown): AcquireResult & { ticket?: stri
   if (Number(flag) === 1) return { acquired: true, fence: Number(second) };
   return {
     acquired: false,
-    holder: typeof second === 'string' ? second : undefined,
+    holder: typeof second === 'string' ? unmarked(second) : undefined,
     remainingMs: remaining(pttl),
     ...(ticket === undefined || ticket === null ? {} : { ticket: String(ticket) }),
   };
@@ -41,7 +47,7 @@ export function toLockInfo(reply: unknown): BackendLockInfo | undefined {
   if (typeof owner !== 'string') return undefined;
   const fenceNumber = fence === null || fence === undefined ? undefined : Number(fence);
   return {
-    owner,
+    owner: unmarked(owner),
     remainingMs: remaining(pttl),
     fence: fenceNumber !== undefined && Number.isFinite(fenceNumber) ? fenceNumber : undefined,
   };

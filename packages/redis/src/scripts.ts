@@ -23,6 +23,32 @@ function script(keys: number, text: string): LockScript {
   return { SCRIPT: text, SHA1: defined.SHA1, NUMBER_OF_KEYS: keys };
 }
 
+/**
+ * Fair mode marks a lock that has waiters queued behind it by appending this to its holder's
+ * owner token (`SET … XX KEEPTTL`, so its TTL is untouched). A release then learns whether
+ * anyone waits from the one GET it does anyway: an unmarked lock is deleted and nothing more
+ * (no queue lookup, no PUBLISH). Owner tokens never contain whitespace (core's identities may
+ * not), so a marked value cannot be another owner's token.
+ */
+export const WAITING_MARK = ' q';
+
+/** Lua: whether value `v` is `owner`'s lock, marked or not. */
+const OWNS = (v: string, owner: string) =>
+  `(${v} == ${owner} or ${v} == ${owner} .. '${WAITING_MARK}')`;
+
+/**
+ * Lua function `next_fence(fence, waiting)`: counts the next fence and keeps the counter's parity
+ * in step with the queue. Fair mode's plain acquire (SET NX PX, then INCRBY fence 2, pipelined,
+ * no script) learns from the parity whether anyone was queued (odd) without a queue lookup.
+ */
+const NEXT_FENCE = `
+local function next_fence(fence, waiting)
+  local c = redis.call('INCRBY', fence, 2)
+  if (c % 2 == 1) ~= waiting then c = redis.call('INCR', fence) end
+  return c
+end
+`;
+
 /** Server time in milliseconds (Redis 7 replicates script effects, so TIME is allowed). */
 const NOW = `
 local t = redis.call('TIME')
@@ -41,18 +67,27 @@ while true do
 end
 `;
 
-/** Publishes the live head's ticket (or "free") on the release channel. */
+/**
+ * Publishes the live head's ticket (or "free") on the release channel. A lock handed over to a
+ * waiter is marked if others still wait behind it; the fence counter's parity says whether
+ * anyone still waits. Needs NEXT_FENCE defined.
+ */
 const HAND_OVER = (lock: string, fence: string, queue: string, expiry: string, channel: string) => `
 local nxt = redis.call('ZRANGE', ${queue}, 0, 0, 'WITHSCORES')
 if #nxt == 0 then
+  local c = tonumber(redis.call('GET', ${fence}) or '0')
+  if c % 2 == 1 then redis.call('INCR', ${fence}) end
   redis.call('PUBLISH', ${channel}, 'free')
 else
   local grantTtl = redis.call('HGET', ${expiry}, 't:' .. nxt[1])
   if grantTtl then
     redis.call('ZREM', ${queue}, nxt[1])
     redis.call('HDEL', ${expiry}, nxt[1], 't:' .. nxt[1])
-    redis.call('SET', ${lock}, nxt[1], 'PX', grantTtl)
-    local granted = redis.call('INCR', ${fence})
+    local more = redis.call('ZCARD', ${queue}) > 0
+    local value = nxt[1]
+    if more then value = value .. '${WAITING_MARK}' end
+    redis.call('SET', ${lock}, value, 'PX', grantTtl)
+    local granted = next_fence(${fence}, more)
     redis.call('PUBLISH', ${channel}, 'g:' .. nxt[2] .. ':' .. granted .. ':' .. grantTtl)
   else
     redis.call('PUBLISH', ${channel}, nxt[2])
@@ -138,40 +173,55 @@ end`,
 );
 
 /**
- * Fair first attempt: takes the lock only if it is free and nobody (alive) waits for it.
- * Keys: lock, fence, queue, queueExpiry. Arguments: owner, ttl.
- * Reply: `{1, fence}` or `{0, holder or nil, pttl}`.
+ * Fair first attempt: takes the lock if it is free and nobody (alive) waits for it.
+ * Keys: lock, fence, queue, queueExpiry. Arguments: owner, ttl, channel.
+ * Reply: `{1, fence}` or `{0, holder or false, pttl}`.
+ *
+ * Uncontended it runs two commands, `SET NX PX GET` and `INCRBY fence 2`, and never looks at the
+ * queue: the counter's parity says whether waiters are queued. Odd means the lock had expired
+ * under queued waiters (its holder died or lost it) and the SET jumped the line: if live waiters
+ * remain, the lock goes straight to the head of the line and the caller queues behind them;
+ * otherwise (their places expired) the counter is made even again and the caller keeps it.
  */
-export const TRY_FAIR = batchable(
-  'try_fair',
+export const ACQUIRE_FAIR = batchable(
+  'acquire_fair',
   4,
-  2,
-  `
-local function try_fair(lock, fence, queue, expiry, owner, ttl)
-  local current = redis.call('GET', lock)
-  if current then return {0, current, redis.call('PTTL', lock)} end
-  if redis.call('EXISTS', queue) == 1 then
-    ${NOW}
-    ${PRUNE('queue', 'expiry')}
-    if redis.call('EXISTS', queue) == 1 then return {0, false, -1} end
+  3,
+  `${NEXT_FENCE}
+local function acquire_fair(lock, fence, queue, expiry, owner, ttl, channel)
+  local holder = redis.call('SET', lock, owner, 'NX', 'PX', ttl, 'GET')
+  if holder then return {0, holder, redis.call('PTTL', lock)} end
+  local counted = redis.pcall('INCRBY', fence, 2)
+  if type(counted) == 'table' and counted.err then
+    redis.call('DEL', lock)
+    return counted
   end
-  redis.call('SET', lock, owner, 'PX', ttl)
-  ${GRANT('lock', 'fence')}
+  if counted % 2 == 0 then return {1, counted} end
+  ${NOW}
+  ${PRUNE('queue', 'expiry')}
+  if redis.call('EXISTS', queue) == 0 then
+    return {1, redis.call('INCR', fence)}
+  end
+  redis.call('DEL', lock)
+  ${HAND_OVER('lock', 'fence', 'queue', 'expiry', 'channel')}
+  return {0, false, -1}
 end`,
 );
 
 /**
  * Fair claim: join (or stay in) the queue, refreshing this waiter's expiry, and take the lock if
- * it is free and this waiter is first in line. KEYS: lock, fence, queue, queueExpiry,
- * queueTicket. ARGV: owner, ttl, entryTtl.
- * Reply: `{1, fence}` or `{0, holder or nil, pttl, ticket}`.
+ * it is free and this waiter is first in line. A lock held by someone else is marked (see
+ * {@link WAITING_MARK}) so that its release hands it over; the first waiter to join makes the
+ * fence counter odd. KEYS: lock, fence, queue, queueExpiry, queueTicket. ARGV: owner, ttl,
+ * entryTtl. Reply: `{1, fence}` or `{0, holder or nil, pttl, ticket}`.
  */
 export const CLAIM_FAIR = script(
   5,
-  `
+  `${NEXT_FENCE}
 local owner, entryTtl = ARGV[1], tonumber(ARGV[3])
 ${NOW}
-if redis.call('GET', KEYS[1]) == owner then
+local holder = redis.call('GET', KEYS[1])
+if ${OWNS('holder', 'owner')} then
   -- A release handed us the lock already: refresh its TTL, so that this claim's send time is
   -- a sound start for its validity, and report its fence.
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -181,6 +231,8 @@ local ticket = redis.call('ZSCORE', KEYS[3], owner)
 if not ticket then
   ticket = redis.call('INCR', KEYS[5])
   redis.call('ZADD', KEYS[3], ticket, owner)
+  local c = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if c % 2 == 0 then redis.call('INCR', KEYS[2]) end
 end
 -- A lock handed over by a release lives at most entryTtl before its new holder renews it,
 -- so a waiter that died in the queue blocks the lock no longer than its place would.
@@ -189,7 +241,6 @@ redis.call('PEXPIRE', KEYS[3], entryTtl * 2)
 redis.call('PEXPIRE', KEYS[4], entryTtl * 2)
 redis.call('PEXPIRE', KEYS[5], entryTtl * 2)
 ${PRUNE('KEYS[3]', 'KEYS[4]')}
-local holder = redis.call('GET', KEYS[1])
 if not holder then
   local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
   if head == nil or head == owner then
@@ -197,10 +248,17 @@ if not holder then
       redis.call('ZREM', KEYS[3], owner)
       redis.call('HDEL', KEYS[4], owner, 't:' .. owner)
     end
-    redis.call('SET', KEYS[1], owner, 'PX', ARGV[2])
-    return {1, redis.call('INCR', KEYS[2])}
+    local more = redis.call('EXISTS', KEYS[3]) == 1
+    local value = owner
+    if more then value = owner .. '${WAITING_MARK}' end
+    redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
+    return {1, next_fence(KEYS[2], more)}
   end
   return {0, false, -1, tonumber(ticket)}
+end
+-- Held: mark it, so that its release hands it to the head of the line and announces that.
+if string.sub(holder, -${WAITING_MARK.length}) ~= '${WAITING_MARK}' then
+  redis.call('SET', KEYS[1], holder .. '${WAITING_MARK}', 'XX', 'KEEPTTL')
 end
 return {0, holder, redis.call('PTTL', KEYS[1]), tonumber(ticket)}
 `,
@@ -212,10 +270,12 @@ return {0, holder, redis.call('PTTL', KEYS[1]), tonumber(ticket)}
  */
 export const LEAVE_QUEUE = script(
   4,
-  `${NOW}
+  `${NEXT_FENCE}
+${NOW}
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1], 't:' .. ARGV[1])
-local handedToUs = redis.call('GET', KEYS[3]) == ARGV[1]
+local current = redis.call('GET', KEYS[3])
+local handedToUs = ${OWNS('current', 'ARGV[1]')}
 if handedToUs then redis.call('DEL', KEYS[3]) end
 if handedToUs or (removed == 1 and redis.call('EXISTS', KEYS[3]) == 0) then
   ${PRUNE('KEYS[1]', 'KEYS[2]')}
@@ -225,12 +285,12 @@ return removed
 `,
 );
 
-/** Owner-checked extend. KEYS: lock. ARGV: owner, ttl. */
+/** Owner-checked extend (a lock marked as waited for is still its owner's). KEYS: lock. ARGV: owner, ttl. */
 export const EXTEND = script(
   1,
   `
 local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then
+if ${OWNS('v', 'ARGV[1]')} then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
@@ -242,14 +302,19 @@ return 0
 /**
  * Owner-checked extend of many locks (one slot). KEYS: locks. ARGV: owner1, ttl1, owner2, ttl2…
  * Reply: one result per key, in order.
+ *
+ * One MGET reads every owner, then one PEXPIRE per lock still held by its owner: a renewal
+ * costs Redis one command per lock plus two per batch (this EVALSHA and the MGET), where a
+ * GET + PEXPIRE per lock cost two.
  */
 export const EXTEND_MANY = script(
   0,
   `
 local out = {}
+local values = redis.call('MGET', unpack(KEYS))
 for i, key in ipairs(KEYS) do
-  local v = redis.call('GET', key)
-  if v == ARGV[2 * i - 1] then
+  local v, owner = values[i], ARGV[2 * i - 1]
+  if ${OWNS('v', 'owner')} then
     redis.call('PEXPIRE', key, ARGV[2 * i])
     out[i] = 1
   elseif v then
@@ -282,23 +347,29 @@ end`,
 );
 
 /**
- * Fair release: hands the lock straight to the first live waiter (and announces that), or
- * frees it. Keys: lock, queue, queueExpiry, fence. Arguments: owner, channel.
+ * Fair release. An unmarked lock (nobody queued) is deleted and that is all: no queue lookup, no
+ * PUBLISH. A marked one (see {@link WAITING_MARK}) goes straight to the first live waiter (and
+ * that is announced), or is freed if every waiter's place expired.
+ * Keys: lock, queue, queueExpiry, fence. Arguments: owner, channel.
+ *
+ * No wake-up is lost in between: a waiter joins the queue and marks the lock in one script
+ * (CLAIM_FAIR), after subscribing, so it runs either before this release (which then sees the
+ * mark and hands over) or after it (and then finds the lock free and takes it).
  */
 export const RELEASE_FAIR = batchable(
   'release_fair',
   4,
   2,
-  `
+  `${NEXT_FENCE}
 local function release_fair(lock, queue, expiry, fence, owner, channel)
   local v = redis.call('GET', lock)
-  if not v then return 0 end
-  if v ~= owner then return -1 end
-  redis.call('DEL', lock)
-  if redis.call('EXISTS', queue) == 0 then
-    redis.call('PUBLISH', channel, 'free')
+  if v == owner then
+    redis.call('DEL', lock)
     return 1
   end
+  if not v then return 0 end
+  if v ~= owner .. '${WAITING_MARK}' then return -1 end
+  redis.call('DEL', lock)
   ${NOW}
   ${PRUNE('queue', 'expiry')}
   ${HAND_OVER('lock', 'fence', 'queue', 'expiry', 'channel')}
@@ -326,7 +397,8 @@ export const RAISE_FENCE = script(
   `
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
 if current < tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2]) end
-if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+local v = redis.call('GET', KEYS[1])
+if ${OWNS('v', 'ARGV[1]')} then return 1 end
 return 0
 `,
 );
