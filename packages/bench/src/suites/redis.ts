@@ -14,7 +14,7 @@ import { startRedis } from './servers.js';
 const RETRY_MS = 10;
 
 /**
- * Redis: @lock/redis (fair FIFO by default, and its non-fair fast path) against redlock 4.2.0,
+ * Redis: @lock/redis (fair FIFO; `fair: false` is deprecated and the same) against redlock 4.2.0,
  * redlock 5.0.0-beta.2 (ioredis), redlock-universal (node-redis), redis-semaphore (ioredis) and a
  * raw SET NX PX + EVALSHA delete loop on node-redis (adapters/raw-node-redis.ts). One redis-server for all;
  * pnpm bench adds redis-benchmark, the server's own floor, as a column of its own.
@@ -36,14 +36,7 @@ export async function redisSuite(): Promise<Suite> {
     return calls;
   };
   const adapters: LockAdapter[] = [
-    ourAdapter('@lock/redis (fair)', await connect(url, { ttl: 10_000 }), { requestCount }),
-    ourAdapter(
-      '@lock/redis (fair: false)',
-      await connect(url, { ttl: 10_000, backend: { fair: false } }),
-      {
-        requestCount,
-      },
-    ),
+    ourAdapter('@lock/redis', await connect(url, { ttl: 10_000 }), { requestCount }),
     await rawNodeRedis(url, RETRY_MS, requestCount),
     redlock4(url, requestCount),
     redlock5(url, requestCount),
