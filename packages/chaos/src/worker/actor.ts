@@ -68,8 +68,20 @@ export class Actor {
   async probe(keys: readonly string[], timeoutMs: number): Promise<void> {
     await Promise.all(
       keys.map(async (key) => {
-        const hold = await this.#acquire(key, 'lock', timeoutMs).catch(() => undefined);
-        if (hold !== undefined) await this.#release(hold).catch(() => {});
+        // A failed attempt (a client still reconnecting after a restart fails fast, as it
+        // should) is tried again until the probe's time is up: the liveness checker asks whether
+        // the key is blocked, not whether the first request after healing found a connection.
+        const deadline = performance.now() + timeoutMs;
+        for (;;) {
+          const left = deadline - performance.now();
+          if (left <= 0) return;
+          const hold = await this.#acquire(key, 'lock', left).catch(() => undefined);
+          if (hold !== undefined) {
+            await this.#release(hold).catch(() => {});
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, Math.min(100, left)));
+        }
       }),
     );
   }
