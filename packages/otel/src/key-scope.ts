@@ -27,6 +27,7 @@ export class KeyScope {
   readonly #instruments: LockInstruments;
   readonly #losses = new Map<string, { readonly attributes: Attributes; readonly tally: Tally }>();
   readonly #errors = new Map<string, Tally>();
+  readonly #failures = new Map<LockErrorCode, Attributes>();
 
   constructor(instruments: LockInstruments, systemName: string, key: string | undefined) {
     this.#instruments = instruments;
@@ -75,6 +76,16 @@ export class KeyScope {
       this.#losses.set(id, loss);
     }
     return loss;
+  }
+
+  /** The attributes of a failed acquire call's `lock.acquire.duration`: the base plus `error.type`. */
+  failed(code: LockErrorCode): Attributes {
+    let attributes = this.#failures.get(code);
+    if (attributes === undefined) {
+      attributes = { ...this.base, [LockAttributes.ERROR_TYPE]: code };
+      this.#failures.set(code, attributes);
+    }
+    return attributes;
   }
 
   /** The tally of `lock.errors` for `code` and `operation`. */

@@ -54,8 +54,6 @@ export class LockInstruments {
   readonly lossRemainingValidity: Histogram;
   readonly renewalDuration: Histogram;
   readonly #tallies = new Map<TalliedRole, Map<string, Tally>>();
-  /** Run before each collection (instrumentations sweep locks that ended without an event). */
-  readonly #beforeCollect = new Set<() => void>();
 
   constructor(meter: Meter) {
     const histogram = (description: InstrumentDescription) =>
@@ -103,14 +101,7 @@ export class LockInstruments {
     return tally;
   }
 
-  /** Runs `hook` before each collection until the returned function is called. */
-  beforeCollect(hook: () => void): () => void {
-    this.#beforeCollect.add(hook);
-    return () => this.#beforeCollect.delete(hook);
-  }
-
   #observe(result: BatchObservableResult, observables: Map<TalliedRole, Observable>): void {
-    for (const hook of this.#beforeCollect) hook();
     for (const [role, tallies] of this.#tallies) {
       const observable = observables.get(role) as Observable;
       for (const tally of tallies.values()) {

@@ -1,4 +1,4 @@
-import { isLockError, type LockEventMap, type LockHandle } from '@lock/core';
+import type { LockEventMap, LockHandle } from '@lock/core';
 import type { Span } from '@opentelemetry/api';
 import type { HoldEnd, KeyScope, KeyScopes } from './key-scope.js';
 import type { LockInstruments } from './lock-instruments.js';
@@ -8,14 +8,16 @@ import { endHoldSpan, type LockSpanMaker, spanAtRisk, spanLost } from './lock-sp
 class Hold {
   renewals = 0;
   ended = false;
-  /** When its release was confirmed, on the locker's clock (for the next holder's handoff). */
-  releasedAt: number | undefined = undefined;
-  /** Set when the key was granted to a waiting call of this process before this release was confirmed. */
-  handedOverEarly = false;
+  /** When its release was sent, on the locker's clock (set once the release is confirmed). */
+  releaseSentAt: number | undefined = undefined;
+  /**
+   * A call of this process that was waiting and got the key before this hold's release was
+   * confirmed (both replies raced): when that call began and when it was granted.
+   */
+  successor: { readonly startedAt: number; readonly grantedAt: number } | undefined = undefined;
 
   constructor(
     readonly lock: LockHandle,
-    readonly key: string,
     readonly scope: KeyScope,
     /** When the grant was reported, on the locker's clock. */
     readonly grantedAt: number,
@@ -28,8 +30,8 @@ const MAX_HANDOFF_CANDIDATES = 10_000;
 
 /**
  * Turns one locker's events into metrics and spans. Holds are tracked from `acquired` to
- * `released` or `lost` (hold time on loss, the held-locks count, hold spans, handoffs); a lock
- * whose end core reports with no event of its own is found by {@link LockTelemetry.sweep}.
+ * `released`, `lost` or a failed release (hold time, the held-locks count, hold spans, handoffs);
+ * core reports exactly one of these for every grant.
  */
 export class LockTelemetry {
   readonly #now: () => number;
@@ -38,7 +40,7 @@ export class LockTelemetry {
   readonly #spans: LockSpanMaker;
   /** Holds not yet ended, by lock. */
   readonly #live = new Map<LockHandle, Hold>();
-  /** The latest hold of each key, live or ended (its release time dates the next handoff). */
+  /** The latest hold of each key, live or ended (its release's send time dates the next handoff). */
   readonly #latest = new Map<string, Hold>();
 
   constructor(
@@ -62,29 +64,39 @@ export class LockTelemetry {
     scope.acquisitions[contended].value += 1;
     scope.attempts.value += event.attempts;
     scope.held.value += 1;
-    const previous = this.#latest.get(event.key);
-    if (previous !== undefined && event.contended) {
-      this.#handoff(previous, now - event.waitMs, now, scope);
+    if (event.contended) {
+      const previous = this.#latest.get(event.key);
+      if (previous !== undefined) this.#handoff(previous, now - event.waitMs, now);
     }
-    const hold = new Hold(event.lock, event.key, scope, now, this.#spans.acquired(event, scope));
+    const hold = new Hold(event.lock, scope, now, this.#spans.acquired(event, scope));
     this.#live.set(event.lock, hold);
     this.#latest.set(event.key, hold);
     if (this.#latest.size > MAX_HANDOFF_CANDIDATES) this.#evictEndedHolds();
   }
 
-  /** `released`: hold time, held count, a handoff that beat the release's reply. */
+  /** `acquire-failed`: the failed call's wait time, by error code; its acquire span. */
+  acquireFailed(event: LockEventMap['acquire-failed']): void {
+    const scope = this.#scopes.of(event.key);
+    this.#instruments.acquireDuration.record(event.waitMs / 1000, scope.failed(event.code));
+    this.#spans.failed(event, scope);
+  }
+
+  /** `released`: hold time, held count, the handoff to a waiter granted before this reply. */
   released(event: LockEventMap['released']): void {
     const hold = this.#live.get(event.lock);
     if (hold === undefined) return; // granted while the locker closed: never reported acquired
     this.#end(hold, 'released', event.holdMs);
-    // Core's hold time runs from the grant to now, on the same clock: no second clock read.
-    hold.releasedAt = hold.grantedAt + event.holdMs;
-    if (hold.handedOverEarly) this.#instruments.handoffDuration.record(0, hold.scope.base);
+    hold.releaseSentAt = event.sentAt;
+    const successor = hold.successor;
+    if (successor !== undefined && event.sentAt >= successor.startedAt) {
+      this.#recordHandoff(successor.grantedAt - event.sentAt, hold.scope);
+    }
   }
 
   /** `lost`: loss count by reason, detection delay, remaining validity, hold time, span. */
   lost(event: LockEventMap['lost']): void {
-    const scope = this.#scopes.of(event.key);
+    const hold = this.#live.get(event.lock);
+    const scope = hold?.scope ?? this.#scopes.of(event.key);
     const loss = scope.loss(event.reason, event.beforeValidityEndMs < 0);
     loss.tally.value += 1;
     this.#instruments.lossDetectionDuration.record(
@@ -95,10 +107,9 @@ export class LockTelemetry {
       Math.max(0, event.beforeValidityEndMs) / 1000,
       loss.attributes,
     );
-    const hold = this.#live.get(event.lock);
     if (hold === undefined) return; // lost before its grant was reported
     if (hold.span !== undefined) spanLost(hold.span, event);
-    this.#end(hold, 'lost', this.#now() - hold.grantedAt, `lock lost (${event.reason})`);
+    this.#end(hold, 'lost', event.holdMs, `lock lost (${event.reason})`);
   }
 
   /** `renewed`: renewal count and round trip. */
@@ -120,33 +131,24 @@ export class LockTelemetry {
     if (hold?.span !== undefined) spanAtRisk(hold.span, event);
   }
 
-  /** `denied`: contention count. */
+  /** `denied`: contention count; the denial goes on its call's acquire span. */
   denied(event: LockEventMap['denied']): void {
     this.#scopes.of(event.key).denials.value += 1;
+    this.#spans.denied(event);
   }
 
-  /** `backend-error`: error count; a failed release ends its hold. */
+  /** `backend-error`: error count; a release without a reply ends its hold. */
   backendError(event: LockEventMap['backend-error']): void {
     this.#scopes.of(event.key).error(event.code, event.operation).value += 1;
-    if (event.operation === 'release' && event.key !== undefined) this.#releaseFailed(event.key);
-  }
-
-  /**
-   * Ends holds whose end came with no event: a release the backend refused (core aborts the
-   * lock's signal with a `released-elsewhere` loss but reports neither `released` nor `lost`).
-   * Also lets core notice a lock whose validity ran out while its timer was late. Runs before
-   * each metric collection and on a slow timer.
-   */
-  sweep(): void {
-    for (const hold of this.#live.values()) {
-      // Reading `held` may itself report a loss (by the clock), which ends the hold.
-      if (hold.ended || hold.lock.held) continue;
-      const reason: unknown = hold.lock.signal.aborted ? hold.lock.signal.reason : undefined;
-      if (hold.ended || !isLockError(reason, 'LOST')) continue; // a release still under way
-      // When the refusal came is unknown: the loss is counted, with no hold time or detection delay.
-      hold.scope.loss(reason.reason, false).tally.value += 1;
-      this.#end(hold, 'lost', undefined, `lock lost (${reason.reason}): its release was refused`);
-    }
+    if (event.operation !== 'release' || event.lock === undefined) return;
+    const hold = this.#live.get(event.lock);
+    if (hold === undefined) return;
+    this.#end(
+      hold,
+      'release_failed',
+      this.#now() - hold.grantedAt,
+      'release failed: the lock expires by its TTL',
+    );
   }
 
   /**
@@ -156,6 +158,7 @@ export class LockTelemetry {
   stop(): void {
     for (const hold of this.#live.values()) this.#end(hold, 'unobserved', undefined);
     this.#latest.clear();
+    this.#spans.stop();
   }
 
   #end(hold: Hold, end: HoldEnd | 'unobserved', holdMs: number | undefined, detail?: string): void {
@@ -170,35 +173,23 @@ export class LockTelemetry {
   }
 
   /**
-   * A waiting call of this process got `previous`'s key: the handoff runs from `previous`'s
-   * confirmed release; if the grant came first (both replies raced), it is recorded as 0 once
-   * the release is confirmed. A release before the call started is no handoff.
+   * A call of this process that began at `startedAt` and waited got `previous`'s key at `now`:
+   * the handoff runs from the moment `previous`'s release was sent. If the release is not
+   * confirmed yet (both replies raced), it is recorded once it is. A release sent before the
+   * call began is no handoff to it, nor is a hold that ended lost.
    */
-  #handoff(previous: Hold, callStartedAt: number, now: number, scope: KeyScope): void {
-    if (previous.releasedAt !== undefined) {
-      if (previous.releasedAt >= callStartedAt) {
-        this.#instruments.handoffDuration.record((now - previous.releasedAt) / 1000, scope.base);
+  #handoff(previous: Hold, startedAt: number, now: number): void {
+    if (previous.releaseSentAt !== undefined) {
+      if (previous.releaseSentAt >= startedAt) {
+        this.#recordHandoff(now - previous.releaseSentAt, previous.scope);
       }
     } else if (!previous.ended) {
-      previous.handedOverEarly = true;
+      previous.successor = { startedAt, grantedAt: now };
     }
   }
 
-  /** A release failed with no reply: its lock is left to expire by its TTL. */
-  #releaseFailed(key: string): void {
-    const latest = this.#latest.get(key);
-    const candidates =
-      latest !== undefined && !latest.ended && !latest.lock.held
-        ? [latest]
-        : [...this.#live.values()].filter((hold) => hold.key === key && !hold.lock.held);
-    for (const hold of candidates) {
-      this.#end(
-        hold,
-        'release_failed',
-        this.#now() - hold.grantedAt,
-        'release failed: the lock expires by its TTL',
-      );
-    }
+  #recordHandoff(ms: number, scope: KeyScope): void {
+    this.#instruments.handoffDuration.record(Math.max(0, ms) / 1000, scope.base);
   }
 
   /** Forgets the oldest ended holds (they only date handoffs of keys not taken again since). */

@@ -62,11 +62,19 @@ export function describeEventPaths(target: TelemetryTarget): void {
       await server?.stop();
     });
 
-    /** An instrumented locker of its own, with a fresh SDK; cleaned up after the test. */
-    const setup = (options: InstrumentOptions = {}, ttl = target.ttl) => {
+    /**
+     * An instrumented locker of its own, with a fresh SDK; cleaned up after the test. `listen`
+     * adds listeners before the instrumentation's (listeners run in the order they were added).
+     */
+    const setup = (
+      options: InstrumentOptions = {},
+      ttl = target.ttl,
+      listen: (locker: Locker) => void = () => {},
+    ) => {
       const telemetry = new Telemetry();
       const namespace = randomNamespace();
       const locker = createLocker(target.backend(server, namespace), { ttl, onError: () => {} });
+      listen(locker);
       const stop = instrument(locker, {
         meterProvider: telemetry.meterProvider,
         tracerProvider: telemetry.tracerProvider,
@@ -124,9 +132,19 @@ export function describeEventPaths(target: TelemetryTarget): void {
       expect(telemetry.metric('lock.acquire.duration')?.descriptor.unit).toBe('s');
     });
 
-    it('a call of this process waiting for the key: contention, and the handoff from the release', async () => {
-      const { telemetry, locker } = setup();
+    it("a call of this process waiting for the key: contention, and the handoff from the release's send time", async () => {
       const key = randomKey();
+      // When the waiting call's grant is reported, just before and just after the instrumentation sees it.
+      const granted: number[] = [];
+      const noteGrant = () => (event: LockEventMap['acquired']) => {
+        if (event.contended) granted.push(performance.now());
+      };
+      const { telemetry, locker } = setup({}, target.ttl, (locker) => {
+        locker.on('acquired', noteGrant());
+      });
+      locker.on('acquired', noteGrant());
+      const releases: LockEventMap['released'][] = [];
+      locker.on('released', (event) => releases.push(event));
       const first = await locker.lock(key);
       const waiting = locker.lock(key, { timeout: 10_000 });
       await sleep(150);
@@ -140,8 +158,102 @@ export function describeEventPaths(target: TelemetryTarget): void {
       expect(waited.min).toBeGreaterThanOrEqual(0.14);
       const handoff = telemetry.histogram('lock.handoff.duration', system);
       expect(handoff.count).toBe(1);
+      // From the first release's send time (not its confirmation, which may even come after the
+      // grant) to the grant, as the instrumentation saw it.
+      const sentAt = releases[0]?.sentAt ?? Number.NaN;
+      const [before = Number.NaN, after = Number.NaN] = granted;
+      expect(handoff.sum).toBeGreaterThanOrEqual((before - sentAt) / 1000);
+      expect(handoff.sum).toBeLessThanOrEqual((after - sentAt) / 1000);
       expect(handoff.max).toBeLessThan(1);
       expect(telemetry.histogram('lock.hold.duration').count).toBe(2);
+    });
+
+    it('the acquire span of a waiting call carries the attempts that found the key held', async () => {
+      const { telemetry, locker, namespace } = setup();
+      const other = createLocker(target.backend(server, namespace), { onError: () => {} });
+      cleanups.push(() => other.close());
+      const denials: LockEventMap['denied'][] = [];
+      locker.on('denied', (event) => denials.push(event));
+      const calls: number[] = [];
+      locker.on('acquired', (event) => calls.push(event.call));
+      const key = randomKey();
+      const held = await other.lock(key);
+      const waiting = locker.lock(key, { timeout: 10_000 });
+      await sleep(100);
+      await held.release();
+      await (await waiting).release();
+      const ofCall = denials.filter((denial) => denial.call === calls[0]);
+      expect(ofCall.length).toBeGreaterThanOrEqual(1);
+      const [acquire] = telemetry.ended('lock.acquire');
+      expect(acquire?.status.code).toBe(SpanStatusCode.UNSET);
+      expect(acquire?.attributes['lock.contended']).toBe(true);
+      const events = acquire?.events.filter((event) => event.name === 'lock.acquire.denied');
+      expect(events?.map((event) => event.attributes?.['lock.holder'])).toEqual(
+        ofCall.map((denial) => denial.holder),
+      );
+      for (const denial of ofCall) {
+        if (denial.holder !== undefined) expect(denial.holder).toBe(other.identity);
+      }
+    });
+
+    it('calls that give up: their wait time by error code, and ended, errored acquire spans', async () => {
+      const { telemetry, locker, namespace } = setup();
+      const other = createLocker(target.backend(server, namespace), { onError: () => {} });
+      cleanups.push(() => other.close());
+      const failures: LockEventMap['acquire-failed'][] = [];
+      const denials: LockEventMap['denied'][] = [];
+      locker.on('acquire-failed', (event) => failures.push(event));
+      locker.on('denied', (event) => denials.push(event));
+      const key = randomKey();
+      const held = await other.lock(key);
+      // Timed out, aborted by the caller, stopped by its session's close.
+      const timedOut = await locker.lock(key, { timeout: 200 }).catch((e: unknown) => e);
+      const abort = new AbortController();
+      const aborted = locker.lock(key, { signal: abort.signal }).catch((e: unknown) => e);
+      const session = locker.session();
+      const closed = session.lock(key).catch((e: unknown) => e);
+      await sleep(100);
+      abort.abort();
+      await session.close();
+      expect(isLockError(timedOut, 'TIMEOUT')).toBe(true);
+      expect(isLockError(await aborted, 'ABORTED')).toBe(true);
+      expect(isLockError(await closed, 'CLOSED')).toBe(true);
+      await held.release();
+      await telemetry.collect();
+      const failed = (code: string) =>
+        telemetry.histogram('lock.acquire.duration', { ...system, 'error.type': code });
+      expect(failed('TIMEOUT').count).toBe(1);
+      expect(failed('TIMEOUT').min).toBeGreaterThanOrEqual(0.19);
+      expect(failed('ABORTED').count).toBe(1);
+      expect(failed('CLOSED').count).toBe(1);
+      expect(failed('ABORTED').sum).toBeGreaterThanOrEqual(0.09);
+      // Failed calls carry error.type instead of lock.contended, and count no acquisition.
+      for (const attributes of telemetry.attributeSets('lock.acquire.duration')) {
+        expect(attributes).not.toHaveProperty('lock.contended');
+      }
+      expect(telemetry.sum('lock.acquisitions')).toBe(0);
+      expect(telemetry.sum('lock.held.count', system)).toBe(0);
+      const spans = telemetry.ended('lock.acquire');
+      expect(spans.map((span) => span.attributes['error.type']).sort()).toEqual([
+        'ABORTED',
+        'CLOSED',
+        'TIMEOUT',
+      ]);
+      for (const span of spans) {
+        const failure = failures.find((f) => f.code === span.attributes['error.type']);
+        expect(span.status).toEqual({
+          code: SpanStatusCode.ERROR,
+          message: `lock call failed: ${failure?.code}`,
+        });
+        expect(span.attributes['lock.acquire.attempts']).toBe(failure?.attempts);
+        expect(span.events.filter((event) => event.name === 'lock.acquire.denied')).toHaveLength(
+          denials.filter((denial) => denial.call === failure?.call).length,
+        );
+        // From the call to the moment it gave up, as core measured it.
+        const durationMs = span.duration[0] * 1000 + span.duration[1] / 1e6;
+        expect(durationMs).toBeCloseTo(failure?.waitMs ?? Number.NaN, 0);
+      }
+      expect(telemetry.ended('lock.hold')).toHaveLength(0);
     });
 
     it('an attempt that finds the key held counts a denial, and no acquisition', async () => {
@@ -192,7 +304,9 @@ export function describeEventPaths(target: TelemetryTarget): void {
       // From the last confirmed renewal to the loss: at least the time the deletion went unnoticed
       // (a renewal applied just before the deletion may be confirmed a round trip after it).
       expect(loss?.sinceLastRenewalMs).toBeGreaterThanOrEqual(noticedAfterMs - 100);
-      expect(telemetry.histogram('lock.hold.duration', { 'lock.hold.end': 'lost' }).count).toBe(1);
+      const held = telemetry.histogram('lock.hold.duration', { 'lock.hold.end': 'lost' });
+      expect(held.count).toBe(1);
+      expect(held.sum).toBeCloseTo((loss?.holdMs ?? Number.NaN) / 1000, 9);
       expect(telemetry.sum('lock.held.count', system)).toBe(0);
       const [hold] = telemetry.ended('lock.hold');
       const [acquire] = telemetry.ended('lock.acquire');
@@ -257,21 +371,30 @@ export function describeEventPaths(target: TelemetryTarget): void {
       expect(hold?.attributes['lock.hold.end']).toBe('release_failed');
     });
 
-    it('a release the backend refuses (core reports no event) is counted as a loss at the next collection', async () => {
+    it('a release that finds the key gone: a released-elsewhere loss with its hold time and detection delay', async () => {
       // A long TTL keeps keepalive from noticing the deletion before the release does.
       const { telemetry, locker, namespace } = setup({}, 20_000);
+      const reported = lossesReportedBy(locker);
       const lock = await locker.tryLock(randomKey());
       await target.forceDelete(server, namespace, lock.key);
       const refusal = await lock.release().catch((error: unknown) => error);
       expect(isLockError(refusal, 'NOT_FOUND') || isLockError(refusal, 'FORBIDDEN')).toBe(true);
       await telemetry.collect();
+      const [loss] = reported;
+      expect(reported).toHaveLength(1);
+      expect(loss?.reason).toBe('released-elsewhere');
+      expectLossRecorded(telemetry, loss);
       expect(telemetry.sum('lock.held.count', system)).toBe(0);
-      expect(
-        telemetry.sum('lock.losses', { ...system, 'lock.loss.reason': 'released-elsewhere' }),
-      ).toBe(1);
+      const held = telemetry.histogram('lock.hold.duration', {
+        ...system,
+        'lock.hold.end': 'lost',
+      });
+      expect(held.count).toBe(1);
+      expect(held.sum).toBeCloseTo((loss?.holdMs ?? Number.NaN) / 1000, 9);
       const [hold] = telemetry.ended('lock.hold');
       expect(hold?.status.code).toBe(SpanStatusCode.ERROR);
       expect(hold?.attributes['lock.hold.end']).toBe('lost');
+      expect(hold?.events.map((event) => event.name)).toEqual(['lock.lost']);
     });
 
     it('a backend that cannot be reached: errors by code and operation', async () => {
@@ -293,6 +416,13 @@ export function describeEventPaths(target: TelemetryTarget): void {
           'lock.operation.name': 'acquire',
         }),
       ).toBe(1);
+      // The call's wait, to its failure, by the same code.
+      const failed = telemetry.histogram('lock.acquire.duration', {
+        ...system,
+        'error.type': (error as { code: string }).code,
+      });
+      expect(failed.count).toBe(1);
+      expect(failed.max).toBeLessThan(5);
     });
 
     it('keys are recorded only when the keys option allows or maps them', async () => {
@@ -413,7 +543,7 @@ export function describeEventPaths(target: TelemetryTarget): void {
       expect(telemetry.sum('lock.held.count', system)).toBe(0);
       expect(telemetry.ended('lock.hold')).toHaveLength(2);
       expect(telemetry.ended('lock.hold')[1]?.attributes).not.toHaveProperty('lock.hold.end');
-      // Every path once more: acquire, contention, release, denial, loss, backend error.
+      // Every path once more: acquire, contention, release, denial, a call that gives up, loss.
       await open.release();
       const key = randomKey();
       const first = await locker.lock(key);
@@ -425,6 +555,7 @@ export function describeEventPaths(target: TelemetryTarget): void {
       cleanups.push(() => other.close());
       const held = await other.tryLock(key);
       await expect(locker.tryLock(key)).rejects.toMatchObject({ code: 'NOT_ACQUIRED' });
+      await expect(locker.lock(key, { timeout: 50 })).rejects.toMatchObject({ code: 'TIMEOUT' });
       await held.release();
       const doomed = await locker.tryLock(randomKey());
       await target.forceDelete(server, namespace, doomed.key);
