@@ -44,20 +44,17 @@ export function instrument(locker: Locker, options: InstrumentOptions = {}): () 
       'is already instrumented: call the function the first instrument() returned before instrumenting it again',
     );
   }
-  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(
-    SCOPE_NAME,
-    SCOPE_VERSION,
+  const sink = instrumentsOf(
+    (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE_NAME, SCOPE_VERSION),
   );
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
     SCOPE_NAME,
     SCOPE_VERSION,
   );
-  const instruments = instrumentsOf(meter);
   const clock = locker.clock;
   const telemetry = new LockTelemetry(
     () => clock.now(),
-    instruments,
-    new KeyScopes(instruments, locker.backend.name, options.keys),
+    new KeyScopes(sink, locker.backend.name, options.keys),
     new LockSpanMaker(tracer, options.spans ?? 'with-parent'),
   );
   const stops = [
