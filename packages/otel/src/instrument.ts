@@ -4,6 +4,7 @@ import { KeyScopes } from './key-scope.js';
 import { instrumentsOf } from './lock-instruments.js';
 import { LockSpanMaker } from './lock-spans.js';
 import { LockTelemetry } from './lock-telemetry.js';
+import { SINK } from './metric-sink.js';
 import { checkInstrumentOptions, type InstrumentOptions } from './options.js';
 import { SCOPE_NAME, SCOPE_VERSION } from './scope.js';
 
@@ -44,9 +45,11 @@ export function instrument(locker: Locker, options: InstrumentOptions = {}): () 
       'is already instrumented: call the function the first instrument() returned before instrumenting it again',
     );
   }
-  const sink = instrumentsOf(
-    (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE_NAME, SCOPE_VERSION),
-  );
+  const sink =
+    options.metricProducer?.[SINK] ??
+    instrumentsOf(
+      (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE_NAME, SCOPE_VERSION),
+    );
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
     SCOPE_NAME,
     SCOPE_VERSION,

@@ -61,13 +61,19 @@ export interface HistogramSeries {
 
 /**
  * Where an instrumentation's metrics go: the series and tallies it keeps for each attribute set
- * (today a meter's instruments). Asking twice for the same
+ * (a meter's instruments, or a `LockMetricProducer`'s own aggregation). Asking twice for the same
  * role and attribute set gives the same tally, so lockers sharing a sink add up.
  */
 export interface LockMetricSink {
   histogram(role: HistogramRole, attributes: Attributes): HistogramSeries;
   tally(role: TalliedRole, attributes: Attributes): Tally;
 }
+
+/**
+ * The key under which a {@link LockMetricSink} is found on a `LockMetricProducer`. A registered
+ * symbol: the producer's entry point and the main one are bundled apart, and must agree on it.
+ */
+export const SINK: unique symbol = Symbol.for('@lock/otel.metric-sink');
 
 /** A stable identity for an attribute set, independent of key order. */
 export function attributeSetId(attributes: Attributes): string {
