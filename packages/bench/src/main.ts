@@ -19,7 +19,8 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   redis: redisSuite,
   memcached: memcachedSuite,
   etcd: etcdSuite,
-  otel: otelSuite,
+  otel: () => otelSuite('redis'),
+  'otel-local': () => otelSuite('local'),
 };
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 2_000);

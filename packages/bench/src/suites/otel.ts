@@ -37,9 +37,13 @@ const discardSpans: SpanExporter = {
  * fair-mode locker set up several ways, measured in turns so that the machine's drift hits all
  * alike. Each variant has its own SDK, which collects every second (60 times the SDK's default
  * rate, so that collection is part of what is measured).
+ *
+ * With `'local'` (the `otel-local` suite), the same columns on @lock/local: no server and no
+ * I/O, so the client CPU per pair is all lock, events and telemetry, and what a column adds is
+ * read in microseconds without redis-server and the network stack sharing the cores.
  */
-export async function otelSuite(): Promise<Suite> {
-  const server = await startRedis();
+export async function otelSuite(on: 'redis' | 'local' = 'redis'): Promise<Suite> {
+  const server = on === 'redis' ? await startRedis() : { url: 'local:', stop: async () => {} };
   const providers: { shutdown(): Promise<void> }[] = [];
   const meterProvider = (producer?: LockMetricProducer) => {
     const provider = new MeterProvider({
@@ -108,9 +112,11 @@ export async function otelSuite(): Promise<Suite> {
     ),
   ];
   return {
-    name: 'otel',
+    name: on === 'redis' ? 'otel' : 'otel-local',
     notes: [
-      '@lock/redis (fair, the default) on one redis-server 7.0.15; every column is the same locker set up differently',
+      on === 'redis'
+        ? '@lock/redis (fair, the default) on one redis-server 7.0.15; every column is the same locker set up differently'
+        : '@lock/local (in-process, no I/O); every column is the same locker set up differently',
       `${ROUNDS} rounds, the columns taking turns in each; every figure is the median of its rounds`,
       'metrics: @opentelemetry/sdk-metrics 2.12.1 collecting every second into a discarding exporter, recorded through a meter or aggregated by a LockMetricProducer the reader collects; spans: sdk-trace-base 2.12.1, batch processor, discarding exporter',
       'client CPU µs per pair is this process’s user + system time divided by pairs: the steadier measure on a shared machine (redis-server runs on the same two cores)',
