@@ -6,6 +6,7 @@ export { instrument } from './instrument.js';
 export {
   type InstrumentOptions,
   type KeyPolicy,
+  type LockMetricProducerLike,
   MAX_RECORDED_KEYS,
   type SpanMode,
 } from './options.js';

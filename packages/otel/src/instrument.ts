@@ -4,6 +4,7 @@ import { KeyScopes } from './key-scope.js';
 import { instrumentsOf } from './lock-instruments.js';
 import { LockSpanMaker } from './lock-spans.js';
 import { LockTelemetry } from './lock-telemetry.js';
+import { SINK } from './metric-sink.js';
 import { checkInstrumentOptions, type InstrumentOptions } from './options.js';
 import { SCOPE_NAME, SCOPE_VERSION } from './scope.js';
 
@@ -11,18 +12,11 @@ import { SCOPE_NAME, SCOPE_VERSION } from './scope.js';
 const instrumented = new WeakSet<Locker>();
 
 /**
- * How often holds that ended without an event are looked for when no metric reader collects
- * (collections look first). A plain unref'd timer: this is bookkeeping, not lock timing, so it
- * needs neither the locker's clock nor to keep the process alive.
- */
-const SWEEP_INTERVAL_MS = 30_000;
-
-/**
  * Reports `locker`'s lock events (and those of its sessions) as OpenTelemetry metrics and spans,
- * until the returned function is called. Metrics: wait, hold, handoff, loss-detection and
- * renewal histograms; acquisition, attempt, denial, renewal, risk, loss and error counters; the
- * number of locks held. Spans: `lock.acquire` per granted acquisition and `lock.hold` per hold,
- * linked (see the README for every name, unit and attribute). Keys are recorded only as the
+ * until the returned function is called. Metrics: wait (of granted and of failed calls), hold,
+ * handoff, loss-detection and renewal histograms; acquisition, attempt, denial, renewal, risk,
+ * loss and error counters; the number of locks held. Spans: `lock.acquire` per acquire call
+ * (with its denied attempts) and `lock.hold` per hold, linked (see the README for every name, unit and attribute). Keys are recorded only as the
  * `keys` option says.
  *
  * Instrument the root locker only: its sessions report to the same listeners, and a session's
@@ -51,40 +45,36 @@ export function instrument(locker: Locker, options: InstrumentOptions = {}): () 
       'is already instrumented: call the function the first instrument() returned before instrumenting it again',
     );
   }
-  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(
-    SCOPE_NAME,
-    SCOPE_VERSION,
-  );
+  const sink =
+    options.metricProducer?.[SINK] ??
+    instrumentsOf(
+      (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE_NAME, SCOPE_VERSION),
+    );
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
     SCOPE_NAME,
     SCOPE_VERSION,
   );
-  const instruments = instrumentsOf(meter);
   const clock = locker.clock;
   const telemetry = new LockTelemetry(
     () => clock.now(),
-    instruments,
-    new KeyScopes(instruments, locker.backend.name, options.keys),
+    new KeyScopes(sink, locker.backend.name, options.keys),
     new LockSpanMaker(tracer, options.spans ?? 'with-parent'),
   );
   const stops = [
     locker.on('acquired', (event) => telemetry.acquired(event)),
+    locker.on('acquire-failed', (event) => telemetry.acquireFailed(event)),
     locker.on('released', (event) => telemetry.released(event)),
     locker.on('lost', (event) => telemetry.lost(event)),
     locker.on('renewed', (event) => telemetry.renewed(event)),
     locker.on('at-risk', (event) => telemetry.atRisk(event)),
     locker.on('denied', (event) => telemetry.denied(event)),
     locker.on('backend-error', (event) => telemetry.backendError(event)),
-    instruments.beforeCollect(() => telemetry.sweep()),
   ];
-  const timer = setInterval(() => telemetry.sweep(), SWEEP_INTERVAL_MS);
-  timer.unref?.();
   instrumented.add(locker);
   let stopped = false;
   return () => {
     if (stopped) return;
     stopped = true;
-    clearInterval(timer);
     for (const stop of stops) stop();
     telemetry.stop();
     instrumented.delete(locker);

@@ -5,73 +5,57 @@ import type {
   Meter,
   Observable,
 } from '@opentelemetry/api';
-import { DURATION_BUCKETS_SECONDS, type InstrumentDescription, LockMetrics } from './semconv.js';
+import {
+  HISTOGRAM_ROLES,
+  type HistogramRole,
+  type HistogramSeries,
+  type LockMetricSink,
+  TALLIED_ROLES,
+  type TalliedRole,
+  type Tally,
+  TallyTable,
+} from './metric-sink.js';
+import { DURATION_BUCKETS_SECONDS, LockMetrics } from './semconv.js';
 
-/**
- * A cumulative count for one attribute set, kept in memory and reported at collection time
- * through an observable instrument. Counting is then one property increment on the hot path:
- * a synchronous counter would hash the attribute set on every `add()` (about a microsecond
- * each on the benchmark machine, more than the whole budget for a lock's telemetry).
- */
-export interface Tally {
-  readonly attributes: Attributes;
-  value: number;
+/** A histogram of the meter bound to one attribute set (the SDK hashes the set on each record). */
+class MeterSeries implements HistogramSeries {
+  readonly #histogram: Histogram;
+  readonly #attributes: Attributes;
+
+  constructor(histogram: Histogram, attributes: Attributes) {
+    this.#histogram = histogram;
+    this.#attributes = attributes;
+  }
+
+  record(seconds: number): void {
+    this.#histogram.record(seconds, this.#attributes);
+  }
 }
-
-/** The counters kept as tallies, by role. */
-type TalliedRole =
-  | 'ACQUISITIONS'
-  | 'ATTEMPTS'
-  | 'DENIALS'
-  | 'RENEWALS'
-  | 'RISKS'
-  | 'LOSSES'
-  | 'ERRORS'
-  | 'HELD';
-
-const TALLIED: readonly TalliedRole[] = [
-  'ACQUISITIONS',
-  'ATTEMPTS',
-  'DENIALS',
-  'RENEWALS',
-  'RISKS',
-  'LOSSES',
-  'ERRORS',
-  'HELD',
-];
 
 /**
  * The instruments of one meter, shared by every instrumentation on it: its histograms, and the
- * tallies behind its counters. Sharing matters for the observable ones: two lockers reporting
- * the same attribute set must add up, where two callbacks each observing their own count would
- * overwrite each other.
+ * tallies behind its counters, which observable instruments report at each collection. Sharing
+ * matters for the observable ones: two lockers reporting the same attribute set must add up,
+ * where two callbacks each observing their own count would overwrite each other.
  */
-export class LockInstruments {
-  readonly acquireDuration: Histogram;
-  readonly holdDuration: Histogram;
-  readonly handoffDuration: Histogram;
-  readonly lossDetectionDuration: Histogram;
-  readonly lossRemainingValidity: Histogram;
-  readonly renewalDuration: Histogram;
-  readonly #tallies = new Map<TalliedRole, Map<string, Tally>>();
-  /** Run before each collection (instrumentations sweep locks that ended without an event). */
-  readonly #beforeCollect = new Set<() => void>();
+export class LockInstruments implements LockMetricSink {
+  readonly #histograms = new Map<HistogramRole, Histogram>();
+  readonly #tallies = new TallyTable();
 
   constructor(meter: Meter) {
-    const histogram = (description: InstrumentDescription) =>
-      meter.createHistogram(description.name, {
-        unit: description.unit,
-        description: description.description,
-        advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
-      });
-    this.acquireDuration = histogram(LockMetrics.ACQUIRE_DURATION);
-    this.holdDuration = histogram(LockMetrics.HOLD_DURATION);
-    this.handoffDuration = histogram(LockMetrics.HANDOFF_DURATION);
-    this.lossDetectionDuration = histogram(LockMetrics.LOSS_DETECTION_DURATION);
-    this.lossRemainingValidity = histogram(LockMetrics.LOSS_REMAINING_VALIDITY);
-    this.renewalDuration = histogram(LockMetrics.RENEWAL_DURATION);
+    for (const role of HISTOGRAM_ROLES) {
+      const description = LockMetrics[role];
+      this.#histograms.set(
+        role,
+        meter.createHistogram(description.name, {
+          unit: description.unit,
+          description: description.description,
+          advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
+        }),
+      );
+    }
     const observables = new Map<TalliedRole, Observable>();
-    for (const role of TALLIED) {
+    for (const role of TALLIED_ROLES) {
       const description = LockMetrics[role];
       const options = { unit: description.unit, description: description.description };
       observables.set(
@@ -80,7 +64,6 @@ export class LockInstruments {
           ? meter.createObservableUpDownCounter(description.name, options)
           : meter.createObservableCounter(description.name, options),
       );
-      this.#tallies.set(role, new Map());
     }
     meter.addBatchObservableCallback(
       (result) => this.#observe(result, observables),
@@ -88,32 +71,17 @@ export class LockInstruments {
     );
   }
 
-  /**
-   * The tally of counter `role` for `attributes` (made on first use). Callers keep the returned
-   * object and increment it; only building it hashes the attribute set.
-   */
-  tally(role: TalliedRole, attributes: Attributes): Tally {
-    const tallies = this.#tallies.get(role) as Map<string, Tally>;
-    const id = attributeSetId(attributes);
-    let tally = tallies.get(id);
-    if (tally === undefined) {
-      tally = { attributes, value: 0 };
-      tallies.set(id, tally);
-    }
-    return tally;
+  histogram(role: HistogramRole, attributes: Attributes): HistogramSeries {
+    return new MeterSeries(this.#histograms.get(role) as Histogram, attributes);
   }
 
-  /** Runs `hook` before each collection until the returned function is called. */
-  beforeCollect(hook: () => void): () => void {
-    this.#beforeCollect.add(hook);
-    return () => this.#beforeCollect.delete(hook);
+  tally(role: TalliedRole, attributes: Attributes): Tally {
+    return this.#tallies.tally(role, attributes);
   }
 
   #observe(result: BatchObservableResult, observables: Map<TalliedRole, Observable>): void {
-    for (const hook of this.#beforeCollect) hook();
-    for (const [role, tallies] of this.#tallies) {
-      const observable = observables.get(role) as Observable;
-      for (const tally of tallies.values()) {
+    for (const [role, observable] of observables) {
+      for (const tally of this.#tallies.of(role)) {
         result.observe(observable, tally.value, tally.attributes);
       }
     }
@@ -130,9 +98,4 @@ export function instrumentsOf(meter: Meter): LockInstruments {
     byMeter.set(meter, instruments);
   }
   return instruments;
-}
-
-/** A stable identity for an attribute set, independent of key order. */
-function attributeSetId(attributes: Attributes): string {
-  return JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1)));
 }

@@ -1,6 +1,7 @@
 import type { LockEventMap } from '@lock/core';
 import {
   type Attributes,
+  type Context,
   context,
   type Span,
   SpanStatusCode,
@@ -14,43 +15,66 @@ import { LockAttributes, LockSpans } from './semconv.js';
 /** Wall-clock milliseconds with sub-millisecond precision, as span timestamps take them. */
 export const epochNow = (): number => performance.timeOrigin + performance.now();
 
+/** A denied attempt of a traced acquire call, kept until the call ends and its span is made. */
+interface Denial {
+  /** Wall-clock time, as span timestamps take it. */
+  readonly at: number;
+  readonly holder: string | undefined;
+  readonly remainingMs: number | undefined;
+}
+
 /**
- * Makes the spans of one instrumentation: per granted acquisition, a `lock.acquire` span from
- * the call to the grant (made when the grant is reported: core's `acquired` event says how long
- * the call waited), and a `lock.hold` span from the grant to the release or loss, linked to it.
- * Both are children of the span active when the lock was granted.
+ * Most traced acquire calls whose denials are kept at once. A `tryLock()` that is denied ends
+ * with its `denied` event and nothing after it (core reports `acquire-failed` only for calls
+ * that give up), so its denial is never claimed: the oldest are dropped beyond this many.
+ */
+const MAX_PENDING_CALLS = 1000;
+
+/**
+ * Makes the spans of one instrumentation: per acquire call, a `lock.acquire` span from the call
+ * to the grant or to the moment it gave up (made when core reports the end: its event says how
+ * long the call took), with a `lock.acquire.denied` event per attempt that found the key held;
+ * per grant, a `lock.hold` span from the grant to the release or loss, linked to it. Both are
+ * children of the span active when the call ended (the caller's: core reports it in the
+ * caller's async context).
  */
 export class LockSpanMaker {
   readonly #tracer: Tracer;
   readonly #mode: SpanMode;
+  /** Denials of traced calls still under way, by call id (oldest first). */
+  readonly #pending = new Map<number, Denial[]>();
 
   constructor(tracer: Tracer, mode: SpanMode) {
     this.#tracer = tracer;
     this.#mode = mode;
   }
 
+  /** Keeps `event` for its call's acquire span, if spans are made for it. */
+  denied(event: LockEventMap['denied']): void {
+    if (this.#parent() === undefined) return;
+    let denials = this.#pending.get(event.call);
+    if (denials === undefined) {
+      if (this.#pending.size >= MAX_PENDING_CALLS) {
+        const oldest = this.#pending.keys().next().value as number;
+        this.#pending.delete(oldest);
+      }
+      denials = [];
+      this.#pending.set(event.call, denials);
+    }
+    denials.push({ at: epochNow(), holder: event.holder, remainingMs: event.remainingMs });
+  }
+
   /** Records the acquire span of `event` and starts its hold span (none, per the mode). */
   acquired(event: LockEventMap['acquired'], scope: KeyScope): Span | undefined {
-    if (this.#mode === 'off') return undefined;
-    const parent = context.active();
-    // A parent that is not recording belongs to a trace that was not sampled: its children would
-    // not be recorded either (with the SDK's parent-based sampling), so none are made.
-    if (this.#mode === 'with-parent' && trace.getSpan(parent)?.isRecording() !== true) {
-      return undefined;
-    }
+    const denials = this.#take(event.call);
+    const parent = this.#parent();
+    if (parent === undefined) return undefined;
     const now = epochNow();
-    const acquire = this.#tracer.startSpan(
-      LockSpans.ACQUIRE,
-      {
-        startTime: now - event.waitMs,
-        attributes: {
-          ...scope.base,
-          [LockAttributes.CONTENDED]: event.contended,
-          [LockAttributes.ATTEMPTS]: event.attempts,
-        },
-      },
-      parent,
-    );
+    const acquire = this.#acquireSpan(parent, now - event.waitMs, denials, {
+      ...scope.base,
+      [LockAttributes.CONTENDED]: event.contended,
+      [LockAttributes.ATTEMPTS]: event.attempts,
+    });
     // Sampled out (a root span's own sampling, in 'always' mode): no hold span either, so that
     // a trace holds both or neither, and an unsampled lock costs one span instead of two.
     const sampled = acquire.isRecording(); // asked before end(): an ended span records no more
@@ -69,6 +93,65 @@ export class LockSpanMaker {
       },
       parent,
     );
+  }
+
+  /** Records the acquire span of a call that ended without the lock, as an error. */
+  failed(event: LockEventMap['acquire-failed'], scope: KeyScope): void {
+    const denials = this.#take(event.call);
+    const parent = this.#parent();
+    if (parent === undefined) return;
+    const now = epochNow();
+    const acquire = this.#acquireSpan(parent, now - event.waitMs, denials, {
+      ...scope.base,
+      [LockAttributes.ATTEMPTS]: event.attempts,
+      [LockAttributes.ERROR_TYPE]: event.code,
+    });
+    // The code only: the error's message names the key, which is recorded only when asked.
+    acquire.setStatus({ code: SpanStatusCode.ERROR, message: `lock call failed: ${event.code}` });
+    acquire.end(now);
+  }
+
+  /** Forgets the denials kept (the instrumentation stopped). */
+  stop(): void {
+    this.#pending.clear();
+  }
+
+  #acquireSpan(
+    parent: Context,
+    startTime: number,
+    denials: readonly Denial[] | undefined,
+    attributes: Attributes,
+  ): Span {
+    const span = this.#tracer.startSpan(LockSpans.ACQUIRE, { startTime, attributes }, parent);
+    for (const denial of denials ?? []) {
+      const denialAttributes: Attributes = {};
+      if (denial.holder !== undefined) denialAttributes[LockAttributes.HOLDER] = denial.holder;
+      if (denial.remainingMs !== undefined) {
+        denialAttributes[LockAttributes.HOLDER_REMAINING] = denial.remainingMs / 1000;
+      }
+      span.addEvent('lock.acquire.denied', denialAttributes, denial.at);
+    }
+    return span;
+  }
+
+  /** The denials kept for `call`, forgotten. */
+  #take(call: number): Denial[] | undefined {
+    if (this.#pending.size === 0) return undefined;
+    const denials = this.#pending.get(call);
+    if (denials !== undefined) this.#pending.delete(call);
+    return denials;
+  }
+
+  /** The context to make lock spans in now, or undefined when none are to be made. */
+  #parent(): Context | undefined {
+    if (this.#mode === 'off') return undefined;
+    const active = context.active();
+    // A parent that is not recording belongs to a trace that was not sampled: its children would
+    // not be recorded either (with the SDK's parent-based sampling), so none are made.
+    if (this.#mode === 'with-parent' && trace.getSpan(active)?.isRecording() !== true) {
+      return undefined;
+    }
+    return active;
   }
 }
 

@@ -1,5 +1,6 @@
 import { checkOptions, InvalidArgumentError } from '@lock/core';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import { type LockMetricSink, SINK } from './metric-sink.js';
 
 /**
  * Which lock keys are recorded as the `lock.key` attribute. Keys are often high-cardinality
@@ -26,6 +27,15 @@ export type KeyPolicy =
  */
 export type SpanMode = 'with-parent' | 'always' | 'off';
 
+/**
+ * A `LockMetricProducer` from `@lock/otel/producer`, as {@link InstrumentOptions.metricProducer}
+ * takes it (its one member is not part of the API).
+ */
+export interface LockMetricProducerLike {
+  /** @internal */
+  readonly [SINK]: LockMetricSink;
+}
+
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {
   /**
@@ -33,6 +43,21 @@ export interface InstrumentOptions {
    * @default the global meter provider (`metrics.getMeterProvider()`), a no-op until an SDK registers one
    */
   readonly meterProvider?: MeterProvider;
+  /**
+   * Aggregate metrics in this process instead, and hand them to the SDK's readers when they
+   * collect: a `LockMetricProducer` from `@lock/otel/producer`, also given to the readers as one
+   * of their `metricProducers`. The same metrics at a fraction of the recording cost, without
+   * the SDK's views and in cumulative temporality only (see `LockMetricProducer`). Not with
+   * `meterProvider`.
+   * @default none: metrics are recorded through the meter provider
+   * @example
+   * ```ts
+   * const lockMetrics = new LockMetricProducer();
+   * new PeriodicExportingMetricReader({ exporter, metricProducers: [lockMetrics] });
+   * instrument(locker, { metricProducer: lockMetrics });
+   * ```
+   */
+  readonly metricProducer?: LockMetricProducerLike;
   /**
    * Where spans go.
    * @default the global tracer provider (`trace.getTracerProvider()`), a no-op until an SDK registers one
@@ -58,7 +83,13 @@ export interface InstrumentOptions {
 /** Most distinct `lock.key` values one instrumentation records. */
 export const MAX_RECORDED_KEYS = 1000;
 
-const OPTION_NAMES = ['meterProvider', 'tracerProvider', 'keys', 'spans'] as const;
+const OPTION_NAMES = [
+  'meterProvider',
+  'metricProducer',
+  'tracerProvider',
+  'keys',
+  'spans',
+] as const;
 const SPAN_MODES: readonly SpanMode[] = ['with-parent', 'always', 'off'];
 
 /** Throws an `InvalidArgumentError` naming the option, its value and the rule it breaks. */
@@ -66,6 +97,27 @@ export function checkInstrumentOptions(options: InstrumentOptions): void {
   checkOptions(options, 'options', OPTION_NAMES);
   if (options.meterProvider !== undefined) {
     checkHasMethod(options.meterProvider, 'options.meterProvider', 'getMeter');
+  }
+  if (options.metricProducer !== undefined) {
+    const producer: unknown = options.metricProducer;
+    if (
+      typeof producer !== 'object' ||
+      producer === null ||
+      typeof (producer as Partial<LockMetricProducerLike>)[SINK] !== 'object'
+    ) {
+      throw new InvalidArgumentError(
+        'options.metricProducer',
+        producer,
+        'must be a LockMetricProducer from @lock/otel/producer',
+      );
+    }
+    if (options.meterProvider !== undefined) {
+      throw new InvalidArgumentError(
+        'options.meterProvider',
+        options.meterProvider,
+        'cannot be given with options.metricProducer: metrics go to one or the other',
+      );
+    }
   }
   if (options.tracerProvider !== undefined) {
     checkHasMethod(options.tracerProvider, 'options.tracerProvider', 'getTracer');

@@ -11,7 +11,7 @@ export const LockAttributes = {
   SYSTEM_NAME: 'lock.system.name',
   /** The lock's key, or what the `keys` option maps it to. Only when the `keys` option records it. */
   KEY: 'lock.key',
-  /** Whether the acquisition had to wait for another holder (`true`) or got the key at once. */
+  /** Whether the acquisition had to wait for another holder (`true`) or got the key at once. Granted acquisitions only. */
   CONTENDED: 'lock.contended',
   /** How a hold ended: `released`, `lost`, or `release_failed` (the release got no reply; the lock runs out by its TTL). */
   HOLD_END: 'lock.hold.end',
@@ -21,14 +21,21 @@ export const LockAttributes = {
   LOSS_LATE: 'lock.loss.late',
   /** The failed backend call: `acquire`, `extend`, `renew`, `release`, `inspect` or `close`. */
   OPERATION_NAME: 'lock.operation.name',
-  /** The error's code (core's `LockErrorCode`, such as `BACKEND`), per the `error.type` convention. */
+  /**
+   * The error's code (core's `LockErrorCode`, such as `BACKEND` or `TIMEOUT`), per the `error.type`
+   * convention: on `lock.errors`, and on `lock.acquire.duration` for calls that ended without the lock.
+   */
   ERROR_TYPE: 'error.type',
   /** Span only: the lock's fencing token. */
   FENCE: 'lock.fence',
   /** Span only: the lock's TTL in seconds. */
   TTL: 'lock.ttl',
-  /** Span only: the attempts an acquisition took (a fair queue's wait counts as one). */
+  /** Span only: the attempts an acquire call made (a fair queue's wait counts as one). */
   ATTEMPTS: 'lock.acquire.attempts',
+  /** Span event only (`lock.acquire.denied`): the public identity of the holder an attempt found, when the backend tells. */
+  HOLDER: 'lock.holder',
+  /** Span event only (`lock.acquire.denied`): seconds the holder's lock had left, when the backend tells. */
+  HOLDER_REMAINING: 'lock.holder.remaining',
   /** Span only: the renewals confirmed while the lock was held. */
   RENEWALS: 'lock.renewals',
   /** Span event only: seconds of certain validity left (at risk), or how long before it ended the loss was noticed (lost; negative when late). */
@@ -61,13 +68,13 @@ const describe = (
 
 /** Every instrument `@lock/otel` creates, by role. */
 export const LockMetrics = {
-  /** Histogram: from the `lock()`/`tryLock()` call to the grant. */
+  /** Histogram: from the `lock()`/`tryLock()` call to the grant, or to the moment it gave up. */
   ACQUIRE_DURATION: describe(
     'lock.acquire.duration',
     'histogram',
     's',
-    'Time from a lock call to the grant (wait time), for acquisitions that succeeded.',
-    [LockAttributes.CONTENDED],
+    'Time from a lock call to the grant (wait time), or to the moment the call ended without the lock (with error.type: TIMEOUT, ABORTED, CLOSED, BACKEND, ...).',
+    [LockAttributes.CONTENDED, LockAttributes.ERROR_TYPE],
   ),
   /** Histogram: from the grant to the release's confirmation, or to the moment the loss was noticed. */
   HOLD_DURATION: describe(
@@ -77,12 +84,12 @@ export const LockMetrics = {
     'Time a lock was held: from the grant to the confirmed release, or to the moment its loss was noticed.',
     [LockAttributes.HOLD_END],
   ),
-  /** Histogram: from a release in this process to the grant of the same key to a call that was already waiting in this process. */
+  /** Histogram: from sending a release in this process to the grant of the same key to a call that was already waiting in this process. */
   HANDOFF_DURATION: describe(
     'lock.handoff.duration',
     'histogram',
     's',
-    "Time from a holder's confirmed release to the grant of the same key to a call of this process that was already waiting (0 when the grant arrived before the releaser's reply).",
+    "Time from sending a holder's release to the grant of the same key to a call of this process that was already waiting.",
   ),
   /** Histogram: from the last confirmed renewal (or the grant) to the moment a loss was noticed. */
   LOSS_DETECTION_DURATION: describe(
@@ -158,7 +165,7 @@ export const LockMetrics = {
 
 /** Span names. */
 export const LockSpans = {
-  /** One per granted acquisition: from the call to the grant. */
+  /** One per acquire call that ended with the grant or gave up: from the call to its end. */
   ACQUIRE: 'lock.acquire',
   /** One per hold: from the grant to the release or loss, linked to its acquire span. */
   HOLD: 'lock.hold',

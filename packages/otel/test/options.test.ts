@@ -2,7 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { createLocker, isLockError } from '@lock/core';
 import { LocalBackend } from '@lock/local';
 import { metrics, trace } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { instrument } from '../src/index.js';
+import { LockMetricProducer } from '../src/producer.js';
 import { Telemetry } from './telemetry.js';
 
 /** The error `call` throws. */
@@ -28,7 +30,17 @@ describe('instrument() checks what it is given', () => {
     [
       { keyz: [] },
       'options.keyz',
-      /is not a known option \(known: meterProvider, tracerProvider, keys, spans\)/,
+      /is not a known option \(known: meterProvider, metricProducer, tracerProvider, keys, spans\)/,
+    ],
+    [
+      { metricProducer: new MeterProvider() },
+      'options.metricProducer',
+      /must be a LockMetricProducer from @lock\/otel\/producer/,
+    ],
+    [
+      { metricProducer: new LockMetricProducer(), meterProvider: new MeterProvider() },
+      'options.meterProvider',
+      /cannot be given with options.metricProducer: metrics go to one or the other/,
     ],
   ])('%j is refused, naming %s', (options, argument, rule) => {
     const error = thrown(() => instrument(locker, options as never));

@@ -13,9 +13,11 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import type { InstrumentOptions } from '../src/index.js';
+import { LockMetricProducer } from '../src/producer.js';
 
 /** A metric reader that collects when asked (the SDK's pull path, as a Prometheus scrape). */
-class OnDemandReader extends MetricReader {
+export class OnDemandReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
   protected override async onForceFlush(): Promise<void> {}
 }
@@ -28,19 +30,30 @@ export interface HistogramPoint {
   readonly max: number | undefined;
 }
 
+/** How lock metrics reach the SDK: recorded through a meter, or aggregated by a `LockMetricProducer`. */
+export type MetricsVia = 'meter' | 'producer';
+
 /**
  * A real OpenTelemetry SDK setup with in-memory outputs: a meter provider read on demand and a
- * tracer provider exporting every ended span to memory.
+ * tracer provider exporting every ended span to memory. With `via: 'producer'`, the reader also
+ * collects a `LockMetricProducer`, and {@link Telemetry.metricOptions} names it.
  */
 export class Telemetry {
   readonly meterProvider: MeterProvider;
   readonly tracerProvider: BasicTracerProvider;
   readonly spans = new InMemorySpanExporter();
-  readonly #reader = new OnDemandReader();
+  /** The instrument() options that send lock metrics here. */
+  readonly metricOptions: Pick<InstrumentOptions, 'meterProvider' | 'metricProducer'>;
+  readonly #reader: OnDemandReader;
   #metrics: MetricData[] = [];
 
-  constructor() {
+  constructor(via: MetricsVia = 'meter') {
+    const producer = via === 'producer' ? new LockMetricProducer() : undefined;
+    this.#reader = new OnDemandReader({ metricProducers: producer ? [producer] : [] });
     this.meterProvider = new MeterProvider({ readers: [this.#reader] });
+    this.metricOptions = producer
+      ? { metricProducer: producer }
+      : { meterProvider: this.meterProvider };
     this.tracerProvider = new BasicTracerProvider({
       spanProcessors: [new SimpleSpanProcessor(this.spans)],
     });

@@ -1,5 +1,6 @@
 import { connect, type Locker } from '@lock/core';
 import { instrument } from '@lock/otel';
+import { LockMetricProducer } from '@lock/otel/producer';
 import {
   MeterProvider,
   PeriodicExportingMetricReader,
@@ -36,21 +37,32 @@ const discardSpans: SpanExporter = {
  * fair-mode locker set up several ways, measured in turns so that the machine's drift hits all
  * alike. Each variant has its own SDK, which collects every second (60 times the SDK's default
  * rate, so that collection is part of what is measured).
+ *
+ * With `'local'` (the `otel-local` suite), the same columns on @lock/local: no server and no
+ * I/O, so the client CPU per pair is all lock, events and telemetry, and what a column adds is
+ * read in microseconds without redis-server and the network stack sharing the cores.
  */
-export async function otelSuite(): Promise<Suite> {
-  const server = await startRedis();
+export async function otelSuite(on: 'redis' | 'local' = 'redis'): Promise<Suite> {
+  const server = on === 'redis' ? await startRedis() : { url: 'local:', stop: async () => {} };
   const providers: { shutdown(): Promise<void> }[] = [];
-  const meterProvider = () => {
+  const meterProvider = (producer?: LockMetricProducer) => {
     const provider = new MeterProvider({
       readers: [
         new PeriodicExportingMetricReader({
           exporter: discardMetrics,
           exportIntervalMillis: 1_000,
+          metricProducers: producer === undefined ? [] : [producer],
         }),
       ],
     });
     providers.push(provider);
     return provider;
+  };
+  /** A LockMetricProducer read by its own SDK (collecting every second, as the meter's). */
+  const metricProducer = () => {
+    const producer = new LockMetricProducer();
+    meterProvider(producer);
+    return producer;
   };
   const tracerProvider = (ratio: number) => {
     const provider = new BasicTracerProvider({
@@ -73,33 +85,40 @@ export async function otelSuite(): Promise<Suite> {
     // The global providers, with no SDK registered: no-ops. What @lock/otel and core's events
     // cost by themselves, the SDK's recording aside.
     await variant('instrumented, no SDK registered', (locker) => instrument(locker)),
-    await variant('metrics (keys not recorded)', (locker) =>
-      instrument(locker, { meterProvider: meterProvider(), spans: 'off' }),
-    ),
-    await variant('metrics + spans with-parent (the default; no trace active)', (locker) =>
+    // The default spans ('with-parent') in every column below but one: no trace is active, so
+    // none are made, but each lock looks for an active span.
+    await variant('meter metrics (keys not recorded)', (locker) =>
       instrument(locker, { meterProvider: meterProvider(), tracerProvider: tracerProvider(1) }),
     ),
-    await variant('metrics + spans always, 1% sampled', (locker) =>
+    await variant('producer metrics', (locker) =>
+      instrument(locker, { metricProducer: metricProducer(), tracerProvider: tracerProvider(1) }),
+    ),
+    await variant('producer metrics, spans off', (locker) =>
+      instrument(locker, { metricProducer: metricProducer(), spans: 'off' }),
+    ),
+    await variant('producer metrics + spans always, 1% sampled', (locker) =>
       instrument(locker, {
-        meterProvider: meterProvider(),
+        metricProducer: metricProducer(),
         tracerProvider: tracerProvider(0.01),
         spans: 'always',
       }),
     ),
-    await variant('metrics + spans always, all sampled', (locker) =>
+    await variant('producer metrics + spans always, all sampled', (locker) =>
       instrument(locker, {
-        meterProvider: meterProvider(),
+        metricProducer: metricProducer(),
         tracerProvider: tracerProvider(1),
         spans: 'always',
       }),
     ),
   ];
   return {
-    name: 'otel',
+    name: on === 'redis' ? 'otel' : 'otel-local',
     notes: [
-      '@lock/redis (fair, the default) on one redis-server 7.0.15; every column is the same locker set up differently',
+      on === 'redis'
+        ? '@lock/redis (fair, the default) on one redis-server 7.0.15; every column is the same locker set up differently'
+        : '@lock/local (in-process, no I/O); every column is the same locker set up differently',
       `${ROUNDS} rounds, the columns taking turns in each; every figure is the median of its rounds`,
-      'metrics: @opentelemetry/sdk-metrics 2.12.1 collecting every second into a discarding exporter; spans: sdk-trace-base 2.12.1, batch processor, discarding exporter',
+      'metrics: @opentelemetry/sdk-metrics 2.12.1 collecting every second into a discarding exporter, recorded through a meter or aggregated by a LockMetricProducer the reader collects; spans: sdk-trace-base 2.12.1, batch processor, discarding exporter',
       'client CPU µs per pair is this process’s user + system time divided by pairs: the steadier measure on a shared machine (redis-server runs on the same two cores)',
     ],
     adapters,
