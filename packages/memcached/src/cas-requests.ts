@@ -27,6 +27,7 @@ import {
   currentConnection,
   dropConnection,
   performOnce,
+  type ServerInternals,
   serverFor,
   writesTo,
 } from './memjs-internals.js';
@@ -115,40 +116,9 @@ function send(request: RequestParts, cas?: BoundCas): Promise<RawReply | typeof 
       if (socket !== undefined) corkUntilEndOfTick(socket);
       performOnce(client, routingKey, bytes, seq, (error, response) => {
         deadlines.unwatch(pending);
-        if (error !== null && error !== undefined) {
-          abandon(server, sentOn);
-          reject(new ConnectionFailure(error));
-          return;
-        }
-        const reply = response as {
-          header: { magic: number; opcode: number; status: number; cas: Buffer };
-          extras: Buffer;
-          val: Buffer;
-        };
-        // memjs matches replies to requests by number only, across all the sockets a server
-        // ever had: check that this one came on the request's own connection, and fits it.
-        if (sentOn === undefined || currentConnection(server) !== sentOn) {
-          reject(
-            new ConnectionFailure(new Error('the reply did not come on the request’s connection')),
-          );
-          return;
-        }
-        if (reply.header.magic !== RESPONSE_MAGIC || reply.header.opcode !== opcode) {
-          const mismatch = new Error(
-            `memcached sent a reply that does not match the request (opcode 0x${reply.header.opcode.toString(16)} for 0x${opcode.toString(16)})`,
-          );
-          dropConnection(server, mismatch);
-          reject(new ConnectionFailure(mismatch));
-          return;
-        }
-        resolve({
-          status: reply.header.status,
-          // Copied: the header is a view into memjs's read buffer.
-          cas: Buffer.from(reply.header.cas),
-          extras: reply.extras,
-          value: reply.val,
-          connection: sentOn,
-        });
+        const reply = replyOf(server, sentOn, opcode, error, response);
+        if (reply instanceof ConnectionFailure) reject(reply);
+        else resolve(reply);
       });
       // memjs wrote the request on this socket, or queued it on it while it connects.
       sentOn = currentConnection(server);
@@ -157,6 +127,49 @@ function send(request: RequestParts, cas?: BoundCas): Promise<RawReply | typeof 
       reject(error);
     }
   });
+}
+
+/**
+ * What memjs handed back for a request that went out on `sentOn`: its reply, or a
+ * {@link ConnectionFailure} when the connection failed (tidied up with `abandon`), when the
+ * reply came on another connection (memjs matches replies to requests by number only, across
+ * all the sockets a server ever had), or when it does not fit the request (the connection is
+ * then dropped: its byte stream cannot be trusted).
+ */
+function replyOf(
+  server: ServerInternals | undefined,
+  sentOn: Connection | undefined,
+  opcode: number,
+  error: unknown,
+  response: unknown,
+): RawReply | ConnectionFailure {
+  if (error !== null && error !== undefined) {
+    abandon(server, sentOn);
+    return new ConnectionFailure(error);
+  }
+  const reply = response as {
+    header: { magic: number; opcode: number; status: number; cas: Buffer };
+    extras: Buffer;
+    val: Buffer;
+  };
+  if (sentOn === undefined || currentConnection(server) !== sentOn) {
+    return new ConnectionFailure(new Error('the reply did not come on the request’s connection'));
+  }
+  if (reply.header.magic !== RESPONSE_MAGIC || reply.header.opcode !== opcode) {
+    const mismatch = new Error(
+      `memcached sent a reply that does not match the request (opcode 0x${reply.header.opcode.toString(16)} for 0x${opcode.toString(16)})`,
+    );
+    dropConnection(server, mismatch);
+    return new ConnectionFailure(mismatch);
+  }
+  return {
+    status: reply.header.status,
+    // Copied: the header is a view into memjs's read buffer.
+    cas: Buffer.from(reply.header.cas),
+    extras: reply.extras,
+    value: reply.val,
+    connection: sentOn,
+  };
 }
 
 /** {@link send} for a request without a CAS, which is always sent. */
@@ -206,6 +219,80 @@ export function casSetItem(
   cas: BoundCas,
 ): Promise<RawReply | typeof NOT_SENT> {
   return send([target, key, OP.set, key, storeExtras(flags, expirySeconds), value], cas);
+}
+
+/** One lock's renewal in {@link casSetMany}. */
+export interface CasSet {
+  readonly key: string;
+  readonly value: string;
+  readonly flags: number;
+  readonly expirySeconds: number;
+  readonly cas: BoundCas;
+}
+
+/**
+ * Many CAS-guarded SETs (a keepalive tick's renewals), each exactly what {@link casSetItem}
+ * sends and sent under the same connection rule, with one promise and one deadline for all of
+ * them instead of one each: all leave in one socket write (corked until the end of the tick).
+ * Resolves with each reply, or {@link NOT_SENT} for those whose CAS's connection is gone, in
+ * order. Rejects as soon as any reply is lost (a connection failure, or `operationTimeout` for
+ * the batch): the outcome of every request not answered by then is unknown. Replies that come
+ * after that are ignored.
+ */
+export function casSetMany(
+  target: Target,
+  sets: readonly CasSet[],
+): Promise<(RawReply | typeof NOT_SENT)[]> {
+  const { client, deadlines } = target;
+  return new Promise((resolve, reject) => {
+    const replies = new Array<RawReply | typeof NOT_SENT>(sets.length);
+    let waiting = 0;
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      deadlines.unwatch(pending);
+      reject(error);
+    };
+    const pending = deadlines.watch(fail);
+    try {
+      for (let i = 0; i < sets.length && !settled; i++) {
+        const set = sets[i] as CasSet;
+        const server = serverFor(client, set.key);
+        const sentOn = set.cas.connection;
+        if (!writesTo(server, sentOn)) {
+          replies[i] = NOT_SENT;
+          continue;
+        }
+        client.incrSeq();
+        const seq = client.seq;
+        const extras = storeExtras(set.flags, set.expirySeconds);
+        const bytes = encodeRequest(OP.set, set.key, extras, set.value, seq, set.cas.value);
+        corkUntilEndOfTick(sentOn);
+        waiting += 1;
+        performOnce(client, set.key, bytes, seq, (error, response) => {
+          if (settled) return;
+          const reply = replyOf(server, sentOn, OP.set, error, response);
+          if (reply instanceof ConnectionFailure) return fail(reply);
+          replies[i] = reply;
+          waiting -= 1;
+          if (waiting === 0) {
+            settled = true;
+            deadlines.unwatch(pending);
+            resolve(replies);
+          }
+        });
+      }
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (waiting === 0 && !settled) {
+      settled = true;
+      deadlines.unwatch(pending);
+      resolve(replies);
+    }
+  });
 }
 
 /**

@@ -16,8 +16,10 @@ import {
   addItem,
   type BoundCas,
   boundCas,
+  type CasSet,
   casDeleteItem,
   casSetItem,
+  casSetMany,
   getItem,
   incrementCounter,
   MemcachedStatusError,
@@ -257,9 +259,79 @@ export class MemcachedBackend implements LockBackend {
     }
   }
 
-  /** Extends each lock; the requests are pipelined on the connections. */
+  /**
+   * Extends each lock (a keepalive tick). The locks whose CAS this process remembers, on a
+   * connection still open, are renewed by {@link casSetMany}: one CAS-guarded SET each, all in
+   * one socket write, with one promise and one deadline for the batch. The others, and those
+   * whose item changed since (CAS mismatch), take {@link extend}'s path: read, then write.
+   * Rejects when any renewal's reply is lost: core then counts every lock of the batch as
+   * unknown, not refused.
+   */
   async extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
-    return Promise.all(requests.map((request) => this.extend(request)));
+    this.#calls.begin();
+    try {
+      const results = new Array<OwnerCheckedResult>(requests.length);
+      const singles: Promise<void>[] = [];
+      const single = (index: number) => {
+        const request = requests[index] as ExtendRequest;
+        singles.push(
+          this.extend(request).then((result) => {
+            results[index] = result;
+          }),
+        );
+      };
+      const batched: number[] = [];
+      const sets: CasSet[] = [];
+      for (const [index, { key, owner, ttlMs }] of requests.entries()) {
+        const lockKey = itemKeys(this.keyPrefix, key).lock;
+        const cas = this.#cas.get(lockKey, owner);
+        if (cas === undefined) {
+          single(index);
+          continue;
+        }
+        const flags = deadlineFlags(ttlMs);
+        batched.push(index);
+        sets.push({ key: lockKey, value: owner, flags, expirySeconds: expirySeconds(ttlMs), cas });
+      }
+      let replies: (RawReply | typeof NOT_SENT)[];
+      try {
+        replies = await casSetMany(this.#target, sets);
+      } catch (error) {
+        // Their outcome is unknown: a CAS that may have changed is never used again.
+        for (const [n, set] of sets.entries()) {
+          this.#cas.delete(set.key, requests[batched[n] as number]?.owner as string);
+        }
+        for (const call of singles) call.catch(() => {});
+        throw toBackendError(error, 'extend', requests[batched[0] as number]?.key);
+      }
+      for (const [n, reply] of replies.entries()) {
+        const index = batched[n] as number;
+        const { key, owner } = requests[index] as ExtendRequest;
+        const lockKey = (sets[n] as CasSet).key;
+        if (reply !== NOT_SENT && reply.status === STATUS.ok) {
+          this.#cas.set(lockKey, owner, boundCas(reply));
+          results[index] = 'ok';
+        } else if (reply !== NOT_SENT && reply.status === STATUS.notFound) {
+          results[index] = this.#forget(lockKey, owner, 'not-found');
+        } else if (reply === NOT_SENT || reply.status === STATUS.exists) {
+          // Changed since our last write, or its connection is gone: read it again.
+          this.#cas.delete(lockKey, owner);
+          single(index);
+        } else {
+          this.#cas.delete(lockKey, owner);
+          const error = toBackendError(
+            new MemcachedStatusError('cas', reply.status),
+            'extend',
+            key,
+          );
+          singles.push(Promise.reject(error));
+        }
+      }
+      await Promise.all(singles);
+      return results;
+    } finally {
+      this.#calls.end();
+    }
   }
 
   /** Deletes `key` with a DELETE guarded by the CAS of `owner`'s item. */
