@@ -33,7 +33,7 @@ export async function openBackend(
         ...config.options,
       });
       // Redlock connects each node on first use; a warm-up inspect makes that happen now.
-      await backend.inspect('warm-up');
+      await warmUp(backend);
       return backend;
     }
     case 'memcached': {
@@ -43,7 +43,7 @@ export async function openBackend(
         keyPrefix: config.prefix,
         ...config.options,
       });
-      await backend.inspect('warm-up');
+      await warmUp(backend);
       return backend;
     }
     case 'etcd': {
@@ -53,7 +53,7 @@ export async function openBackend(
         prefix: config.prefix,
         ...config.options,
       });
-      await backend.inspect('warm-up');
+      await warmUp(backend);
       return backend;
     }
     case 'raw-redis': {
@@ -61,6 +61,24 @@ export async function openBackend(
       return RawRedisBackend.open(config.url, config.prefix, {
         unconditionalDelete: flaws.includes('unconditional-delete'),
       });
+    }
+  }
+}
+
+/**
+ * One inspect, so that the backend connects now rather than on the run's first call; tried again
+ * for up to 10 s, because a loaded machine can take longer than the connect timeout to start
+ * three servers' connections (a worker that failed its warm-up was a harness error, not a finding).
+ */
+async function warmUp(backend: { inspect(key: string): Promise<unknown> }): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    try {
+      await backend.inspect('warm-up');
+      return;
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
 }
