@@ -150,6 +150,23 @@ describe('loss-timing', () => {
     expect(checkLossTiming(history, context).findings).toEqual([]);
   });
 
+  it('treats back-to-back stalls after a stop as one time the holder could not run', () => {
+    // Seen in a full run: a stop covering the deadline, then a 41 ms stall right after it (the
+    // resumed process running its overdue timers), and the loss told inside that stall.
+    const history = new HistoryBuilder()
+      .grant('w1', 'a', 'k', 1, 0, 10, 1_000)
+      .pause('w1', 900, 3_000)
+      .stall('w1', 3_000, 3_041)
+      .lost('w1', 'a', 'k', 3_030)
+      .grant('w2', 'b', 'k', 2, 4_000, 4_010, 5_000)
+      .pause('w2', 4_900, 5_100)
+      .stall('w2', 5_200, 5_300)
+      .lost('w2', 'b', 'k', 5_290)
+      .build(6_000);
+    // w2's second stall is not back to back with its stop: its loss is still late.
+    expect(checkLossTiming(history, context).findings.map((f) => f.holds)).toEqual([['b']]);
+  });
+
   it('does not excuse lateness well after a stop ended, nor judge before a late grant arrived', () => {
     const history = new HistoryBuilder()
       .grant('w1', 'a', 'k', 1, 0, 10, 1_000)

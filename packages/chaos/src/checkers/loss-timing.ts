@@ -93,7 +93,13 @@ function latenessOf(hold: Hold, history: RunHistory): { ms: number; missing: boo
     (span) => span.from <= deadline + 1 && span.to >= deadline,
   );
   if (covering.length > 0) {
-    const runnableAgain = Math.max(...covering.map((span) => span.to));
+    // Stalls the heartbeat logs back to back (one ends where the next begins: the process ran
+    // its overdue timers without the heartbeat getting a turn) are one time it could not run.
+    const spans = [...(history.pauses.get(hold.actor) ?? [])].sort((a, b) => a.from - b.from);
+    let runnableAgain = Math.max(...covering.map((span) => span.to));
+    for (const span of spans) {
+      if (span.from <= runnableAgain + 1 && span.to > runnableAgain) runnableAgain = span.to;
+    }
     if (noticed - runnableAgain <= AFTER_STALL_MS) return undefined;
   }
   return { ms: noticed - deadline, missing: hold.lostAt === undefined };
