@@ -31,6 +31,11 @@ export interface KeepaliveContext {
  * The loss timer fires `leadMs` before the earliest validity ends and loses every lock within
  * `leadMs` of its end, so a timer that fires late by up to `leadMs` still aborts the signal
  * before the validity is over.
+ *
+ * A group that empties keeps its timers until they fire (then it retires, or `dispose()` stops
+ * them): a lock taken and released again and again then arms no timer at all, where it armed
+ * and cleared two per lock. A timer firing early is harmless (the loss timer re-arms for the
+ * earliest validity), and the first renewal after the group refilled still waits a full interval.
  */
 export class KeepaliveGroup {
   readonly #members = new Set<HeldLock>();
@@ -43,6 +48,8 @@ export class KeepaliveGroup {
   #lossTimer: TimerHandle | undefined;
   #lossAt = Number.POSITIVE_INFINITY;
   #renewing = false;
+  /** When the group last refilled while its tick was still armed: renew a full interval later. */
+  #refilledAt: number | undefined;
 
   /**
    * @param intervalMs time between renewals; `Infinity` only watches expiry (keepalive off).
@@ -68,12 +75,25 @@ export class KeepaliveGroup {
     return this.#members.size;
   }
 
+  /** The TTL its locks are renewed with. */
+  get ttlMs(): number {
+    return this.#ttlMs;
+  }
+
+  /** Time between renewals (`Infinity`: keepalive off). */
+  get intervalMs(): number {
+    return this.#intervalMs;
+  }
+
   /** The locks kept by this group. */
   members(): IterableIterator<HeldLock> {
     return this.#members.values();
   }
 
   add(lock: HeldLock): void {
+    if (this.#members.size === 0 && this.#tickTimer !== undefined) {
+      this.#refilledAt = this.#context.clock.now();
+    }
     this.#members.add(lock);
     if (this.#tickTimer === undefined && Number.isFinite(this.#intervalMs)) {
       this.#scheduleTick(this.#intervalMs);
@@ -81,14 +101,31 @@ export class KeepaliveGroup {
     this.noteValidity(lock);
   }
 
+  /** Removes `lock`; an emptied group keeps its timers (see the class comment). */
   delete(lock: HeldLock): void {
-    if (!this.#members.delete(lock) || this.#members.size > 0) return;
+    this.#members.delete(lock);
+  }
+
+  /** Stops the timers of an empty group and retires it (the locker is closing). */
+  dispose(): void {
+    if (this.#members.size > 0) return;
     this.#context.clock.clearTimeout(this.#tickTimer);
     this.#context.clock.clearTimeout(this.#lossTimer);
     this.#tickTimer = undefined;
     this.#lossTimer = undefined;
     this.#lossAt = Number.POSITIVE_INFINITY;
-    this.#onEmpty();
+    this.#retireIfIdle();
+  }
+
+  /** An empty group whose timers have all fired or stopped is dropped by its locker. */
+  #retireIfIdle(): void {
+    if (
+      this.#members.size === 0 &&
+      this.#tickTimer === undefined &&
+      this.#lossTimer === undefined
+    ) {
+      this.#onEmpty();
+    }
   }
 
   /** `lock`'s validity may have moved earlier (a shorter renewal went out): watch it. */
@@ -103,7 +140,20 @@ export class KeepaliveGroup {
     clock.clearTimeout(this.#tickTimer);
     this.#tickTimer = clock.setTimeout(() => {
       this.#tickTimer = undefined;
-      if (this.#members.size === 0) return;
+      const refilledAt = this.#refilledAt;
+      this.#refilledAt = undefined;
+      if (this.#members.size === 0) {
+        this.#retireIfIdle();
+        return;
+      }
+      if (refilledAt !== undefined) {
+        // Armed before the group emptied: its locks are due a full interval after the refill.
+        const due = refilledAt + this.#intervalMs - clock.now();
+        if (due > 0) {
+          this.#scheduleTick(due);
+          return;
+        }
+      }
       this.#scheduleTick(this.#intervalMs);
       if (!this.#renewing) void this.#renew();
     }, ms);
@@ -177,7 +227,10 @@ export class KeepaliveGroup {
     clock.clearTimeout(this.#lossTimer);
     this.#lossTimer = undefined;
     this.#lossAt = at;
-    if (!Number.isFinite(at)) return;
+    if (!Number.isFinite(at)) {
+      this.#retireIfIdle();
+      return;
+    }
     this.#lossTimer = clock.setTimeout(
       () => {
         this.#lossTimer = undefined;

@@ -122,6 +122,8 @@ export class Locker {
   readonly #callbacks: LockCallbacks;
   readonly #onError: (error: unknown) => void;
   readonly #groups = new Map<string, KeepaliveGroup>();
+  /** The group last used: nearly every lock of a locker goes to the same one. */
+  #lastGroup: KeepaliveGroup | undefined;
   readonly #closed = new AbortController();
   readonly #children = new Set<Locker>();
   readonly #elections = new Set<Election>();
@@ -407,6 +409,7 @@ export class Locker {
       ),
     );
     await this.#inflight.drain();
+    for (const group of [...this.#groups.values()]) group.dispose();
     if (this.#ownsBackend) {
       try {
         await this.#backend.close();
@@ -664,17 +667,26 @@ export class Locker {
       lock.keepalive && this.#keepaliveMs
         ? this.#keepaliveMs(lock.ttlMs)
         : Number.POSITIVE_INFINITY;
-    const id = `${lock.ttlMs}:${interval}`;
-    let group = this.#groups.get(id);
-    if (group === undefined) {
-      group = new KeepaliveGroup(
-        this.#context,
-        lock.ttlMs,
-        interval,
-        lossTimerLeadMs(lock.ttlMs),
-        () => this.#groups.delete(id),
-      );
-      this.#groups.set(id, group);
+    let group = this.#lastGroup;
+    if (group?.ttlMs !== lock.ttlMs || group.intervalMs !== interval) {
+      const id = `${lock.ttlMs}:${interval}`;
+      group = this.#groups.get(id);
+      if (group === undefined) {
+        const created = new KeepaliveGroup(
+          this.#context,
+          lock.ttlMs,
+          interval,
+          lossTimerLeadMs(lock.ttlMs),
+          () => {
+            // Retired (empty, its timers done): forget it, unless a newer group took its place.
+            if (this.#groups.get(id) === created) this.#groups.delete(id);
+            if (this.#lastGroup === created) this.#lastGroup = undefined;
+          },
+        );
+        this.#groups.set(id, created);
+        group = created;
+      }
+      this.#lastGroup = group;
     }
     lock.group = group;
     group.add(lock);

@@ -8,6 +8,8 @@
 export interface Renewal {
   readonly sentAt: number;
   readonly ttlMs: number;
+  /** Its place in the order of sends and answers, set when a `Validity` first sees it. */
+  sendEvent?: number;
 }
 
 /** A confirmed renewal and when its confirmation arrived. */
@@ -24,15 +26,11 @@ interface Confirmed {
  * then only this order tells whether an answer came after a request was sent.
  */
 let lastEvent = 0;
-const sendEvents = new WeakMap<Renewal, number>();
 
+/** A request's send event, given it when first seen (on the request: a WeakMap cost more GC). */
 function sendEventOf(renewal: Renewal): number {
-  let event = sendEvents.get(renewal);
-  if (event === undefined) {
-    event = ++lastEvent;
-    sendEvents.set(renewal, event);
-  }
-  return event;
+  renewal.sendEvent ??= ++lastEvent;
+  return renewal.sendEvent;
 }
 
 /** Whether `answer` came after `request` was sent, so that it may have been applied after it. */
@@ -172,21 +170,26 @@ export class Validity {
 
   #recompute(): void {
     const base = this.#basis.renewal.sentAt;
-    const bound = (sentAt: number, ttlMs: number) =>
-      Math.max(sentAt, base) + ttlMs - this.#margin(ttlMs);
-    let until = bound(base, this.#basis.renewal.ttlMs);
+    let until = this.#bound(base, base, this.#basis.renewal.ttlMs);
     if (this.#open !== undefined) {
       for (const renewal of this.#open)
-        until = Math.min(until, bound(renewal.sentAt, renewal.ttlMs));
+        until = Math.min(until, this.#bound(base, renewal.sentAt, renewal.ttlMs));
     }
     if (this.#late !== undefined) {
-      for (const { renewal } of this.#late) until = Math.min(until, bound(base, renewal.ttlMs));
+      for (const { renewal } of this.#late)
+        until = Math.min(until, this.#bound(base, base, renewal.ttlMs));
     }
-    if (Number.isFinite(this.#unknownTtl)) until = Math.min(until, bound(base, this.#unknownTtl));
+    if (Number.isFinite(this.#unknownTtl))
+      until = Math.min(until, this.#bound(base, base, this.#unknownTtl));
     if (this.#unknownAfter !== undefined) {
       for (const renewal of this.#unknownAfter)
-        until = Math.min(until, bound(renewal.sentAt, renewal.ttlMs));
+        until = Math.min(until, this.#bound(base, renewal.sentAt, renewal.ttlMs));
     }
     this.#until = until;
+  }
+
+  /** The end of a request's TTL counted from its send time, or from `base` if sent earlier. */
+  #bound(base: number, sentAt: number, ttlMs: number): number {
+    return Math.max(sentAt, base) + ttlMs - this.#margin(ttlMs);
   }
 }
