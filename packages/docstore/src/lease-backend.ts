@@ -77,6 +77,14 @@ export class DocstoreBackend implements LockBackend {
    * per process, not one per waiter, when a lock is handed over).
    */
   readonly #acquiring = new Map<string, Promise<unknown>>();
+  /**
+   * Owner-checked writes (renewals, releases) in flight per record id, each bounded by the
+   * operation deadline. The next one of the same record waits for its outcome and writes on
+   * the version it produced: a renewal that outlived its keepalive tick (a slow store) would
+   * otherwise make the next tick's renewal fail its condition, which then costs a read and a
+   * write more per lock, and slows the store down further.
+   */
+  readonly #ownerWrites = new Map<string, Promise<unknown>>();
   /** Random per backend, part of every write id (see `write-id.ts`). */
   readonly #salt = randomBytes(9).toString('base64url');
   #closed = false;
@@ -187,6 +195,40 @@ export class DocstoreBackend implements LockBackend {
     return seen === undefined ? { acquired: false } : denied(seen);
   }
 
+  /**
+   * Settles when the owner-checked writes of this process now in flight on any of `ids` have.
+   * Callers loop `while (this.#hasOwnerWrite(ids)) await this.#ownerWritesOn(ids)` and register
+   * their own write with no `await` in between, so no other call can slip one in.
+   */
+  async #ownerWritesOn(ids: readonly string[]): Promise<void> {
+    const pending = new Set<Promise<unknown>>();
+    for (const id of ids) {
+      const write = this.#ownerWrites.get(id);
+      if (write !== undefined) pending.add(write);
+    }
+    await Promise.all(pending);
+  }
+
+  #hasOwnerWrite(ids: readonly string[]): boolean {
+    return ids.some((id) => this.#ownerWrites.has(id));
+  }
+
+  /** Runs an owner-checked write on `ids` (already under a deadline), known until it settles. */
+  async #ownerWrite<T>(ids: readonly string[], request: Promise<T>): Promise<T> {
+    const settled = request.then(
+      () => {},
+      () => {},
+    );
+    for (const id of ids) this.#ownerWrites.set(id, settled);
+    try {
+      return await request;
+    } finally {
+      for (const id of ids) {
+        if (this.#ownerWrites.get(id) === settled) this.#ownerWrites.delete(id);
+      }
+    }
+  }
+
   /** Runs an acquiring write on `id`, known to other acquires of `id` until it settles. */
   async #acquiringWrite<T>(id: string, request: Promise<T>, what: string): Promise<T> {
     const call = this.#call(what, request);
@@ -228,6 +270,8 @@ export class DocstoreBackend implements LockBackend {
     if (updateMany === undefined || requests.length < 2) {
       return Promise.all(requests.map((request) => this.extend(request)));
     }
+    const ids = requests.map(({ key }) => this.#id(key));
+    while (this.#hasOwnerWrite(ids)) await this.#ownerWritesOn(ids);
     const results: (OwnerCheckedResult | undefined)[] = new Array(requests.length);
     const batch: UpdateRequest[] = [];
     const positions: number[] = [];
@@ -245,7 +289,10 @@ export class DocstoreBackend implements LockBackend {
     if (batch.length > 0) {
       let updated: UpdateResult[];
       try {
-        updated = await this.#call('batched update', updateMany(batch));
+        updated = await this.#ownerWrite(
+          batch.map(({ id }) => id),
+          this.#call('batched update', updateMany(batch)),
+        );
       } catch (error) {
         throw toBackendError(error, this.name, 'extend');
       }
@@ -284,6 +331,11 @@ export class DocstoreBackend implements LockBackend {
     let seen = this.#seen.get(id);
     let fresh = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      while (this.#hasOwnerWrite([id])) {
+        await this.#ownerWritesOn([id]);
+        seen = this.#seen.get(id);
+        fresh = false;
+      }
       const record = seen?.record;
       if (record === undefined || record.owner !== owner) {
         if (fresh) return verdict(record);
@@ -301,9 +353,9 @@ export class DocstoreBackend implements LockBackend {
               fence: record.fence,
               writeId: nextWriteId(record.writeId, owner, 'release', 0, this.#salt),
             };
-      const updated = await this.#call(
-        'update',
-        this.collection.update(id, record.version, fields),
+      const updated = await this.#ownerWrite(
+        [id],
+        this.#call('update', this.collection.update(id, record.version, fields)),
       );
       if (updated.updated) {
         this.#seen.see(id, updated.record, performance.now());
