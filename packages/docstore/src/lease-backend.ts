@@ -196,17 +196,41 @@ export class DocstoreBackend implements LockBackend {
   }
 
   /**
-   * Settles when the owner-checked writes of this process now in flight on any of `ids` have.
-   * Callers loop `while (this.#hasOwnerWrite(ids)) await this.#ownerWritesOn(ids)` and register
-   * their own write with no `await` in between, so no other call can slip one in.
+   * Settles when the owner-checked writes of this process now in flight on any of `ids` have,
+   * or after `boundMs`.
    */
-  async #ownerWritesOn(ids: readonly string[]): Promise<void> {
+  async #ownerWritesOn(ids: readonly string[], boundMs: number): Promise<void> {
     const pending = new Set<Promise<unknown>>();
     for (const id of ids) {
       const write = this.#ownerWrites.get(id);
       if (write !== undefined) pending.add(write);
     }
-    await Promise.all(pending);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, boundMs));
+      timer.unref?.();
+    });
+    try {
+      await Promise.race([Promise.all(pending), bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Waits (at most `boundMs`) until no owner-checked write of this process is in flight on
+   * `ids`. The bound is a third of the lease, about core's keepalive tick: a write that hangs
+   * (its reply lost) must not hold the next renewal back until the operation deadline; past the
+   * bound the next one goes out anyway, as it would without this wait. Callers check
+   * {@link #hasOwnerWrite} first and skip this when it is false (no `await`), so a write with
+   * none before it registers before any other call looks; two calls that both waited may still
+   * race each other, and then one condition fails and is handled like any lost race.
+   */
+  async #afterOwnerWrites(ids: readonly string[], boundMs: number): Promise<void> {
+    const until = performance.now() + boundMs;
+    while (this.#hasOwnerWrite(ids) && performance.now() < until) {
+      await this.#ownerWritesOn(ids, until - performance.now());
+    }
   }
 
   #hasOwnerWrite(ids: readonly string[]): boolean {
@@ -271,7 +295,10 @@ export class DocstoreBackend implements LockBackend {
       return Promise.all(requests.map((request) => this.extend(request)));
     }
     const ids = requests.map(({ key }) => this.#id(key));
-    while (this.#hasOwnerWrite(ids)) await this.#ownerWritesOn(ids);
+    if (this.#hasOwnerWrite(ids)) {
+      const shortest = requests.reduce((least, { ttlMs }) => Math.min(least, ttlMs), Infinity);
+      await this.#afterOwnerWrites(ids, shortest / 3);
+    }
     const results: (OwnerCheckedResult | undefined)[] = new Array(requests.length);
     const batch: UpdateRequest[] = [];
     const positions: number[] = [];
@@ -331,8 +358,9 @@ export class DocstoreBackend implements LockBackend {
     let seen = this.#seen.get(id);
     let fresh = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      while (this.#hasOwnerWrite([id])) {
-        await this.#ownerWritesOn([id]);
+      if (this.#hasOwnerWrite([id])) {
+        const leaseMs = operation === 'extend' ? ttlMs : (seen?.record.leaseMs ?? 0);
+        await this.#afterOwnerWrites([id], leaseMs / 3);
         seen = this.#seen.get(id);
         fresh = false;
       }
