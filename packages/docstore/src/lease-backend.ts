@@ -77,6 +77,14 @@ export class DocstoreBackend implements LockBackend {
    * per process, not one per waiter, when a lock is handed over).
    */
   readonly #acquiring = new Map<string, Promise<unknown>>();
+  /**
+   * Owner-checked writes (renewals, releases) in flight per record id, each bounded by the
+   * operation deadline. The next one of the same record waits for its outcome and writes on
+   * the version it produced: a renewal that outlived its keepalive tick (a slow store) would
+   * otherwise make the next tick's renewal fail its condition, which then costs a read and a
+   * write more per lock, and slows the store down further.
+   */
+  readonly #ownerWrites = new Map<string, Promise<unknown>>();
   /** Random per backend, part of every write id (see `write-id.ts`). */
   readonly #salt = randomBytes(9).toString('base64url');
   #closed = false;
@@ -187,6 +195,64 @@ export class DocstoreBackend implements LockBackend {
     return seen === undefined ? { acquired: false } : denied(seen);
   }
 
+  /**
+   * Settles when the owner-checked writes of this process now in flight on any of `ids` have,
+   * or after `boundMs`.
+   */
+  async #ownerWritesOn(ids: readonly string[], boundMs: number): Promise<void> {
+    const pending = new Set<Promise<unknown>>();
+    for (const id of ids) {
+      const write = this.#ownerWrites.get(id);
+      if (write !== undefined) pending.add(write);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, boundMs));
+      timer.unref?.();
+    });
+    try {
+      await Promise.race([Promise.all(pending), bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Waits (at most `boundMs`) until no owner-checked write of this process is in flight on
+   * `ids`. The bound is a third of the lease, about core's keepalive tick: a write that hangs
+   * (its reply lost) must not hold the next renewal back until the operation deadline; past the
+   * bound the next one goes out anyway, as it would without this wait. Callers check
+   * {@link #hasOwnerWrite} first and skip this when it is false (no `await`), so a write with
+   * none before it registers before any other call looks; two calls that both waited may still
+   * race each other, and then one condition fails and is handled like any lost race.
+   */
+  async #afterOwnerWrites(ids: readonly string[], boundMs: number): Promise<void> {
+    const until = performance.now() + boundMs;
+    while (this.#hasOwnerWrite(ids) && performance.now() < until) {
+      await this.#ownerWritesOn(ids, until - performance.now());
+    }
+  }
+
+  #hasOwnerWrite(ids: readonly string[]): boolean {
+    return ids.some((id) => this.#ownerWrites.has(id));
+  }
+
+  /** Runs an owner-checked write on `ids` (already under a deadline), known until it settles. */
+  async #ownerWrite<T>(ids: readonly string[], request: Promise<T>): Promise<T> {
+    const settled = request.then(
+      () => {},
+      () => {},
+    );
+    for (const id of ids) this.#ownerWrites.set(id, settled);
+    try {
+      return await request;
+    } finally {
+      for (const id of ids) {
+        if (this.#ownerWrites.get(id) === settled) this.#ownerWrites.delete(id);
+      }
+    }
+  }
+
   /** Runs an acquiring write on `id`, known to other acquires of `id` until it settles. */
   async #acquiringWrite<T>(id: string, request: Promise<T>, what: string): Promise<T> {
     const call = this.#call(what, request);
@@ -228,6 +294,11 @@ export class DocstoreBackend implements LockBackend {
     if (updateMany === undefined || requests.length < 2) {
       return Promise.all(requests.map((request) => this.extend(request)));
     }
+    const ids = requests.map(({ key }) => this.#id(key));
+    if (this.#hasOwnerWrite(ids)) {
+      const shortest = requests.reduce((least, { ttlMs }) => Math.min(least, ttlMs), Infinity);
+      await this.#afterOwnerWrites(ids, shortest / 3);
+    }
     const results: (OwnerCheckedResult | undefined)[] = new Array(requests.length);
     const batch: UpdateRequest[] = [];
     const positions: number[] = [];
@@ -245,7 +316,10 @@ export class DocstoreBackend implements LockBackend {
     if (batch.length > 0) {
       let updated: UpdateResult[];
       try {
-        updated = await this.#call('batched update', updateMany(batch));
+        updated = await this.#ownerWrite(
+          batch.map(({ id }) => id),
+          this.#call('batched update', updateMany(batch)),
+        );
       } catch (error) {
         throw toBackendError(error, this.name, 'extend');
       }
@@ -284,6 +358,12 @@ export class DocstoreBackend implements LockBackend {
     let seen = this.#seen.get(id);
     let fresh = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (this.#hasOwnerWrite([id])) {
+        const leaseMs = operation === 'extend' ? ttlMs : (seen?.record.leaseMs ?? 0);
+        await this.#afterOwnerWrites([id], leaseMs / 3);
+        seen = this.#seen.get(id);
+        fresh = false;
+      }
       const record = seen?.record;
       if (record === undefined || record.owner !== owner) {
         if (fresh) return verdict(record);
@@ -301,9 +381,9 @@ export class DocstoreBackend implements LockBackend {
               fence: record.fence,
               writeId: nextWriteId(record.writeId, owner, 'release', 0, this.#salt),
             };
-      const updated = await this.#call(
-        'update',
-        this.collection.update(id, record.version, fields),
+      const updated = await this.#ownerWrite(
+        [id],
+        this.#call('update', this.collection.update(id, record.version, fields)),
       );
       if (updated.updated) {
         this.#seen.see(id, updated.record, performance.now());

@@ -1,5 +1,7 @@
 import { Firestore } from '@google-cloud/firestore';
 import type { RunningServer } from '@lock/testkit';
+import type { FirestoreLeaseCollection } from '../src/firestore/index.js';
+import type { DocstoreBackend } from '../src/index.js';
 
 /** The project every Firestore test uses on the emulator. */
 export const TEST_PROJECT = 'lock-test';
@@ -32,5 +34,31 @@ export function withEmulatorHost<T>(host: string, create: () => T): T {
   } finally {
     if (saved === undefined) delete process.env['FIRESTORE_EMULATOR_HOST'];
     else process.env['FIRESTORE_EMULATOR_HOST'] = saved;
+  }
+}
+
+/**
+ * Remembers Firestore backends made in a test file, so its `afterAll` can wait until each one's
+ * client is terminated (every request settled, every stream ended) before the file ends and its
+ * emulator stops. A gRPC stream that ends after jest has torn the file's environment down fails
+ * in google-gax's error decoder ("Cannot read properties of undefined (reading 'options')"),
+ * and that failure lands in whichever test file the worker runs next.
+ */
+export class FirestoreBackends {
+  readonly #backends: DocstoreBackend[] = [];
+
+  /** Returns `backend`, remembered. */
+  track(backend: DocstoreBackend): DocstoreBackend {
+    this.#backends.push(backend);
+    return backend;
+  }
+
+  /** Closes every remembered backend and waits until each one's client is terminated. */
+  async terminateAll(): Promise<void> {
+    const backends = this.#backends.splice(0);
+    await Promise.all(backends.map((backend) => backend.close()));
+    await Promise.all(
+      backends.map((backend) => (backend.collection as FirestoreLeaseCollection).terminated),
+    );
   }
 }

@@ -10,7 +10,7 @@ import {
 import { createFirestoreBackend, FirestoreLeaseCollection } from '../src/firestore/index.js';
 import type { DocstoreBackend, LeaseCollection } from '../src/index.js';
 import { createMongoBackend, MongoLeaseCollection } from '../src/mongodb/index.js';
-import { rawFirestore, TEST_PROJECT, useEmulator } from './firestore-env.js';
+import { FirestoreBackends, rawFirestore, TEST_PROJECT, useEmulator } from './firestore-env.js';
 import { DYNAMODB, FIRESTORE, MONGODB } from './servers.js';
 
 /** Static test credentials, so the SDK never looks for cloud ones. */
@@ -70,17 +70,21 @@ export async function startStore(name: Store['name']): Promise<Store> {
   const server: RunningServer = await startServer(FIRESTORE);
   useEmulator(server);
   const raw: Firestore = await rawFirestore();
+  const backends = new FirestoreBackends();
   return {
     name,
     collection: () => new FirestoreLeaseCollection(raw, randomNamespace(), false),
     backend: (keyPrefix, options) =>
-      createFirestoreBackend({
-        projectId: TEST_PROJECT,
-        collection: 'stores',
-        keyPrefix,
-        ...options,
-      }),
+      backends.track(
+        createFirestoreBackend({
+          projectId: TEST_PROJECT,
+          collection: 'stores',
+          keyPrefix,
+          ...options,
+        }),
+      ),
     stop: async () => {
+      await backends.terminateAll();
       await raw.terminate();
       await server.stop();
     },

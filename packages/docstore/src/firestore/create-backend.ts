@@ -40,6 +40,7 @@ export function createFirestoreBackend(options: FirestoreBackendOptions = {}): D
       firestore,
       options.collection ?? DEFAULT_FIRESTORE_COLLECTION,
       options.firestore === undefined,
+      operationTimeout,
     ),
     { keyPrefix: options.keyPrefix, operationTimeout },
   );

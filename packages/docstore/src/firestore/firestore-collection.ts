@@ -21,6 +21,7 @@ import type {
   UpdateRequest,
   UpdateResult,
 } from '../collection.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS } from '../options.js';
 
 /** gRPC status codes Firestore answers a failed condition with. */
 const ALREADY_EXISTS = 6;
@@ -46,18 +47,28 @@ export class FirestoreLeaseCollection implements LeaseCollection {
   readonly path: string;
   readonly #firestore: Firestore;
   readonly #ownsClient: boolean;
+  readonly #closeTimeoutMs: number;
   /** SDK requests not settled yet (ours may have given up on them: see {@link close}). */
   #inFlight = 0;
-  #closing: (() => void) | undefined;
+  /** Called when the last request in flight settles, once {@link close} waits for that. */
+  #onIdle: (() => void) | undefined;
+  #terminated: Promise<void> | undefined;
 
   /**
    * @param firestore the client; terminated by {@link close} when `ownsClient`.
    * @param path the collection of lock documents.
+   * @param closeTimeoutMs the longest {@link close} waits for the client to be terminated.
    */
-  constructor(firestore: Firestore, path: string, ownsClient: boolean) {
+  constructor(
+    firestore: Firestore,
+    path: string,
+    ownsClient: boolean,
+    closeTimeoutMs: number = DEFAULT_OPERATION_TIMEOUT_MS,
+  ) {
     this.#firestore = firestore;
     this.path = path;
     this.#ownsClient = ownsClient;
+    this.#closeTimeoutMs = closeTimeoutMs;
   }
 
   /** Ids Firestore cannot take: with a `/`, `.` or `..`, or of the form `__…__`. */
@@ -156,30 +167,80 @@ export class FirestoreLeaseCollection implements LeaseCollection {
     this.#inFlight += 1;
     const settled = () => {
       this.#inFlight -= 1;
-      if (this.#inFlight === 0) this.#closing?.();
+      if (this.#inFlight === 0) this.#onIdle?.();
     };
     request.then(settled, settled);
     return request;
   }
 
   /**
-   * Terminates a client this package created, once no request is in flight. Firestore's SDK
-   * rejects a request still in flight at `terminate()` with an error nobody can catch (an
-   * unhandled rejection, which ends a Node process), and against an unreachable server a
-   * request stays in flight for minutes (a read failed after 45 s here, a write not within
-   * 100 s) though our call gave up on it long before. So `close()` resolves at once and the
-   * client is terminated in the background when its last request settles.
+   * Terminates a client this package created, and resolves once it is terminated: its
+   * requests have settled, its streams (listeners the backend stopped before this) have ended
+   * and its channels are closed, so nothing of it can fire afterwards. At most
+   * `closeTimeoutMs`, though; then the client is terminated in the background and
+   * {@link terminated} says when.
+   *
+   * Why it can take long: the SDK rejects a request still in flight at `terminate()` with an
+   * error nobody can catch (an unhandled rejection, which ends a Node process), so the client
+   * is terminated only once its last request has settled. Against an unreachable server the
+   * SDK keeps retrying whatever deadlines it is given: a write for up to 10 minutes (its commit
+   * retry settings are fixed), a read five times (~45 s). Our calls gave up on those requests
+   * long before, so when they are still in flight after `closeTimeoutMs` the client's gRPC
+   * clients are closed, which ends the write retries at once and the reads' within their five
+   * tries.
    */
   async close(): Promise<void> {
-    if (!this.#ownsClient || this.#closing !== undefined) return;
-    let terminated = false;
-    const terminate = () => {
-      if (terminated) return;
-      terminated = true;
-      this.#firestore.terminate().catch(() => {});
-    };
-    this.#closing = terminate;
-    if (this.#inFlight === 0) terminate();
+    if (!this.#ownsClient) return;
+    this.#terminated ??= this.#terminateWhenIdle();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#closeTimeoutMs);
+      timer.unref?.();
+    });
+    try {
+      await Promise.race([this.#terminated, bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Resolves once the client this collection created is terminated after {@link close}
+   * (at once when the client is the user's, or close() was not called). For tests and
+   * shutdown code that must know nothing of the client is left running.
+   */
+  get terminated(): Promise<void> {
+    return this.#terminated ?? Promise.resolve();
+  }
+
+  async #terminateWhenIdle(): Promise<void> {
+    if (this.#inFlight > 0) {
+      const idle = new Promise<void>((resolve) => {
+        this.#onIdle = resolve;
+      });
+      const abandon = setTimeout(() => closeGrpcClients(this.#firestore), this.#closeTimeoutMs);
+      abandon.unref?.();
+      await idle;
+      clearTimeout(abandon);
+    }
+    // Rejects only if a listener is still registered (the backend stops them before this).
+    await this.#firestore.terminate().catch(() => {});
+  }
+}
+
+/**
+ * Closes the gRPC clients of `firestore`'s client pool, which makes the SDK's retries of
+ * requests still in flight fail instead of going on for minutes. The SDK has no public way to
+ * do this (`terminate()` waits for those requests, and throws uncaught if made not to): this
+ * reaches into its pool, so it checks every step and does nothing if the SDK's shape changed.
+ */
+function closeGrpcClients(firestore: Firestore): void {
+  const pool = (firestore as unknown as { _clientPool?: { activeClients?: unknown } })._clientPool;
+  const clients = pool?.activeClients;
+  if (!(clients instanceof Map)) return;
+  for (const client of clients.keys()) {
+    const close = (client as { close?: () => Promise<void> } | null)?.close;
+    if (typeof close === 'function') close.call(client).catch(() => {});
   }
 }
 
