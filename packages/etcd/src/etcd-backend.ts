@@ -39,6 +39,7 @@ import { type EtcdBackendOptions, type ResolvedOptions, resolveOptions } from '.
 import { type QueueContext, waitInQueue } from './queue-wait.js';
 import { removeInBackground } from './removal.js';
 import { TxnBatcher } from './txn-batcher.js';
+import { guardWatchStream } from './watch-stream-guard.js';
 
 /** A lock this backend took: its entry, the revision that created it, and its lease. */
 export interface Holding {
@@ -117,6 +118,7 @@ export class EtcdBackend implements LockBackend {
     this.#ownsClient = this.#options.client === undefined;
     this.client =
       this.#options.client ?? createClient(this.#options, this.#attempts, this.#streams);
+    guardWatchStream(this.client);
     this.layout = new KeyLayout(this.#options.prefix);
     this.#keepAlives = new KeepAliveChannel(() => this.client.leaseClient.leaseKeepAlive());
     this.#watches = new DeleteWatches(

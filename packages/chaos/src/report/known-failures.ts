@@ -36,8 +36,8 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     scenarios: 'all',
     checker: 'call-bounds',
     issue:
-      'found by this suite, not yet filed: the etcd3 driver rejects "Failed to find watcher for IWatchResponse" with nobody listening (an unhandled rejection in the worker), seen after leader changes',
-    matches: (f) => f.message.includes('Failed to find watcher for IWatchResponse'),
+      'found by this suite, not yet filed: after lost replies, close() can leave Timeouts for up to ~1 s (seen once in 9 drop-replies runs after the socket fix); likely etcd3 1.1.2 Host.resetAllServices, which waits up to 1 s (waitForReady) before closing a channel still connecting',
+    matches: (f) => /still had Timeout(, Timeout)* after close\(\)$/.test(f.message),
   },
   {
     targets: ['redlock'],
