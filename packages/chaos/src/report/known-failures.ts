@@ -21,17 +21,6 @@ export interface KnownFailure {
 /** The known bugs. */
 export const KNOWN_FAILURES: readonly KnownFailure[] = [
   {
-    targets: ['memcached'],
-    scenarios: 'all',
-    checker: 'call-bounds',
-    issue:
-      'found by this suite, not yet filed: after a request that timed out while cut off, close() leaves a socket open (seen ≥ 8 s), so the process does not exit',
-    matches: (f) =>
-      /still had (TCPSocketWrap|Timeout)(, (TCPSocketWrap|Timeout))* after close\(\)$/.test(
-        f.message,
-      ) || f.message.endsWith('did not exit by itself after close()'),
-  },
-  {
     targets: ['etcd', 'etcd-cluster'],
     scenarios: 'all',
     checker: 'call-bounds',
