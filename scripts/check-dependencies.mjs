@@ -11,7 +11,9 @@ const ALLOWED = {
   '@lock/local': ['@lock/core'],
   '@lock/redis': ['@lock/core', 'redis'],
   '@lock/memcached': ['@lock/core', 'memjs'],
-  '@lock/etcd': ['@lock/core', 'etcd3'],
+  // @grpc/grpc-js: etcd3's own transport (pinned to the version etcd3 resolves), for the
+  // interceptor that lets close() cancel the client's streams (src/open-streams.ts).
+  '@lock/etcd': ['@lock/core', 'etcd3', '@grpc/grpc-js'],
   // The CLI: core, and local as the embedded default; server backends are optional peers.
   '@lock/cli': ['@lock/core', '@lock/local'],
   // @opentelemetry/api is a peer dependency: the application's one copy holds the providers.

@@ -1,5 +1,6 @@
 import { Etcd3, GRPCDeadlineExceededError, type IOptions, isRecoverableError } from 'etcd3';
 import type { AttemptTracker } from './attempts.js';
+import { OpenStreams } from './open-streams.js';
 import type { ResolvedOptions } from './options.js';
 
 type FaultHandling = NonNullable<IOptions['faultHandling']>;
@@ -23,8 +24,15 @@ const WATCH_RETRY_MS = 100;
  * entry's create revision. The one answer a retry changes is a release's: the first attempt may
  * have deleted the entry, so the retry finds none; `tracker` tells the backend how many attempts
  * a call took, so it can count that as the release it was.
+ *
+ * Every stream the client opens is recorded in `streams`, which the backend's `close()` cancels:
+ * closing the client alone leaves them running (see {@link OpenStreams}).
  */
-export function createClient(options: ResolvedOptions, tracker: AttemptTracker): Etcd3 {
+export function createClient(
+  options: ResolvedOptions,
+  tracker: AttemptTracker,
+  streams: OpenStreams = new OpenStreams(),
+): Etcd3 {
   const grpcOptions: Record<string, number> = {};
   if (options.keepAliveTimeMs !== undefined) {
     grpcOptions['grpc.keepalive_time_ms'] = options.keepAliveTimeMs;
@@ -36,7 +44,8 @@ export function createClient(options: ResolvedOptions, tracker: AttemptTracker):
   const clientOptions: IOptions = {
     hosts: options.hosts,
     grpcOptions,
-    defaultCallOptions: (context) => (context.isStream ? {} : deadline()),
+    defaultCallOptions: (context) =>
+      context.isStream ? { interceptors: [streams.interceptor] } : deadline(),
     faultHandling: {
       host: () => passThrough(),
       global: failover(options.hosts.length, tracker),

@@ -34,10 +34,12 @@ import { allIn, createdAt, deleteEntry, firstIn, ownedBy, putEntry, putIfEmpty }
 import { type Lease, LeaseGoneError } from './lease.js';
 import { LeasePool } from './lease-pool.js';
 import { LeaseRemaining } from './lease-remaining.js';
+import { OpenStreams } from './open-streams.js';
 import { type EtcdBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type QueueContext, waitInQueue } from './queue-wait.js';
 import { removeInBackground } from './removal.js';
 import { TxnBatcher } from './txn-batcher.js';
+import { guardWatchStream } from './watch-stream-guard.js';
 
 /** A lock this backend took: its entry, the revision that created it, and its lease. */
 export interface Holding {
@@ -82,6 +84,8 @@ export class EtcdBackend implements LockBackend {
   readonly stats: EtcdBackendStats = { keepalives: 0 };
   readonly #options: ResolvedOptions;
   readonly #ownsClient: boolean;
+  /** The streams of the client this backend made (see {@link OpenStreams}). */
+  readonly #streams = new OpenStreams();
   readonly #leases: LeasePool;
   readonly #held = new Map<string, Holding>();
   readonly #closed = new AbortController();
@@ -112,7 +116,9 @@ export class EtcdBackend implements LockBackend {
   constructor(options: EtcdBackendOptions = {}) {
     this.#options = resolveOptions(options);
     this.#ownsClient = this.#options.client === undefined;
-    this.client = this.#options.client ?? createClient(this.#options, this.#attempts);
+    this.client =
+      this.#options.client ?? createClient(this.#options, this.#attempts, this.#streams);
+    guardWatchStream(this.client);
     this.layout = new KeyLayout(this.#options.prefix);
     this.#keepAlives = new KeepAliveChannel(() => this.client.leaseClient.leaseKeepAlive());
     this.#watches = new DeleteWatches(
@@ -445,13 +451,17 @@ export class EtcdBackend implements LockBackend {
     this.#folderWatches.close();
     await this.#underWay.settled(this.#options.requestTimeoutMs);
     this.#held.clear();
-    this.#keepAlives.reset(this.#closed.signal.reason);
+    this.#keepAlives.close(this.#closed.signal.reason);
     try {
       await withDeadline('close', this.#options.requestTimeoutMs, () => this.#leases.revokeAll());
     } catch {
       // A down cluster: the leases expire by their TTL.
     } finally {
-      if (this.#ownsClient) this.client.close();
+      if (this.#ownsClient) {
+        // Streams first: closing the client would leave them open (see OpenStreams).
+        this.#streams.cancelAll();
+        this.client.close();
+      }
     }
   }
 

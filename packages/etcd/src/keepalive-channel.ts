@@ -14,11 +14,18 @@ interface Pending {
  * first in first out. Any failure or timed-out renewal tears the whole stream down and fails
  * everything pending on it: a reply must never be credited to a later request, or a lock
  * would be counted valid from a renewal that was sent after the one etcd confirmed.
+ *
+ * A stream torn down that way is half-closed and ends when etcd's end of it comes back, which,
+ * after lost replies, may be never; `close()` cancels every stream not yet ended, or its socket
+ * would keep the process alive (grpc-js's `Channel.close()` leaves calls under way running).
  */
 export class KeepAliveChannel {
   readonly #open: () => Promise<Stream>;
   #stream: Promise<Stream> | undefined;
   #pending = new Map<string, Pending[]>();
+  /** Every stream opened and not yet ended, the current one and those half-closed. */
+  readonly #unended = new Set<Stream>();
+  #closedWith: { readonly error: unknown } | undefined;
 
   /** @param open opens a new keepalive stream (the driver's `leaseClient.leaseKeepAlive()`). */
   constructor(open: () => Promise<Stream>) {
@@ -61,10 +68,33 @@ export class KeepAliveChannel {
     );
   }
 
+  /** Fails every pending renewal with `error`, cancels every stream not yet ended, opens no more. */
+  close(error: unknown): void {
+    this.#closedWith = { error };
+    this.reset(error);
+    for (const stream of this.#unended) {
+      try {
+        stream.cancel();
+      } catch {
+        // Already closed.
+      }
+    }
+    this.#unended.clear();
+  }
+
   #connect(): Promise<Stream> {
+    if (this.#closedWith !== undefined) return Promise.reject(this.#closedWith.error);
     if (this.#stream !== undefined) return this.#stream;
     const opening = this.#open().then((stream) => {
+      if (this.#closedWith !== undefined) {
+        stream.on('error', () => {}); // the cancel's own error
+        stream.cancel();
+        throw this.#closedWith.error;
+      }
+      this.#unended.add(stream);
+      stream.on('status', () => this.#unended.delete(stream));
       const fail = (error: unknown) => {
+        this.#unended.delete(stream);
         if (this.#stream === opening) this.reset(error);
       };
       stream.on('data', (reply) => {

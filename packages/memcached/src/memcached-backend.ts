@@ -32,7 +32,7 @@ import { Deadlines } from './deadline.js';
 import { ConnectionFailure, toBackendError } from './errors.js';
 import { deadlineFlags, expirySeconds, remainingFromFlags } from './expiry.js';
 import { itemKeys } from './keys.js';
-import { pingEachServer, retireClient, retrySettingsOf } from './memjs-internals.js';
+import { pingEachServer, retireClient, retrySettingsOf, trackSockets } from './memjs-internals.js';
 import {
   checkBackendOptions,
   type MemcachedBackendOptions,
@@ -132,6 +132,7 @@ export class MemcachedBackend implements LockBackend {
         ({ host, port }) => new Server(host, port, resolved.username, resolved.password, settings),
       );
       this.client = new Client(memjsServers, settings);
+      trackSockets(this.client);
       this.#ownsClient = true;
     }
     this.#target = { client: this.client, deadlines: this.#deadlines };

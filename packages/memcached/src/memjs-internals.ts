@@ -113,16 +113,52 @@ export function retrySettingsOf(client: Client): RetrySettings {
   };
 }
 
+/** Every socket memjs opened for a client's servers and that has not closed yet. */
+const socketsOf = new WeakMap<Client, Set<SocketInternals & NodeJS.EventEmitter>>();
+
+/**
+ * Records every socket memjs opens for `client`'s servers, so that {@link retireClient} can close
+ * them all. memjs forgets sockets that are still open: its `close` handler of an old socket sets
+ * the server's `_socket` to `undefined` whichever socket is current by then, and its request
+ * timeout handler does the same for the socket whose timer fired; `Client.close()` then only
+ * ends the socket it still knows, and the forgotten one keeps the process alive (the chaos
+ * suite saw it after requests timed out while a worker was cut off). This wraps each memjs
+ * `Server`'s `sock` (which every write goes through, and which opens a socket when the server
+ * has none) to note the server's socket after each call: one `Set` lookup per request.
+ */
+export function trackSockets(client: Client): void {
+  const open = new Set<SocketInternals & NodeJS.EventEmitter>();
+  socketsOf.set(client, open);
+  for (const server of client.servers as unknown as {
+    sock: (...args: unknown[]) => unknown;
+    _socket?: SocketInternals & NodeJS.EventEmitter;
+  }[]) {
+    const sock = server.sock;
+    server.sock = function (this: typeof server, ...args: unknown[]) {
+      const result = sock.apply(this, args);
+      const socket = this._socket;
+      if (socket !== undefined && !open.has(socket)) {
+        open.add(socket);
+        socket.once('close', () => open.delete(socket));
+      }
+      return result;
+    };
+  }
+}
+
 /**
  * Closes a client this package created, for good: marks every server as asleep forever (memjs's
  * failover field `wakeupAt`), so that nothing can open a new connection after the close, then
- * ends the sockets.
+ * ends the sockets memjs knows and destroys every one it opened (see {@link trackSockets}),
+ * those it forgot included: an end alone waits for the server's end, which a partition
+ * withholds. Every call has finished by then, so nothing is waiting on them.
  */
 export function retireClient(client: Client): void {
   for (const server of client.servers) {
     (server as unknown as ServerInternals).wakeupAt = Number.POSITIVE_INFINITY;
   }
   client.close();
+  for (const socket of socketsOf.get(client) ?? []) socket.destroy?.();
 }
 
 /** Sockets corked in this tick, uncorked together when the tick's code has run. */

@@ -5,6 +5,7 @@
  */
 
 export { makeTestCertificates, type TestCertificates } from './certificates.js';
+export { type ChildScript, startChildScript } from './child-script.js';
 export {
   dynamodbLocalContainer,
   etcdContainer,

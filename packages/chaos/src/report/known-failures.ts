@@ -21,23 +21,12 @@ export interface KnownFailure {
 /** The known bugs. */
 export const KNOWN_FAILURES: readonly KnownFailure[] = [
   {
-    targets: ['etcd', 'etcd-cluster', 'memcached'],
-    scenarios: 'all',
-    checker: 'call-bounds',
-    issue:
-      'found by this suite, not yet filed: after lost replies or a silent partition (etcd), or a request that timed out while cut off (memcached), close() leaves a socket open (seen ≥ 8 s), so the process does not exit',
-    matches: (f) =>
-      /still had (TCPSocketWrap|Timeout)(, (TCPSocketWrap|Timeout))* after close\(\)$/.test(
-        f.message,
-      ) || f.message.endsWith('did not exit by itself after close()'),
-  },
-  {
     targets: ['etcd', 'etcd-cluster'],
     scenarios: 'all',
     checker: 'call-bounds',
     issue:
-      'found by this suite, not yet filed: the etcd3 driver rejects "Failed to find watcher for IWatchResponse" with nobody listening (an unhandled rejection in the worker), seen after leader changes',
-    matches: (f) => f.message.includes('Failed to find watcher for IWatchResponse'),
+      'found by this suite, not yet filed: after lost replies, close() can leave Timeouts for up to ~1 s (seen once in 9 drop-replies runs after the socket fix); likely etcd3 1.1.2 Host.resetAllServices, which waits up to 1 s (waitForReady) before closing a channel still connecting',
+    matches: (f) => /still had Timeout(, Timeout)* after close\(\)$/.test(f.message),
   },
   {
     targets: ['redlock'],
@@ -51,15 +40,16 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
 
 /**
  * The issues that explain every finding of `checker` in `scenario` on `target`, or `undefined`
- * when some finding is explained by none.
+ * when some finding is explained by none. `known` replaces {@link KNOWN_FAILURES} (for tests).
  */
 export function knownFailure(
   target: TargetName,
   scenario: string,
   checker: CheckerName,
   findings: readonly Finding[],
+  known: readonly KnownFailure[] = KNOWN_FAILURES,
 ): string | undefined {
-  const entries = KNOWN_FAILURES.filter(
+  const entries = known.filter(
     (k) =>
       k.checker === checker &&
       (k.targets === 'all' || k.targets.includes(target)) &&

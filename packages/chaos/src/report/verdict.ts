@@ -1,7 +1,7 @@
 import type { CheckerName, CheckResult } from '../checkers/types.js';
 import type { ScenarioDef } from '../plan/scenario.js';
 import type { TargetName } from '../plan/targets.js';
-import { knownFailure } from './known-failures.js';
+import { KNOWN_FAILURES, type KnownFailure, knownFailure } from './known-failures.js';
 
 /** The judgement of one run. */
 export type Verdict = 'pass' | 'known-limit' | 'known-bug' | 'fail' | 'error';
@@ -18,12 +18,13 @@ const ORDER: readonly Verdict[] = ['pass', 'known-limit', 'known-bug', 'fail', '
 /**
  * Judges a run: findings a scenario allows on this target (a documented limit) make it
  * `known-limit`; findings listed in `known-failures.ts` (an open issue) make it `known-bug`;
- * any other finding fails it.
+ * any other finding fails it. `known` replaces that list (tests give their own).
  */
 export function judge(
   target: TargetName,
   scenario: ScenarioDef,
   results: readonly CheckResult[],
+  known: readonly KnownFailure[] = KNOWN_FAILURES,
 ): Judged {
   const notes: Judged['notes'][number][] = [];
   for (const result of results) {
@@ -33,9 +34,9 @@ export function judge(
       notes.push({ checker: result.checker, verdict: 'known-limit', why: limit.reason });
       continue;
     }
-    const known = knownFailure(target, scenario.id, result.checker, result.findings);
-    if (known !== undefined) {
-      notes.push({ checker: result.checker, verdict: 'known-bug', why: known });
+    const bug = knownFailure(target, scenario.id, result.checker, result.findings, known);
+    if (bug !== undefined) {
+      notes.push({ checker: result.checker, verdict: 'known-bug', why: bug });
       continue;
     }
     notes.push({
