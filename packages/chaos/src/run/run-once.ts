@@ -71,6 +71,9 @@ const READY_TIMEOUT_MS = 30_000;
 export async function runOnce(request: RunRequest): Promise<RunOutcome> {
   const started = performance.now();
   const { target, scenario, seed, bundle, runDir } = request;
+  // A replay of a seed gets the same folder: start it empty, or the history would merge the
+  // old run's events with this one's (seen as fences "handed out twice").
+  rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
   const log = new JsonlLog(join(runDir, 'nemesis.jsonl'), 'nemesis');
   const prefix = `chaos${seed.toString(36)}${randomBytes(3).toString('hex')}:`;
