@@ -26,6 +26,7 @@ import {
   EXTEND,
   EXTEND_MANY,
   INSPECT,
+  INSPECT_FAIR,
   RAISE_FENCE,
   RELEASE,
   RELEASE_FAIR,
@@ -211,7 +212,8 @@ export class RedisBackend implements LockBackend {
   /** Owner, remaining TTL and fence of `key`, read atomically; `undefined` when free. */
   async inspect(key: string): Promise<BackendLockInfo | undefined> {
     const keys = lockKeys(this.#options.prefix, key);
-    const reply = await this.#connection.eval(INSPECT, [keys.lock, keys.fence], [], 'inspect', key);
+    const script = this.#options.fair ? INSPECT_FAIR : INSPECT;
+    const reply = await this.#connection.eval(script, [keys.lock, keys.fence], [], 'inspect', key);
     return toLockInfo(reply);
   }
 

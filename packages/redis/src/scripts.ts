@@ -44,8 +44,9 @@ const OWNS = (v: string, owner: string) =>
 const NEXT_FENCE = `
 local function next_fence(fence, waiting)
   local c = redis.call('INCRBY', fence, 2)
-  if (c % 2 == 1) ~= waiting then c = redis.call('INCR', fence) end
-  return c
+  if c % 2 == 1 and not waiting then c = redis.call('DECR', fence)
+  elseif c % 2 == 0 and waiting then c = redis.call('INCR', fence) end
+  return c - c % 2
 end
 `;
 
@@ -76,7 +77,7 @@ const HAND_OVER = (lock: string, fence: string, queue: string, expiry: string, c
 local nxt = redis.call('ZRANGE', ${queue}, 0, 0, 'WITHSCORES')
 if #nxt == 0 then
   local c = tonumber(redis.call('GET', ${fence}) or '0')
-  if c % 2 == 1 then redis.call('INCR', ${fence}) end
+  if c % 2 == 1 then redis.call('DECR', ${fence}) end
   redis.call('PUBLISH', ${channel}, 'free')
 else
   local grantTtl = redis.call('HGET', ${expiry}, 't:' .. nxt[1])
@@ -200,7 +201,7 @@ local function acquire_fair(lock, fence, queue, expiry, owner, ttl, channel)
   ${NOW}
   ${PRUNE('queue', 'expiry')}
   if redis.call('EXISTS', queue) == 0 then
-    return {1, redis.call('INCR', fence)}
+    return {1, redis.call('DECR', fence)}
   end
   redis.call('DEL', lock)
   ${HAND_OVER('lock', 'fence', 'queue', 'expiry', 'channel')}
@@ -225,7 +226,8 @@ if ${OWNS('holder', 'owner')} then
   -- A release handed us the lock already: refresh its TTL, so that this claim's send time is
   -- a sound start for its validity, and report its fence.
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return {1, tonumber(redis.call('GET', KEYS[2]))}
+  local c = tonumber(redis.call('GET', KEYS[2]))
+  return {1, c - c % 2}
 end
 local ticket = redis.call('ZSCORE', KEYS[3], owner)
 if not ticket then
@@ -377,7 +379,21 @@ local function release_fair(lock, queue, expiry, fence, owner, channel)
 end`,
 );
 
-/** Who holds a lock. KEYS: lock, fence. Reply: `{owner or nil, pttl, fence or nil}`. */
+/**
+ * Who holds a lock (fair mode). KEYS: lock, fence. Reply: `{owner or nil, pttl, fence or nil}`.
+ * The counter's low bit is the waiting flag (see NEXT_FENCE), so the holder's fence is the
+ * counter without it.
+ */
+export const INSPECT_FAIR = script(
+  2,
+  `
+local c = redis.call('GET', KEYS[2])
+if c then c = tonumber(c); c = c - c % 2 end
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]), c}
+`,
+);
+
+/** Who holds a lock (Redlock nodes). KEYS: lock, fence. Reply: `{owner or nil, pttl, fence or nil}`. */
 export const INSPECT = script(
   2,
   `

@@ -57,6 +57,27 @@ const available = redisBinaryAvailable();
     await server?.stop();
   });
 
+  it('inspect and every grant report the holder’s fence while others wait (the waiting flag is not a fence)', async () => {
+    const prefix = `${randomNamespace()}:`;
+    const key = randomKey();
+    const [a, b, c] = [locker(prefix), locker(prefix), locker(prefix)];
+    const first = await a.lock(key, { ttl: 10_000 });
+    expect((await a.inspect(key))?.fence).toBe(first.fence);
+    const second = b.lock(key, { ttl: 10_000, timeout: 10_000 });
+    const third = c.lock(key, { ttl: 10_000, timeout: 10_000 });
+    await sleep(200); // both queued: the counter carries the waiting flag
+    expect((await a.inspect(key))?.fence).toBe(first.fence);
+    await first.release();
+    const next = await Promise.race([second, third]);
+    expect(next.fence).toBeGreaterThan(first.fence);
+    expect((await a.inspect(key))?.fence).toBe(next.fence);
+    await next.release();
+    const last = await (next === (await second) ? third : second);
+    expect(last.fence).toBeGreaterThan(next.fence);
+    expect((await a.inspect(key))?.fence).toBe(last.fence);
+    await last.release();
+  });
+
   it('an uncontended acquire + release costs 6 commands: no queue lookup, no PUBLISH', async () => {
     const l = locker(`${randomNamespace()}:`);
     for (let i = 0; i < 5; i++) await (await l.tryLock('warm-up')).release();
