@@ -4,8 +4,11 @@ import { parseDuration } from '../src/cli/duration.js';
 import { SCENARIOS } from '../src/plan/scenarios.js';
 import { planSuite } from '../src/plan/suite.js';
 import { TARGETS } from '../src/plan/targets.js';
+import { VARIANTS, type VariantDef } from '../src/plan/variants.js';
 import type { KnownFailure } from '../src/report/known-failures.js';
+import { variantOk } from '../src/report/markdown.js';
 import { judge } from '../src/report/verdict.js';
+import type { RunOutcome } from '../src/run/run-once.js';
 import { deriveSeed, SeededRandom } from '../src/seeded-random.js';
 
 const args = (...argv: string[]) => parseChaosArgs(argv, '/tmp/chaos-test-out');
@@ -160,5 +163,33 @@ describe('known failures', () => {
       judge('redis', contention, [{ checker: 'call-bounds', findings: [slowLock], figures: {} }])
         .verdict,
     ).toBe('fail');
+  });
+});
+
+describe('variant detection', () => {
+  const variant = VARIANTS[0] as VariantDef;
+  const run = (caught: boolean) =>
+    ({
+      results: [
+        {
+          checker: variant.checker,
+          findings: caught ? [{ checker: variant.checker, message: 'x' }] : [],
+          figures: {},
+        },
+      ],
+    }) as unknown as RunOutcome;
+  const summary = (flawed: boolean[], control: boolean[] = []) => ({
+    variant,
+    flawed: flawed.map(run),
+    control: control.map(run),
+  });
+
+  it('needs 95 % over a full sample, and all but one (at least one) over a small one', () => {
+    expect(variantOk(summary([...Array(19).fill(true), false]))).toBe(true);
+    expect(variantOk(summary([...Array(18).fill(true), false, false]))).toBe(false);
+    expect(variantOk(summary([true, false]))).toBe(true);
+    expect(variantOk(summary([false, false]))).toBe(false);
+    expect(variantOk(summary([true, false, false]))).toBe(false);
+    expect(variantOk(summary([true, true], [true]))).toBe(false);
   });
 });

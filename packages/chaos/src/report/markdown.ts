@@ -14,7 +14,10 @@ export interface VariantSummary {
   readonly control: readonly RunOutcome[];
 }
 
-/** Whether the variant's checker caught it in ≥ 95 % of runs and never flagged its control. */
+/**
+ * Whether the variant's checker caught it in ≥ 95 % of runs (in a sample under 20 runs: all
+ * but at most one, and at least one) and never flagged its control.
+ */
 export function variantOk(summary: VariantSummary): boolean {
   const caught = summary.flawed.filter(
     (run) => findingsOf(run.results, summary.variant.checker) > 0,
@@ -22,7 +25,13 @@ export function variantOk(summary: VariantSummary): boolean {
   const falseAlarms = summary.control.filter(
     (run) => findingsOf(run.results, summary.variant.checker) > 0,
   ).length;
-  const rateOk = summary.flawed.length === 0 || caught / summary.flawed.length >= 0.95;
+  const runs = summary.flawed.length;
+  // Fewer than 20 runs (the smoke set runs 2) cannot measure a 95 % rate: one miss in them is
+  // what a checker that catches 95 % does one time in ten (seen once in CI's smoke set), so a
+  // small sample passes with at most one miss and at least one catch. The full run's 20 must
+  // reach 95 % itself.
+  const smallSampleOk = runs < 20 && caught >= 1 && caught >= runs - 1;
+  const rateOk = runs === 0 || caught / runs >= 0.95 || smallSampleOk;
   return rateOk && falseAlarms === 0;
 }
 
