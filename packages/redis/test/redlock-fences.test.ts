@@ -110,7 +110,21 @@ const KEYS_PER_ROUND = 12;
       const links = clients.flatMap((client) => client.proxies);
       const grants: Grant[] = [];
       let rounds = 0;
-      const stopAt = performance.now() + RANDOM_RUN_MS;
+      const startedAt = performance.now();
+      // Keys that changed hands between clients so far: the run goes on (up to twice its time)
+      // until there are enough of them for the checks below not to be vacuous (a run of
+      // RANDOM_RUN_MS alone once handed over only 2 keys).
+      const handedOverSoFar = () => {
+        const clientsOf = new Map<string, Set<string>>();
+        for (const grant of grants) {
+          clientsOf.set(grant.key, (clientsOf.get(grant.key) ?? new Set()).add(grant.client));
+        }
+        return [...clientsOf.values()].filter((c) => c.size > 1).length;
+      };
+      const goOn = () => {
+        const elapsed = performance.now() - startedAt;
+        return elapsed < RANDOM_RUN_MS || (elapsed < 2 * RANDOM_RUN_MS && handedOverSoFar() <= 3);
+      };
       const partitioned = new Set<FaultProxy>();
       // Every millisecond each link gets a new random delay, so each request gets its own.
       const jitter = setInterval(() => {
@@ -119,7 +133,7 @@ const KEYS_PER_ROUND = 12;
         }
       }, 1);
       try {
-        while (performance.now() < stopAt) {
+        while (goOn()) {
           grants.push(...(await randomRound(nodes, clients, prefix, partitioned)));
           rounds++;
         }
@@ -153,7 +167,7 @@ const KEYS_PER_ROUND = 12;
       expect(rounds).toBeGreaterThan(5);
       expect(handedOver).toBeGreaterThan(3);
     },
-    RANDOM_RUN_MS + 30_000,
+    2 * RANDOM_RUN_MS + 30_000,
   );
 });
 
