@@ -165,7 +165,9 @@ const KEYS_PER_ROUND = 12;
         (ofKey) => new Set(ofKey.map((grant) => grant.client)).size > 1,
       ).length;
       expect(rounds).toBeGreaterThan(5);
-      expect(handedOver).toBeGreaterThan(3);
+      // Quiet here: 8–11 of ~120 keys; with the machine loaded by other work, as few as 2.
+      expect(grants.length).toBeGreaterThan(20);
+      expect(handedOver).toBeGreaterThanOrEqual(2);
     },
     2 * RANDOM_RUN_MS + 30_000,
   );
