@@ -213,7 +213,10 @@ export class KeepaliveGroup {
   #extendAll(requests: ExtendRequest[]): Promise<OwnerCheckedResult[]> {
     const backend = this.#context.backend;
     if (backend.extendMany !== undefined) return backend.extendMany(requests);
-    return Promise.all(requests.map((request) => backend.extend(request)));
+    // Each extend is registered on its own: Promise.all settles at the first rejection, and
+    // close() must still wait for the others under way.
+    const inflight = this.#context.inflight;
+    return Promise.all(requests.map((request) => inflight(backend.extend(request))));
   }
 
   #recomputeLossCheck(): void {

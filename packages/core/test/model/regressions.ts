@@ -104,4 +104,37 @@ export const REGRESSIONS: readonly Regression[] = [
       ],
     },
   },
+  {
+    // Keepalive renews two locks with one extend each (no extendMany); the reply to one is lost
+    // (that extend rejects at once) while the other is still out. Close() released both and
+    // resolved: the locker tracked the two extends as one Promise.all, which settled with the
+    // first rejection, so the extend still under way was no longer waited for (found in CI).
+    name: 'close() waits for every extend of a keepalive tick, not only until the first fails',
+    seed: 2134126628,
+    path: '4316:0:3:3:6:4:4:9:12:6:3:4:8:8:10:11:11:15:19:19:29:35:35:38:40:49:53:62:67:70:69:69:54',
+    program: {
+      config: { ...base, keys: 2, keepalive: [true, 30, true], opTimeoutMs: 60 },
+      steps: [
+        { t: 'session', actor: 0, ttl: 40 },
+        {
+          t: 'lock',
+          actor: 1,
+          key: 0,
+          ttl: 600,
+
+          abortable: false,
+          keepalive: true,
+        },
+        { t: 'tryLock', actor: 1, key: 3, ttl: 600 },
+        { t: 'flush' },
+        { t: 'session', actor: 0, ttl: 40 },
+        { t: 'withLock', actor: 0, key: 0 },
+        { t: 'advance', ms: 50, healthy: false },
+        { t: 'close', actor: 5 },
+        { t: 'net', action: 'reply', index: 3 },
+        { t: 'net', action: 'reply', index: 7 },
+        { t: 'net', action: 'lose', index: 4 },
+      ],
+    },
+  },
 ];
