@@ -17,15 +17,33 @@ export interface LockKeys {
   readonly channel: string;
 }
 
+/**
+ * What each key's name adds to the lock's hash tag. The batched scripts rebuild the names from
+ * the tag alone (see `batchable` in scripts.ts), so the suffixes live here, once.
+ */
+export const KEY_SUFFIX = {
+  lock: '',
+  fence: ':fence',
+  queue: ':q',
+  queueExpiry: ':qexp',
+  queueTicket: ':qseq',
+  channel: ':released',
+} as const satisfies Record<keyof LockKeys, string>;
+
+/** The hash tag of `key` under `prefix`: the lock's own name, and the stem of its other keys. */
+export function lockTag(prefix: string, key: string): string {
+  return `{${prefix}${key}}`;
+}
+
 /** The {@link LockKeys} of `key` under `prefix`. */
 export function lockKeys(prefix: string, key: string): LockKeys {
-  const tag = `{${prefix}${key}}`;
+  const tag = lockTag(prefix, key);
   return {
     lock: tag,
-    fence: `${tag}:fence`,
-    queue: `${tag}:q`,
-    queueExpiry: `${tag}:qexp`,
-    queueTicket: `${tag}:qseq`,
-    channel: `${tag}:released`,
+    fence: tag + KEY_SUFFIX.fence,
+    queue: tag + KEY_SUFFIX.queue,
+    queueExpiry: tag + KEY_SUFFIX.queueExpiry,
+    queueTicket: tag + KEY_SUFFIX.queueTicket,
+    channel: tag + KEY_SUFFIX.channel,
   };
 }

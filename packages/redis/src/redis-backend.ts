@@ -15,7 +15,7 @@ import { ownedClientFactory, ownedClusterFactory } from './client-factory.js';
 import { type ClientSource, RedisConnection } from './connection.js';
 import { checkEvictionPolicy } from './eviction-policy.js';
 import { waitInQueue } from './fair-queue.js';
-import { lockKeys } from './keys.js';
+import { lockKeys, lockTag } from './keys.js';
 import { type RedisBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { toAcquireResult, toLockInfo, toOwnerChecked } from './replies.js';
 import { ScriptBatcher } from './script-batcher.js';
@@ -91,8 +91,9 @@ export class RedisBackend implements LockBackend {
       () => this.#onFirstConnect(),
     );
     this.#subscriber = new SharedSubscriber(this.#connection);
-    this.#batcher = new ScriptBatcher((script, keys, argv, what, key) =>
-      this.#connection.eval(script, keys, argv, what, key),
+    this.#batcher = new ScriptBatcher(
+      (script, tag, args, what, key) => this.#lone(script, tag, args, what, key),
+      (many, argv, what) => this.#connection.eval(many, [], argv, what),
     );
     if (this.#options.fair) {
       this.acquireQueued = (request, queued) =>
@@ -128,24 +129,10 @@ export class RedisBackend implements LockBackend {
    * nobody waits it runs two commands in Redis and never touches the queue (see `ACQUIRE_FAIR`).
    */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
-    const keys = lockKeys(this.#options.prefix, request.key);
-    const ttl = String(Math.ceil(request.ttlMs));
-    const reply = this.#options.fair
-      ? await this.#script(
-          ACQUIRE_FAIR,
-          [keys.lock, keys.fence, keys.queue, keys.queueExpiry],
-          [request.owner, ttl, keys.channel],
-          'acquire',
-          request.key,
-        )
-      : await this.#script(
-          ACQUIRE,
-          [keys.lock, keys.fence],
-          [request.owner, ttl],
-          'acquire',
-          request.key,
-        );
-    return toAcquireResult(reply);
+    const tag = lockTag(this.#options.prefix, request.key);
+    const args = [request.owner, String(Math.ceil(request.ttlMs))];
+    const script = this.#options.fair ? ACQUIRE_FAIR : ACQUIRE;
+    return toAcquireResult(await this.#script(script, tag, args, 'acquire', request.key));
   }
 
   /** Resets the TTL if `owner` still holds the lock. One script, one round trip. */
@@ -190,23 +177,9 @@ export class RedisBackend implements LockBackend {
    * round trip.
    */
   async release(request: ReleaseRequest): Promise<OwnerCheckedResult> {
-    const keys = lockKeys(this.#options.prefix, request.key);
-    const reply = this.#options.fair
-      ? await this.#script(
-          RELEASE_FAIR,
-          [keys.lock, keys.queue, keys.queueExpiry, keys.fence],
-          [request.owner, keys.channel],
-          'release',
-          request.key,
-        )
-      : await this.#script(
-          RELEASE,
-          [keys.lock],
-          [request.owner, keys.channel],
-          'release',
-          request.key,
-        );
-    return toOwnerChecked(reply);
+    const tag = lockTag(this.#options.prefix, request.key);
+    const script = this.#options.fair ? RELEASE_FAIR : RELEASE;
+    return toOwnerChecked(await this.#script(script, tag, [request.owner], 'release', request.key));
   }
 
   /** Owner, remaining TTL and fence of `key`, read atomically; `undefined` when free. */
@@ -277,15 +250,25 @@ export class RedisBackend implements LockBackend {
    */
   #script(
     script: BatchableScript,
-    keys: readonly string[],
-    argv: readonly string[],
+    tag: string,
+    args: readonly string[],
     what: string,
     key: string,
   ): Promise<unknown> {
-    if (this.#connection.isCluster) {
-      return this.#connection.eval(script.single, keys, argv, what, key);
-    }
-    return this.#batcher.call(script, keys, argv, what, key);
+    if (this.#connection.isCluster) return this.#lone(script, tag, args, what, key);
+    return this.#batcher.call(script, tag, args, what, key);
+  }
+
+  /** One lock's call on its own: the script's single form, its keys declared. */
+  #lone(
+    script: BatchableScript,
+    tag: string,
+    args: readonly string[],
+    what: string,
+    key: string,
+  ): Promise<unknown> {
+    const { keys, argv } = script.singleCall(tag, args);
+    return this.#connection.eval(script.single, keys, argv, what, key);
   }
 
   async #subscribe(channel: string, onMessage: (message: string) => void): Promise<() => void> {

@@ -2,19 +2,26 @@ import { BackendError } from '@lock/core';
 import { toBackendError } from './errors.js';
 import type { BatchableScript } from './scripts.js';
 
-/** Runs a script with the given keys and arguments (one command, one round trip). */
-export type RunScript = (
-  script: BatchableScript['single'],
-  keys: readonly string[],
+/** Runs one lock's call of `script` on its own (its single form, or any equivalent). */
+export type RunLone = (
+  script: BatchableScript,
+  tag: string,
+  args: readonly string[],
+  what: string,
+  key: string,
+) => Promise<unknown>;
+
+/** Runs `script`'s batched form with these arguments (one command, one round trip). */
+export type RunMany = (
+  script: BatchableScript['many'],
   argv: readonly string[],
   what: string,
-  key?: string,
 ) => Promise<unknown>;
 
 interface Pending {
   readonly script: BatchableScript;
-  readonly keys: readonly string[];
-  readonly argv: readonly string[];
+  readonly tag: string;
+  readonly args: readonly string[];
   readonly what: string;
   readonly key: string;
   readonly resolve: (reply: unknown) => void;
@@ -34,8 +41,9 @@ const MAX_BATCH = 128;
  * current tick (`process.nextTick`, before node-redis itself writes on `setImmediate`).
  *
  * Calls are sent in the order they were made; only neighbours with the same script merge, so a
- * release and a later acquire of the same key never swap places. A lone call goes out as the
- * plain script. A lock whose call fails inside a batch gets its own error (the batched script
+ * release and a later acquire of the same key never swap places. A lone call goes out on its own
+ * (`runLone`: the backend may send it in a cheaper form than the script). A lock whose call
+ * fails inside a batch gets its own error (the batched script
  * runs each lock's call under `pcall`); when the whole command fails (no reply, out of memory),
  * every caller in it gets the error.
  *
@@ -44,24 +52,29 @@ const MAX_BATCH = 128;
  * must never do.
  */
 export class ScriptBatcher {
-  readonly #run: RunScript;
+  readonly #runLone: RunLone;
+  readonly #runMany: RunMany;
   #pending: Pending[] = [];
 
-  constructor(run: RunScript) {
-    this.#run = run;
+  constructor(runLone: RunLone, runMany: RunMany) {
+    this.#runLone = runLone;
+    this.#runMany = runMany;
   }
 
-  /** Queues one lock's call to `script` and settles with that lock's reply. */
+  /**
+   * Queues one lock's call to `script` (the lock's hash tag and the caller's arguments) and
+   * settles with that lock's reply.
+   */
   call(
     script: BatchableScript,
-    keys: readonly string[],
-    argv: readonly string[],
+    tag: string,
+    args: readonly string[],
     what: string,
     key: string,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (this.#pending.length === 0) process.nextTick(() => this.#flush());
-      this.#pending.push({ script, keys, argv, what, key, resolve, reject });
+      this.#pending.push({ script, tag, args, what, key, resolve, reject });
     });
   }
 
@@ -87,15 +100,15 @@ export class ScriptBatcher {
   #send(batch: Pending[]): void {
     const first = batch[0] as Pending;
     if (batch.length === 1) {
-      this.#run(first.script.single, first.keys, first.argv, first.what, first.key).then(
+      this.#runLone(first.script, first.tag, first.args, first.what, first.key).then(
         first.resolve,
         first.reject,
       );
       return;
     }
-    const keys = batch.flatMap((call) => call.keys);
-    const argv = batch.flatMap((call) => call.argv);
-    this.#run(first.script.many, keys, argv, first.what).then(
+    const argv: string[] = [];
+    for (const call of batch) argv.push(call.tag, ...call.args);
+    this.#runMany(first.script.many, argv, first.what).then(
       (replies) => {
         if (!Array.isArray(replies) || replies.length !== batch.length) {
           const error = new BackendError(

@@ -5,6 +5,7 @@
  * @module
  */
 import { defineScript } from 'redis';
+import { KEY_SUFFIX } from './keys.js';
 
 /** A script: its text, SHA1 and number of keys. */
 export interface LockScript {
@@ -95,51 +96,77 @@ else
   end
 end
 `;
+/** A name of one of a lock's keys (see `KEY_SUFFIX`). */
+type KeyName = keyof typeof KEY_SUFFIX;
+
 /**
- * A script that also comes in a batched form: `single` handles one lock; `many` the same
- * operation for several locks in one call, with each lock's keys and arguments laid out as
- * `single` takes them, one after another, replying with one `single` reply per lock in order
- * (an error reply in its place when that lock's call failed).
+ * A script that also comes in a batched form: `single` handles one lock, its keys declared as
+ * KEYS (so it runs on a Cluster too); `many` does the same for several locks in one call on a
+ * standalone server, replying with one `single` reply per lock in order (an error reply in its
+ * place when that lock's call failed). `many` takes, per lock, only its hash tag and its
+ * arguments, and rebuilds the key names from the tag inside Redis: a lock's call then sends 2–3
+ * short strings instead of 6–7, which is most of what the client spends writing a batch.
  * Concurrent callers share one script run and one command (see `ScriptBatcher`).
  */
 export interface BatchableScript {
   readonly single: LockScript;
   readonly many: LockScript;
-  /** Keys per lock. */
-  readonly keysPerLock: number;
-  /** Arguments per lock. */
+  /** `single`'s KEYS and ARGV for the lock with hash tag `tag` and the caller's `args`. */
+  singleCall(tag: string, args: readonly string[]): { keys: string[]; argv: string[] };
+  /** Arguments per lock in `many`: the tag, then the caller's arguments. */
   readonly argsPerLock: number;
 }
 
+/** How a batchable script's Lua function takes its parameters, in this order. */
+interface BatchableParams {
+  /** The lock's keys it touches. */
+  readonly keys: readonly KeyName[];
+  /** How many arguments the caller passes. */
+  readonly args: number;
+  /** Names built from the tag that are not keys (a pub/sub channel), passed after the arguments. */
+  readonly derived?: readonly KeyName[];
+}
+
 /**
- * Builds both forms from one Lua function `name(key1, …, arg1, …)` that returns one reply, so
- * the single and batched forms cannot drift apart.
+ * Builds both forms from one Lua function `name(key1, …, arg1, …, derived1, …)` that returns one
+ * reply, so the single and batched forms cannot drift apart.
  */
-function batchable(name: string, keys: number, args: number, fn: string): BatchableScript {
-  // Lock i's keys and arguments, as Lua expressions (i counts from 0; `undefined`: the only lock).
-  const params = (i?: string) => {
-    const at = (per: number, n: number) => (i === undefined ? `${n}` : `${i} * ${per} + ${n}`);
-    return [
-      ...Array.from({ length: keys }, (_, k) => `KEYS[${at(keys, k + 1)}]`),
-      ...Array.from({ length: args }, (_, a) => `ARGV[${at(args, a + 1)}]`),
-    ].join(', ');
-  };
+function batchable(name: string, params: BatchableParams, fn: string): BatchableScript {
+  const { keys, args } = params;
+  const derived = params.derived ?? [];
+  const fromTag = (suffix: KeyName) =>
+    KEY_SUFFIX[suffix] === '' ? 'tag' : `tag .. '${KEY_SUFFIX[suffix]}'`;
+  const per = 1 + args;
+  const singleParams = [
+    ...keys.map((_, k) => `KEYS[${k + 1}]`),
+    ...Array.from({ length: args + derived.length }, (_, a) => `ARGV[${a + 1}]`),
+  ].join(', ');
+  const manyParams = [
+    ...keys.map(fromTag),
+    ...Array.from({ length: args }, (_, a) => `ARGV[base + ${a + 2}]`),
+    ...derived.map(fromTag),
+  ].join(', ');
   return {
-    single: script(keys, `${fn}\nreturn ${name}(${params()})`),
+    single: script(keys.length, `${fn}\nreturn ${name}(${singleParams})`),
     many: script(
       0,
       `${fn}
 local out = {}
-for i = 0, #KEYS / ${keys} - 1 do
+for i = 0, #ARGV / ${per} - 1 do
+  local base = i * ${per}
+  local tag = ARGV[base + 1]
   -- One lock's error (a key of the wrong type) is its own reply, not the whole batch's:
   -- without pcall the script would stop there, after earlier locks were already taken.
-  local ok, reply = pcall(${name}, ${params('i')})
+  local ok, reply = pcall(${name}, ${manyParams})
   if ok or type(reply) == 'table' then out[i + 1] = reply else out[i + 1] = {err = tostring(reply)} end
 end
 return out`,
     ),
-    keysPerLock: keys,
-    argsPerLock: args,
+    singleCall: (tag, callerArgs) => ({
+      keys: keys.map((suffix) => tag + KEY_SUFFIX[suffix]),
+      argv: [...callerArgs, ...derived.map((suffix) => tag + KEY_SUFFIX[suffix])],
+    }),
+    argsPerLock: per,
   };
 }
 
@@ -162,8 +189,7 @@ const GRANT = (lock: string, fence: string) => `
  */
 export const ACQUIRE = batchable(
   'acquire',
-  2,
-  2,
+  { keys: ['lock', 'fence'], args: 2 },
   `
 local function acquire(lock, fence, owner, ttl)
   if redis.call('SET', lock, owner, 'NX', 'PX', ttl) then
@@ -186,8 +212,7 @@ end`,
  */
 export const ACQUIRE_FAIR = batchable(
   'acquire_fair',
-  4,
-  3,
+  { keys: ['lock', 'fence', 'queue', 'queueExpiry'], args: 2, derived: ['channel'] },
   `${NEXT_FENCE}
 local function acquire_fair(lock, fence, queue, expiry, owner, ttl, channel)
   local holder = redis.call('SET', lock, owner, 'NX', 'PX', ttl, 'GET')
@@ -335,8 +360,7 @@ return out
  */
 export const RELEASE = batchable(
   'release',
-  1,
-  2,
+  { keys: ['lock'], args: 1, derived: ['channel'] },
   `
 local function release(lock, owner, channel)
   local v = redis.call('GET', lock)
@@ -360,8 +384,7 @@ end`,
  */
 export const RELEASE_FAIR = batchable(
   'release_fair',
-  4,
-  2,
+  { keys: ['lock', 'queue', 'queueExpiry', 'fence'], args: 1, derived: ['channel'] },
   `${NEXT_FENCE}
 local function release_fair(lock, queue, expiry, fence, owner, channel)
   local v = redis.call('GET', lock)

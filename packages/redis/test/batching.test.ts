@@ -134,6 +134,24 @@ async function scriptCalls(raw: ReturnType<typeof createClient>): Promise<number
     });
   }
 
+  for (const fair of [false, true]) {
+    it(`${fair ? 'fair' : 'unfair'}: a lone acquire whose fence key holds the wrong type fails, leaving nothing locked`, async () => {
+      const prefix = `${randomNamespace()}:`;
+      const l = createLocker(new RedisBackend({ url: server.url, prefix, fair }), {
+        ttl: 30_000,
+        onError: () => {},
+      });
+      lockers.push(l);
+      const broken = randomKey();
+      await raw.lPush(lockKeys(prefix, broken).fence, 'not a counter');
+      const error = await l.tryLock(broken).catch((e: unknown) => e);
+      expect(isLockError(error, 'BACKEND')).toBe(true);
+      expect(String((error as Error).message)).toMatch(/WRONGTYPE/);
+      // Not left locked, at once (not only after a background clean-up).
+      expect(await raw.exists(lockKeys(prefix, broken).lock)).toBe(0);
+    });
+  }
+
   it('fair: a batched first attempt does not jump a live queue', async () => {
     // Same prefix for both: one lock, seen by two lockers.
     const shared = `${randomNamespace()}:`;
