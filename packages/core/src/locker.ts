@@ -1,5 +1,6 @@
 import type { AcquireGranted, AcquireResult, LockBackend, Unsubscribe } from './backend.js';
-import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import { type Election, type ElectionOptions, startElection } from './election.js';
 import {
   InvalidArgumentError,
@@ -129,6 +130,8 @@ export class Locker {
   readonly #elections = new Set<Election>();
   /** Backend calls and lock operations under way: `close()` waits for them. */
   readonly #inflight = new Inflight();
+  /** Cut-offs of first attempts (see `#firstAttempt`), on one timer. */
+  readonly #deadlines: DeadlineQueue;
   /** Pending waits to stop on close (a set, not one listener each on the closed signal). */
   readonly #waits = new Set<() => void>();
   /** Keeps the process alive while a `lock()` or `withLock()` call is pending (see #holdProcess). */
@@ -155,6 +158,7 @@ export class Locker {
     this.#backend = backend;
     this.#ownsBackend = ownsBackend;
     this.#clock = options.clock ?? systemClock;
+    this.#deadlines = new DeadlineQueue(this.#clock);
     this.#driftFactor = options.driftFactor ?? 0.01;
     this.#minTtl = smallestUsableTtl((ttl) => this.#marginMs(ttl) + lossTimerLeadMs(ttl));
     this.ttl = options.ttl ?? DEFAULT_TTL_MS;
@@ -409,6 +413,7 @@ export class Locker {
       ),
     );
     await this.#inflight.drain();
+    this.#deadlines.disarmIfIdle();
     for (const group of [...this.#groups.values()]) group.dispose();
     if (this.#ownsBackend) {
       try {
@@ -483,7 +488,7 @@ export class Locker {
       const sentAt = this.#clock.now();
       progress.attempts += 1;
       this.#attempted(key, progress);
-      const first = await this.#firstAttempt(key, owner, ttl, timeout);
+      const first = await this.#firstAttempt(key, owner, ttl, timeout, deadline);
       if (first.acquired) return this.#adopt(key, owner, first, ttl, sentAt, options, progress);
       this.#denied(key, first, progress);
       if (timeout === 0 || this.#clock.now() >= deadline) throw new LockTimeoutError(key, timeout);
@@ -723,27 +728,36 @@ export class Locker {
     };
   }
 
-  /** One attempt, cut off by a finite non-zero `timeout` (a late grant is then released). */
-  async #firstAttempt(
+  /**
+   * One attempt, cut off at `deadline` when `timeout` is finite and non-zero (a late grant is
+   * then released). The cut-off waits in the locker's shared {@link DeadlineQueue}, not on a
+   * timer of its own.
+   */
+  #firstAttempt(
     key: string,
     owner: string,
     ttl: number,
     timeout: number,
+    deadline: number,
   ): Promise<AcquireResult> {
     const attempt = this.#acquireOnce(key, owner, ttl);
     if (!Number.isFinite(timeout) || timeout === 0) return attempt;
-    let timer: TimerHandle | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = this.#clock.setTimeout(() => reject(new LockTimeoutError(key, timeout)), timeout);
+    return new Promise((resolve, reject) => {
+      const cutOff = this.#deadlines.add(deadline, () => {
+        reject(new LockTimeoutError(key, timeout));
+        this.#releaseIfGranted(attempt, key, owner);
+      });
+      attempt.then(
+        (result) => {
+          cutOff.cancel();
+          resolve(result);
+        },
+        (error: unknown) => {
+          cutOff.cancel();
+          reject(error);
+        },
+      );
     });
-    try {
-      return await Promise.race([attempt, timedOut]);
-    } catch (error) {
-      if (isLockError(error, 'TIMEOUT')) this.#releaseIfGranted(attempt, key, owner);
-      throw error;
-    } finally {
-      this.#clock.clearTimeout(timer);
-    }
   }
 
   /** Releases, in the background, a lock that `attempt` grants after we stopped waiting for it. */
