@@ -484,8 +484,10 @@ export class Locker {
     const deadline = progress.since + timeout;
     if (options?.signal === undefined) {
       // Fast path: one plain attempt. The waiting machinery (signals, timers, a queue place or a
-      // subscription) is only built when the key turns out to be taken.
-      const sentAt = this.#clock.now();
+      // subscription) is only built when the key turns out to be taken. The call's start, read
+      // in this same synchronous run just before, stands for the send time: no later than it,
+      // so the validity counted from it is, if anything, shorter (one clock read less a call).
+      const sentAt = progress.since;
       progress.attempts += 1;
       this.#attempted(key, progress);
       const first = await this.#firstAttempt(key, owner, ttl, timeout, deadline);
