@@ -76,6 +76,8 @@ export type {
   RetryOptions,
   TryLockOptions,
 } from './options.js';
+export { semaphoreOpsOf } from './semaphore.js';
+export type { SemaphoreOps } from './semaphore-record.js';
 export {
   decideSemaphore,
   describeSemaphore,
