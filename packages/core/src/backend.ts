@@ -236,8 +236,10 @@ export interface LockBackend {
 //    by later small ones, and a waiting writer (count = permits) blocks every later reader.
 // 5. A grant increments the fence counter and gives the holder that value: fences strictly grow
 //    across every grant of the key, reads and writes alike, and survive the key going idle.
-// 6. Denied with `wait: true`: the owner joins the end of the line (or keeps its place) with
-//    expiry `now + ttlMs`; a waiter that stops retrying drops out after that.
+// 6. Denied with `wait: true`: the owner joins the end of the line with expiry `now + ttlMs`,
+//    or keeps its place, whose expiry is reset to `now + ttlMs` once less than two thirds of
+//    `ttlMs` is left (core retries at least every `ttlMs / 3`); a waiter that stops retrying
+//    drops out when it expires.
 // 7. Every change that frees permits or moves the line wakes `watch(key)` subscribers.
 
 /**

@@ -124,9 +124,12 @@ export class RecordSemaphores implements SemaphoreOps {
           ? decideSemaphore(state, command, now)
           : decideSemaphore(state, command, now);
       if (!decision.changed || decision.state === undefined) return decision.reply;
-      const value = JSON.stringify(toStored(decision.state, state, record?.stored));
-      const written = await this.#write(key, value, record?.version);
-      if (written === 'ok') return decision.reply;
+      const next = toStored(decision.state, state, record?.stored);
+      const written = await this.#write(key, JSON.stringify(next), record?.version);
+      if (written === 'ok') {
+        this.#sawOwnWrite(key, next);
+        return decision.reply;
+      }
       // Someone wrote in between: decide again on what they wrote, backing off when crowded.
       if (round >= 2) await this.#pause(backoffDelay(round - 2, 1, 50));
     }
@@ -159,6 +162,19 @@ export class RecordSemaphores implements SemaphoreOps {
       });
     }
     return { stored, version: record.version };
+  }
+
+  /**
+   * Our write landed before its reply came: its new entries count as seen now, not at our next
+   * read (a waiter then judges its own place's age as others do, and refreshes it in time).
+   */
+  #sawOwnWrite(key: string, written: StoredRecord): void {
+    const now = this.#clock.now();
+    const seen = this.#seen.get(key) ?? new Map<string, number>();
+    for (const e of [...written.holders, ...written.waiters]) {
+      if (e.s === written.seq) seen.set(`${e.s}:${e.o}`, now);
+    }
+    this.#seen.set(key, seen);
   }
 
   #pause(ms: number): Promise<void> {

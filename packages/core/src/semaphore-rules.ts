@@ -199,7 +199,13 @@ function acquire(
     retryAfterMs: Number.isFinite(retryAt) ? Math.max(0, retryAt - now) : undefined,
   };
   if (!request.wait) return { state: base, reply, changed: purged || reset, wake };
-  // Rule 6: join the line, or keep this owner's place with a fresh expiry.
+  // Rule 6: join the line, or keep this owner's place, refreshing its expiry once a third of
+  // its TTL has passed: a waiter retrying often (woken by every release) then does not rewrite
+  // the record each time, which on a compare-and-set record would starve the holders' writes.
+  const own = place >= 0 ? (base.waiters[place] as SemaphoreEntry) : undefined;
+  if (own !== undefined && own.expiresAt - now > (request.ttlMs * 2) / 3) {
+    return { state: base, reply, changed: purged || reset, wake };
+  }
   const entry: SemaphoreEntry = {
     owner: request.owner,
     count: request.count,

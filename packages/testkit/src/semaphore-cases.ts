@@ -157,6 +157,7 @@ export function defineSemaphoreCases(target: ConformanceTarget, env: SemaphoreEn
       const key = randomKey('sem');
       const held = await a.semaphore(key, { permits: 3 }).tryAcquire({ count: 2 });
       const big = b.semaphore(key, { permits: 3 }).acquire({ count: 3, timeout: 20_000 });
+      big.catch(() => {}); // awaited below; if the test fails first, it rejects on close
       await waitUntil(
         async () => (await a.semaphore(key, { permits: 3 }).inspect())?.waiting === 1,
       );
@@ -165,6 +166,7 @@ export function defineSemaphoreCases(target: ConformanceTarget, env: SemaphoreEn
         { code: 'NOT_ACQUIRED' },
       );
       const small = c.semaphore(key, { permits: 3 }).acquire({ count: 1, timeout: 20_000 });
+      small.catch(() => {});
       await sleep(100);
       const order: string[] = [];
       const bigDone = big.then((p) => {
@@ -175,6 +177,8 @@ export function defineSemaphoreCases(target: ConformanceTarget, env: SemaphoreEn
         order.push('small');
         return p;
       });
+      // If an expectation fails, these reject when the test's lockers close: not unhandled.
+      for (const pending of [bigDone, smallDone]) pending.catch(() => {});
       await held.release();
       const bigPermit = await bigDone;
       expect(order).toEqual(['big']);
@@ -422,6 +426,7 @@ export function defineSemaphoreCases(target: ConformanceTarget, env: SemaphoreEn
       const secondRead = await c.readWriteLock(key).tryRead(); // readers share
       await secondRead.release();
       const writer = b.readWriteLock(key).write({ timeout: 20_000 });
+      writer.catch(() => {}); // awaited below; if the test fails first, it rejects on close
       await waitUntil(async () => (await a.readWriteLock(key).inspect())?.waiting === 1);
       await expect(c.readWriteLock(key).tryRead()).rejects.toMatchObject({
         code: 'NOT_ACQUIRED',
@@ -438,6 +443,8 @@ export function defineSemaphoreCases(target: ConformanceTarget, env: SemaphoreEn
         order.push('write');
         return hold;
       });
+      // If an expectation fails, these reject when the test's lockers close: not unhandled.
+      for (const pending of [writing, lateReader]) pending.catch(() => {});
       await sleep(100);
       expect(order).toEqual([]);
       await firstRead.release();
