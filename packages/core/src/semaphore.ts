@@ -373,7 +373,17 @@ export class SemaphoreClient implements Semaphore, ReadWriteLock {
         wake = undefined;
       }
     } catch (error) {
-      if (stop.signal.aborted && error === stop.signal.reason) throw stop.signal.reason;
+      const events = context.lockContext.events;
+      if (events.wants('acquire-failed')) {
+        events.emit('acquire-failed', {
+          key: this.key,
+          call,
+          waitMs: clock.now() - since,
+          attempts,
+          code: isLockError(error) ? error.code : 'BACKEND',
+          error,
+        });
+      }
       throw error;
     } finally {
       stop.dispose();

@@ -274,11 +274,15 @@ export function defineSemaphoreCases(target: ConformanceTarget, env: SemaphoreEn
       const b = await env.locker();
       const key = randomKey('sem');
       const held = await a.semaphore(key, { permits: 2 }).tryAcquire({ count: 1 });
+      const failures: { code: string; attempts: number }[] = [];
+      b.on('acquire-failed', (event) => failures.push(event));
       const error = await b
         .semaphore(key, { permits: 2 })
         .acquire({ count: 2, timeout: 200 })
         .catch((e: unknown) => e);
       expect(isLockError(error, 'TIMEOUT')).toBe(true);
+      expect(failures[0]).toMatchObject({ key, code: 'TIMEOUT' });
+      expect(failures[0]?.attempts).toBeGreaterThanOrEqual(1);
       const controller = new AbortController();
       const aborted = b
         .semaphore(key, { permits: 2 })
