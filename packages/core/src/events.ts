@@ -151,3 +151,12 @@ export class LockEvents {
     }
   }
 }
+
+/** Ids of acquire calls (locks and semaphores alike), unique in this process. */
+let lastCall = 0;
+
+/** The next acquire call's id, so that events of one call can be told apart. */
+export function nextCall(): number {
+  lastCall += 1;
+  return lastCall;
+}

@@ -2,19 +2,32 @@
  * `@lock/core`: the lock interfaces, errors and machinery that every `@lock/*` backend shares.
  * @packageDocumentation
  */
-export type {
-  AcquireDenied,
-  AcquireGranted,
-  AcquireRequest,
-  AcquireResult,
-  BackendLockInfo,
-  ExtendRequest,
-  LockBackend,
-  OwnerCheckedResult,
-  QueuedAcquireOptions,
-  QueuedGrant,
-  ReleaseRequest,
-  Unsubscribe,
+export {
+  type AcquireDenied,
+  type AcquireGranted,
+  type AcquireRequest,
+  type AcquireResult,
+  type BackendLockInfo,
+  type BackendSemaphoreHolder,
+  type BackendSemaphoreInfo,
+  type ExtendRequest,
+  type LockBackend,
+  MAX_PERMITS,
+  type OwnerCheckedResult,
+  type QueuedAcquireOptions,
+  type QueuedGrant,
+  type ReleaseRequest,
+  RW_PERMITS,
+  type SemaphoreAcquireRequest,
+  type SemaphoreAcquireResult,
+  type SemaphoreDenied,
+  type SemaphoreGranted,
+  type SemaphoreKind,
+  type SemaphoreMismatch,
+  type SemaphoreMode,
+  type SemaphoreOwnerResult,
+  type Unsubscribe,
+  type VersionedRecord,
 } from './backend.js';
 export { type Clock, systemClock, type TimerHandle } from './clock.js';
 export {
@@ -63,6 +76,27 @@ export type {
   RetryOptions,
   TryLockOptions,
 } from './options.js';
+export { semaphoreOpsOf } from './semaphore.js';
+export type { SemaphoreOps } from './semaphore-record.js';
+export {
+  decideSemaphore,
+  describeSemaphore,
+  kindOf,
+  type SemaphoreCommand,
+  type SemaphoreDecision,
+  type SemaphoreEntry,
+  type SemaphoreState,
+} from './semaphore-rules.js';
+export type {
+  AcquireOptions,
+  PermitHandle,
+  ReadWriteLock,
+  Semaphore,
+  SemaphoreHolderInfo,
+  SemaphoreInfo,
+  SemaphoreOptions,
+  TryAcquireOptions,
+} from './semaphore-types.js';
 export { identityOf, newOwnerToken } from './token.js';
 export {
   checkKey,

@@ -1,4 +1,10 @@
-import type { AcquireGranted, AcquireResult, LockBackend, Unsubscribe } from './backend.js';
+import {
+  type AcquireGranted,
+  type AcquireResult,
+  type LockBackend,
+  RW_PERMITS,
+  type Unsubscribe,
+} from './backend.js';
 import { type Clock, systemClock } from './clock.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { type Election, type ElectionOptions, startElection } from './election.js';
@@ -10,7 +16,7 @@ import {
   LockTimeoutError,
   NotAcquiredError,
 } from './errors.js';
-import { type LockEventListener, type LockEventName, LockEvents } from './events.js';
+import { type LockEventListener, type LockEventName, LockEvents, nextCall } from './events.js';
 import { Inflight } from './inflight.js';
 import { KeepaliveGroup } from './keepalive.js';
 import {
@@ -29,6 +35,14 @@ import {
   TRY_LOCK_OPTION_NAMES,
   type TryLockOptions,
 } from './options.js';
+import {
+  checkPermits,
+  SemaphoreClient,
+  type SemaphoreContext,
+  semaphoreLockView,
+  semaphoreOpsOf,
+} from './semaphore.js';
+import type { ReadWriteLock, Semaphore, SemaphoreOptions } from './semaphore-types.js';
 import { identityOf, newOwnerToken, randomIdentity } from './token.js';
 import {
   checkFunction,
@@ -49,9 +63,6 @@ interface Progress {
   readonly since: number;
   attempts: number;
 }
-
-/** Ids of acquire calls, unique in this process, so events of one call can be told apart. */
-let lastCall = 0;
 
 const EVENT_NAMES: readonly LockEventName[] = [
   'acquire-attempted',
@@ -138,6 +149,8 @@ export class Locker {
   #pendingCalls = 0;
   #processHold: ReturnType<typeof setInterval> | undefined;
   readonly #context: LockContext;
+  /** Built on the first `semaphore()` / `readWriteLock()` call. */
+  #semaphores: SemaphoreContext | undefined;
   readonly #events: LockEvents;
   #closing: Promise<void> | undefined;
   /** Set by the parent of a session: called once this session's close() has finished. */
@@ -343,6 +356,72 @@ export class Locker {
   }
 
   /**
+   * A counting semaphore at `key`: at most `permits` permits held at once across every process
+   * on the backend, waiters served first come, first served (one asking for many is not passed
+   * by later ones asking for few). Each permit handle is a lock handle: keepalive, `signal`,
+   * `fence` (growing across every grant of the key), `release()`, `await using`. Checks its
+   * arguments now; no I/O until `acquire()`.
+   * @throws {InvalidArgumentError} for a bad key or a `permits` not an integer in 1..10,000.
+   * @example
+   * ```ts
+   * const slots = locker.semaphore('gpu', { permits: 4 });
+   * await using permit = await slots.acquire({ count: 2, timeout: 10_000 });
+   * console.log(`holding 2 of 4 under fence ${permit.fence}`);
+   * ```
+   */
+  semaphore(key: string, options: SemaphoreOptions): Semaphore {
+    checkKey(key);
+    if (options === undefined) {
+      throw new InvalidArgumentError('options', options, 'must be an object with permits');
+    }
+    checkOptions(options, 'options', ['permits']);
+    checkPermits(options.permits);
+    return new SemaphoreClient(this.#semaphoreContext(), key, options.permits);
+  }
+
+  /**
+   * A read-write lock at `key`: many readers or one writer; a waiting writer blocks new readers,
+   * so writers are not starved; fences strictly grow across reads and writes alike.
+   * @example
+   * ```ts
+   * const rw = locker.readWriteLock('catalog');
+   * await using reading = await rw.read({ timeout: 1_000 });
+   * console.log(`reading under fence ${reading.fence}`);
+   * ```
+   */
+  readWriteLock(key: string): ReadWriteLock {
+    checkKey(key);
+    return new SemaphoreClient(this.#semaphoreContext(), key, RW_PERMITS);
+  }
+
+  #semaphoreContext(): SemaphoreContext {
+    this.#assertOpen();
+    if (this.#semaphores !== undefined) return this.#semaphores;
+    const ops = semaphoreOpsOf(this.#backend, this.#clock);
+    const lockContext: LockContext = {
+      ...this.#context,
+      backend: semaphoreLockView(this.#backend, ops),
+      keep: (lock) => this.#track(lock, lockContext),
+    };
+    this.#semaphores = {
+      ops,
+      backend: this.#backend,
+      lockContext,
+      identity: this.identity,
+      timeout: this.timeout,
+      pollInterval: this.#retry.pollInterval,
+      retry: this.#retry,
+      closed: this.#closed.signal,
+      ttlOf: (options) => this.#ttlOf(options),
+      callbacksOf: (options) => this.#callbacksOf(options),
+      stopSignal: (key, timeout, deadline, user) => this.#stopSignal(key, timeout, deadline, user),
+      assertOpen: () => this.#assertOpen(),
+      holdProcessWhile: (call) => this.#holdProcessWhile(call),
+    };
+    return this.#semaphores;
+  }
+
+  /**
    * Opens a session: a child locker on the same backend with its own identity and TTL, whose
    * locks share one keepalive tick, and whose `close()` releases all of them. Closing this
    * locker closes its sessions.
@@ -436,7 +515,7 @@ export class Locker {
     this.#assertOpen();
     const owner = newOwnerToken(this.identity);
     const sentAt = this.#clock.now();
-    const progress: Progress = { call: ++lastCall, since: sentAt, attempts: 1 };
+    const progress: Progress = { call: nextCall(), since: sentAt, attempts: 1 };
     this.#attempted(key, progress);
     let result: AcquireResult;
     try {
@@ -464,7 +543,7 @@ export class Locker {
     this.#assertOpen();
     // One deadline for the whole call, taken before the first attempt.
     const since = this.#clock.now();
-    const progress: Progress = { call: ++lastCall, since, attempts: 0 };
+    const progress: Progress = { call: nextCall(), since, attempts: 0 };
     try {
       return await this.#attempt(key, ttl, timeout, options, progress);
     } catch (error) {
@@ -581,16 +660,7 @@ export class Locker {
     contended = progress.attempts > 1,
   ): HeldLock {
     const effectiveTtl = Math.min(ttl, grant.ttlMs ?? ttl);
-    const callbacks =
-      options?.onRisk === undefined &&
-      options?.onLost === undefined &&
-      options?.onRenew === undefined
-        ? this.#callbacks
-        : {
-            onRisk: options.onRisk ?? this.#callbacks.onRisk,
-            onLost: options.onLost ?? this.#callbacks.onLost,
-            onRenew: options.onRenew ?? this.#callbacks.onRenew,
-          };
+    const callbacks = this.#callbacksOf(options);
     const lock = new HeldLock(
       this.#context,
       key,
@@ -619,6 +689,19 @@ export class Locker {
       });
     }
     return lock;
+  }
+
+  /** The locker's callbacks, overridden by a call's own. */
+  #callbacksOf(options: TryLockOptions | undefined): LockCallbacks {
+    return options?.onRisk === undefined &&
+      options?.onLost === undefined &&
+      options?.onRenew === undefined
+      ? this.#callbacks
+      : {
+          onRisk: options.onRisk ?? this.#callbacks.onRisk,
+          onLost: options.onLost ?? this.#callbacks.onLost,
+          onRenew: options.onRenew ?? this.#callbacks.onRenew,
+        };
   }
 
   #attempted(key: string, progress: Progress): void {
@@ -669,18 +752,22 @@ export class Locker {
     });
   }
 
-  #track(lock: HeldLock): void {
+  /**
+   * Keeps `lock` alive in the group of its TTL and interval. Semaphore handles (`context` their
+   * own, talking to the semaphore operations) have groups of their own.
+   */
+  #track(lock: HeldLock, context: LockContext = this.#context): void {
     const interval =
       lock.keepalive && this.#keepaliveMs
         ? this.#keepaliveMs(lock.ttlMs)
         : Number.POSITIVE_INFINITY;
-    let group = this.#lastGroup;
+    let group = context === this.#context ? this.#lastGroup : undefined;
     if (group?.ttlMs !== lock.ttlMs || group.intervalMs !== interval) {
-      const id = `${lock.ttlMs}:${interval}`;
+      const id = `${context === this.#context ? '' : 's'}${lock.ttlMs}:${interval}`;
       group = this.#groups.get(id);
       if (group === undefined) {
         const created = new KeepaliveGroup(
-          this.#context,
+          context,
           lock.ttlMs,
           interval,
           lossTimerLeadMs(lock.ttlMs),
@@ -693,7 +780,7 @@ export class Locker {
         this.#groups.set(id, created);
         group = created;
       }
-      this.#lastGroup = group;
+      if (context === this.#context) this.#lastGroup = group;
     }
     lock.group = group;
     group.add(lock);

@@ -8,11 +8,11 @@ import { describe, expect, it } from '@jest/globals';
 const root = join(__dirname, '../../..');
 const READMES = ['README.md', 'packages/core/README.md', 'packages/local/README.md'];
 
-function exampleOf(readme: string): string {
+function exampleOf(readme: string, heading = 'Example'): string {
   const text = readFileSync(join(root, readme), 'utf8');
-  const section = text.split(/^## Example\s*$/m)[1];
+  const section = text.split(new RegExp(`^## ${heading}\\s*$`, 'm'))[1];
   const block = section && /```ts\n([\s\S]*?)```/.exec(section);
-  if (!block?.[1]) throw new Error(`${readme} has no "## Example" ts block`);
+  if (!block?.[1]) throw new Error(`${readme} has no "## ${heading}" ts block`);
   return block[1];
 }
 
@@ -37,6 +37,13 @@ describe('README examples run', () => {
       expect(() => runTs(exampleOf(readme))).not.toThrow();
     }, 60_000);
   }
+
+  it('packages/core/README.md: semaphores and read-write locks', () => {
+    const output = runTs(exampleOf('packages/core/README.md', 'Semaphores and read-write locks'));
+    expect(output).toMatch(/^undefined\ntrue\n/m);
+    expect(output).toMatch(/writing under fence \d+ \(after read fence \d+\)/);
+    expect(output).toMatch(/^true 1$/m);
+  }, 60_000);
 
   it('pnpm demo runs the seed scenario on the embedded default and reports 1000', () => {
     const output = execFileSync(

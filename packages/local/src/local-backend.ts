@@ -2,6 +2,7 @@ import {
   type AcquireRequest,
   type AcquireResult,
   type BackendLockInfo,
+  type BackendSemaphoreInfo,
   type Clock,
   checkOptions,
   type ExtendRequest,
@@ -12,6 +13,9 @@ import {
   type QueuedAcquireOptions,
   type QueuedGrant,
   type ReleaseRequest,
+  type SemaphoreAcquireRequest,
+  type SemaphoreAcquireResult,
+  type SemaphoreOwnerResult,
   systemClock,
   type Unsubscribe,
 } from '@lock/core';
@@ -133,6 +137,34 @@ export class LocalBackend implements LockBackend {
       remainingMs: Math.max(0, holding.expiresAt - this.store.clock.now()),
       fence: holding.fence,
     };
+  }
+
+  /** Semaphores natively: core's rules on the store's table, in one synchronous step. */
+  async semaphoreAcquire(request: SemaphoreAcquireRequest): Promise<SemaphoreAcquireResult> {
+    this.#assertOpen();
+    return this.store.semaphore(request.key, { op: 'acquire', request });
+  }
+
+  async semaphoreExtend({ key, owner, ttlMs }: ExtendRequest): Promise<SemaphoreOwnerResult> {
+    this.#assertOpen();
+    return this.store.semaphore(key, { op: 'extend', owner, ttlMs });
+  }
+
+  async semaphoreExtendMany(requests: readonly ExtendRequest[]): Promise<SemaphoreOwnerResult[]> {
+    this.#assertOpen();
+    return requests.map(({ key, owner, ttlMs }) =>
+      this.store.semaphore(key, { op: 'extend', owner, ttlMs }),
+    );
+  }
+
+  async semaphoreRelease({ key, owner }: ReleaseRequest): Promise<SemaphoreOwnerResult> {
+    this.#assertOpen();
+    return this.store.semaphore(key, { op: 'release', owner });
+  }
+
+  async semaphoreInspect(key: string): Promise<BackendSemaphoreInfo | undefined> {
+    this.#assertOpen();
+    return this.store.inspectSemaphore(key);
   }
 
   watch(key: string, onChange: () => void): Unsubscribe {

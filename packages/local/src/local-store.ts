@@ -1,4 +1,14 @@
-import type { Clock, TimerHandle } from '@lock/core';
+import {
+  type BackendSemaphoreInfo,
+  type Clock,
+  decideSemaphore,
+  describeSemaphore,
+  type SemaphoreAcquireResult,
+  type SemaphoreCommand,
+  type SemaphoreOwnerResult,
+  type SemaphoreState,
+  type TimerHandle,
+} from '@lock/core';
 
 /** One held key. */
 interface Holding {
@@ -35,6 +45,11 @@ interface KeyState {
 export class LocalStore {
   readonly clock: Clock;
   readonly #keys = new Map<string, KeyState>();
+  /**
+   * Semaphore and read-write lock records, apart from the mutex table (a key can be both).
+   * Kept when idle: their fence counters must survive for fences to keep growing.
+   */
+  readonly #semaphores = new Map<string, SemaphoreState>();
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -111,6 +126,48 @@ export class LocalStore {
       state.listeners?.delete(listener);
       this.#idle(state);
     };
+  }
+
+  /**
+   * Applies one semaphore command to `key`'s record by core's rules (`decideSemaphore`), on this
+   * store's clock, and wakes the key's listeners when permits were freed or the line moved.
+   */
+  semaphore(
+    key: string,
+    command: Extract<SemaphoreCommand, { op: 'acquire' }>,
+  ): SemaphoreAcquireResult;
+  semaphore(
+    key: string,
+    command: Exclude<SemaphoreCommand, { op: 'acquire' }>,
+  ): SemaphoreOwnerResult;
+  semaphore(key: string, command: SemaphoreCommand): SemaphoreAcquireResult | SemaphoreOwnerResult {
+    const now = this.clock.now();
+    const before = this.#semaphores.get(key);
+    const decision =
+      command.op === 'acquire'
+        ? decideSemaphore(before, command, now)
+        : decideSemaphore(before, command, now);
+    if (decision.state !== undefined) this.#semaphores.set(key, decision.state);
+    if (decision.wake) this.#notify(key);
+    return decision.reply;
+  }
+
+  /** The live holders and waiters of `key`'s semaphore record, if any. */
+  inspectSemaphore(key: string): BackendSemaphoreInfo | undefined {
+    return describeSemaphore(this.#semaphores.get(key), this.clock.now());
+  }
+
+  /** Deletes `key`'s semaphore holdings behind their holders' backs (a test); keeps its fence. */
+  forceDeleteSemaphore(key: string): void {
+    const state = this.#semaphores.get(key);
+    if (state === undefined) return;
+    this.#semaphores.set(key, { ...state, holders: [], waiters: [] });
+    this.#notify(key);
+  }
+
+  #notify(key: string): void {
+    const listeners = this.#keys.get(key)?.listeners;
+    if (listeners !== undefined) for (const listener of [...listeners]) listener();
   }
 
   #state(key: string): KeyState {

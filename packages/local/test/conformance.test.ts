@@ -24,5 +24,5 @@ runConformanceSuite({
     await backend.close();
     return backend;
   },
-  capabilities: { minTtlMs: 200, expirySlackMs: 5 },
+  capabilities: { minTtlMs: 200, expirySlackMs: 5, semaphores: true },
 });

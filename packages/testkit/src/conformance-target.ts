@@ -21,6 +21,12 @@ export interface Capabilities {
    * its lease, whose TTL only grows, so there the server keeps it longer). @default true
    */
   readonly extendShortensTtl?: boolean;
+  /**
+   * Whether the backend serves semaphores and read-write locks (natively, or through core's
+   * record fallback): runs the suite's semaphore and read-write sections. Without it they are
+   * skipped with a loud message naming the backend (to become mandatory, issue #15). @default false
+   */
+  readonly semaphores?: boolean;
 }
 
 /** One backend under test. */
