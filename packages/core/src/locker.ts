@@ -598,12 +598,14 @@ export class Locker {
    */
   #holdProcessWhile<T>(call: Promise<T>): Promise<T> {
     if (this.#pendingCalls++ === 0) this.#processHold = holdProcess(this.#processHold);
-    const done = () => {
-      if (--this.#pendingCalls === 0) this.#processHold = letProcessGo(this.#processHold);
-    };
-    call.then(done, done);
+    call.then(this.#callSettled, this.#callSettled);
     return call;
   }
+
+  /** One closure for every call `#holdProcessWhile` watches, not one per call. */
+  readonly #callSettled = (): void => {
+    if (--this.#pendingCalls === 0) this.#processHold = letProcessGo(this.#processHold);
+  };
 
   /** Allowance for clock drift subtracted from every validity window. */
   #marginMs(ttl: number): number {
