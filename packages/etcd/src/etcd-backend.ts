@@ -4,6 +4,7 @@ import {
   type AcquireResult,
   BackendError,
   type BackendLockInfo,
+  type BackendSemaphoreInfo,
   type ExtendRequest,
   identityOf,
   type LockBackend,
@@ -12,6 +13,9 @@ import {
   type QueuedAcquireOptions,
   type QueuedGrant,
   type ReleaseRequest,
+  type SemaphoreAcquireRequest,
+  type SemaphoreAcquireResult,
+  type SemaphoreOwnerResult,
   type Unsubscribe,
 } from '@lock/core';
 import {
@@ -29,7 +33,7 @@ import { createClient } from './client.js';
 import { DeleteWatches } from './delete-watches.js';
 import { FolderWatches } from './folder-watches.js';
 import { KeepAliveChannel } from './keepalive-channel.js';
-import { KeyLayout, rangeEnd } from './keys.js';
+import { KeyLayout, rangeEnd, SemaphoreLayout } from './keys.js';
 import { allIn, createdAt, deleteEntry, firstIn, ownedBy, putEntry, putIfEmpty } from './kv-ops.js';
 import { type Lease, LeaseGoneError } from './lease.js';
 import { LeasePool } from './lease-pool.js';
@@ -38,15 +42,18 @@ import { OpenStreams } from './open-streams.js';
 import { type EtcdBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type QueueContext, waitInQueue } from './queue-wait.js';
 import { removeInBackground } from './removal.js';
+import { EtcdSemaphores } from './semaphores.js';
 import { TxnBatcher } from './txn-batcher.js';
 import { guardWatchStream } from './watch-stream-guard.js';
 
-/** A lock this backend took: its entry, the revision that created it, and its lease. */
+/** A lock (or semaphore permits) this backend took: its entry, the revision that created it, and its lease. */
 export interface Holding {
   readonly key: string;
   readonly entry: Buffer;
   readonly revision: string;
   lease: Lease;
+  /** Set for semaphore permits: the semaphore's folder and the entry's value (see `semaphore-ops.ts`). */
+  readonly semaphore?: { readonly folder: Buffer; readonly value: Buffer };
 }
 
 /** Counters for benchmarks and tests. */
@@ -80,6 +87,8 @@ export class EtcdBackend implements LockBackend {
   readonly client: Etcd3;
   /** Where this backend's keys live. */
   readonly layout: KeyLayout;
+  /** Where this backend's semaphores live. */
+  readonly #semaphoreLayout: SemaphoreLayout;
   /** Counters for benchmarks and tests. */
   readonly stats: EtcdBackendStats = { keepalives: 0 };
   readonly #options: ResolvedOptions;
@@ -107,6 +116,8 @@ export class EtcdBackend implements LockBackend {
     );
     return Number(reply.TTL);
   });
+  /** Semaphores and read-write locks (see `semaphores.ts`). */
+  readonly #semaphores: EtcdSemaphores;
   /** Acquires and releases made in one tick go out as one transaction (see `TxnBatcher`). */
   readonly #batcher = new TxnBatcher(
     (request, operation, key) => this.#txn(operation, request, key),
@@ -120,6 +131,7 @@ export class EtcdBackend implements LockBackend {
       this.#options.client ?? createClient(this.#options, this.#attempts, this.#streams);
     guardWatchStream(this.client);
     this.layout = new KeyLayout(this.#options.prefix);
+    this.#semaphoreLayout = new SemaphoreLayout(this.#options.prefix);
     this.#keepAlives = new KeepAliveChannel(() => this.client.leaseClient.leaseKeepAlive());
     this.#watches = new DeleteWatches(
       this.client,
@@ -152,6 +164,20 @@ export class EtcdBackend implements LockBackend {
       refusedOutright,
       removeLater: (entry, guard, key, lease) => this.#removeLater(entry, guard, key, lease),
     };
+    this.#semaphores = new EtcdSemaphores({
+      layout: this.#semaphoreLayout,
+      leases: this.#leases,
+      batch: (request, folder, operation, key) =>
+        this.#batcher.run(request, folder.toString('latin1'), operation, key),
+      txn: (operation, request, key) => this.#txn(operation, request, key),
+      removeLater: (entry, guard, key, lease) => this.#removeLater(entry, guard, key, lease),
+      adopt: (owner, holding) => this.#adopt(owner, holding),
+      heldBy: (owner) => this.#held.get(owner),
+      forget: (owner) => this.#forget(owner),
+      remainingOf: (leaseId) => this.#remainingOfLease(leaseId),
+      refusedOutright,
+      isLeaseGone,
+    });
   }
 
   /**
@@ -294,10 +320,13 @@ export class EtcdBackend implements LockBackend {
    */
   async extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
     this.#assertOpen();
-    return this.#underWay.run(() => this.#extendMany(requests));
+    return this.#underWay.run(() => this.#extendMany(requests, false));
   }
 
-  async #extendMany(requests: readonly ExtendRequest[]): Promise<OwnerCheckedResult[]> {
+  async #extendMany(
+    requests: readonly ExtendRequest[],
+    permits: boolean,
+  ): Promise<OwnerCheckedResult[]> {
     const started = performance.now();
     const results: OwnerCheckedResult[] = new Array(requests.length).fill('not-found');
     // Holdings are captured once: a concurrent release may forget them while we wait.
@@ -306,7 +335,11 @@ export class EtcdBackend implements LockBackend {
     await Promise.all(
       requests.map(async (request, index) => {
         const holding = this.#held.get(request.owner);
-        if (holding === undefined || holding.key !== request.key) {
+        if (
+          holding === undefined ||
+          holding.key !== request.key ||
+          (holding.semaphore !== undefined) !== permits
+        ) {
           unknown.push(index);
           return;
         }
@@ -344,7 +377,9 @@ export class EtcdBackend implements LockBackend {
         }
       }),
     );
-    if (missing.length > 0) await this.#judgeMissing(requests, missing, results, started);
+    if (missing.length > 0) {
+      await this.#judgeMissing(requests, missing, results, started, permits);
+    }
     return results;
   }
 
@@ -356,7 +391,7 @@ export class EtcdBackend implements LockBackend {
 
   async #release({ key, owner }: ReleaseRequest): Promise<OwnerCheckedResult> {
     const holding = this.#held.get(owner);
-    if (holding !== undefined && holding.key === key) {
+    if (holding !== undefined && holding.key === key && holding.semaphore === undefined) {
       let reply: TxnReply;
       try {
         const folder = this.layout.folder(key);
@@ -428,10 +463,53 @@ export class EtcdBackend implements LockBackend {
     };
   }
 
-  /** Calls `onChange` whenever an entry of `key` is deleted (a release, an expiry). */
+  /**
+   * Calls `onChange` whenever an entry of `key` is deleted (a release, an expiry), as a lock or
+   * as a semaphore: two watches on the backend's shared watch stream.
+   */
   async watch(key: string, onChange: () => void): Promise<Unsubscribe> {
     this.#assertOpen();
-    return this.#watches.changes(this.layout.folder(key), onChange);
+    const lock = this.#watches.changes(this.layout.folder(key), onChange);
+    const semaphore = this.#watches.changes(this.#semaphoreLayout.folder(key), onChange);
+    return () => {
+      lock();
+      semaphore();
+    };
+  }
+
+  /**
+   * Semaphores natively (see `semaphores.ts`): one transaction puts this owner's entry in the
+   * semaphore's line (if it fits, or to wait) and reads the line; a waiter's retry reads only the
+   * entries ahead of it.
+   */
+  async semaphoreAcquire(request: SemaphoreAcquireRequest): Promise<SemaphoreAcquireResult> {
+    this.#assertOpen();
+    return this.#underWay.run(() => this.#semaphores.acquire(request));
+  }
+
+  /** Renews the lease of `owner`'s permits, as `extend` does for a lock. */
+  async semaphoreExtend(request: ExtendRequest): Promise<SemaphoreOwnerResult> {
+    const [result] = await this.semaphoreExtendMany([request]);
+    return result as SemaphoreOwnerResult;
+  }
+
+  /** Renews many holdings: one lease keepalive and one `LeaseTimeToLive` per lease, as `extendMany`. */
+  async semaphoreExtendMany(requests: readonly ExtendRequest[]): Promise<SemaphoreOwnerResult[]> {
+    this.#assertOpen();
+    const results = await this.#underWay.run(() => this.#extendMany(requests, true));
+    return results.map((result) => (result === 'ok' ? 'ok' : 'not-found'));
+  }
+
+  /** Deletes `owner`'s entry (its permits, or its place in line), which wakes the waiters. */
+  async semaphoreRelease(request: ReleaseRequest): Promise<SemaphoreOwnerResult> {
+    this.#assertOpen();
+    return this.#underWay.run(() => this.#semaphores.release(request));
+  }
+
+  /** The holders (the head of the line that fits in the permits) and the waiters of `key`. */
+  async semaphoreInspect(key: string): Promise<BackendSemaphoreInfo | undefined> {
+    this.#assertOpen();
+    return this.#underWay.run(() => this.#semaphores.inspect(key));
   }
 
   /**
@@ -451,6 +529,7 @@ export class EtcdBackend implements LockBackend {
     this.#folderWatches.close();
     await this.#underWay.settled(this.#options.requestTimeoutMs);
     this.#held.clear();
+    this.#semaphores.clear();
     this.#keepAlives.close(this.#closed.signal.reason);
     try {
       await withDeadline('close', this.#options.requestTimeoutMs, () => this.#leases.revokeAll());
@@ -527,10 +606,14 @@ export class EtcdBackend implements LockBackend {
   }
 
   /** Remaining TTL of the holder's lease in ms, or `undefined` when etcd cannot tell. */
-  async #remainingOf(holder: IKeyValue): Promise<number | undefined> {
-    if (holder.lease === '0') return undefined;
+  #remainingOf(holder: IKeyValue): Promise<number | undefined> {
+    return this.#remainingOfLease(holder.lease);
+  }
+
+  async #remainingOfLease(leaseId: string): Promise<number | undefined> {
+    if (leaseId === '0') return undefined;
     try {
-      return await this.#remaining.remainingMs(holder.lease);
+      return await this.#remaining.remainingMs(leaseId);
     } catch {
       return undefined;
     }
@@ -592,13 +675,17 @@ export class EtcdBackend implements LockBackend {
    */
   async #moveLease(request: ExtendRequest, holding: Holding): Promise<void> {
     const lease = await this.#leases.lease(identityOf(request.owner), request.ttlMs);
-    const folder = this.layout.folder(request.key);
+    const folder = holding.semaphore?.folder ?? this.layout.folder(request.key);
+    const put = putEntry(holding.entry, request.owner, lease.id);
+    if (holding.semaphore !== undefined && put.request_put !== undefined) {
+      put.request_put.value = holding.semaphore.value;
+    }
     let moved = false;
     try {
       const reply = await this.#batcher.run(
         {
           compare: [createdAt(holding.entry, holding.revision)],
-          success: [putEntry(holding.entry, request.owner, lease.id)],
+          success: [put],
         },
         folder.toString('latin1'),
         'lease move',
@@ -624,35 +711,43 @@ export class EtcdBackend implements LockBackend {
     missing: number[],
     results: OwnerCheckedResult[],
     started: number,
+    permits: boolean,
   ): Promise<void> {
     await Promise.all(
       missing.map(async (index) => {
         const request = requests[index] as ExtendRequest;
-        const holder = await this.#holderOf(request.key);
         const known = this.#held.get(request.owner);
-        const holding = known?.key === request.key ? known : undefined;
-        if (holder !== undefined && holder.value.toString() === request.owner) {
-          const renewed = await this.#renewOwn(holder, holding, started + request.ttlMs);
+        const holding =
+          known?.key === request.key && (known.semaphore !== undefined) === permits
+            ? known
+            : undefined;
+        let own: string | undefined;
+        let other = false;
+        if (permits) {
+          own = await this.#semaphores.holdingLease(request.key, request.owner);
+        } else {
+          const holder = await this.#holderOf(request.key);
+          if (holder !== undefined && holder.value.toString() === request.owner) own = holder.lease;
+          else other = holder !== undefined;
+        }
+        if (own !== undefined) {
+          const renewed = await this.#renewOwn(own, holding, started + request.ttlMs);
           results[index] = renewed ? 'ok' : 'not-found';
           return;
         }
         if (holding !== undefined) this.#forget(request.owner);
-        results[index] = holder === undefined ? 'not-found' : 'forbidden';
+        results[index] = other ? 'forbidden' : 'not-found';
       }),
     );
   }
 
   /**
-   * Renews the lease our own entry `holder` is on until `until`; true if it lives. A lock this
+   * Renews lease `leaseId`, which our own entry is on, until `until`; true if it lives. A lock this
    * backend holds follows its entry to that lease (its use moves with it).
    */
-  async #renewOwn(
-    holder: IKeyValue,
-    holding: Holding | undefined,
-    until: number,
-  ): Promise<boolean> {
-    const lease = this.#leases.find(holder.lease);
-    if (lease === undefined) return (await this.#keepAliveOnce(holder.lease)) > 0;
+  async #renewOwn(leaseId: string, holding: Holding | undefined, until: number): Promise<boolean> {
+    const lease = this.#leases.find(leaseId);
+    if (lease === undefined) return (await this.#keepAliveOnce(leaseId)) > 0;
     if (holding !== undefined && holding.lease !== lease) {
       this.#leases.use(lease);
       this.#leases.release(holding.lease);

@@ -22,11 +22,44 @@ export class KeyLayout {
 
   /** The entry `owner` writes for `key` under the lease `leaseId`. */
   entry(key: string, leaseId: string, owner: string): Buffer {
-    const suffix = createHash('sha256').update(owner).digest('hex').slice(0, 16);
-    return Buffer.from(
-      `${this.prefix}${encodeURIComponent(key)}/${BigInt(leaseId).toString(16)}-${suffix}`,
-    );
+    return Buffer.from(`${this.prefix}${encodeURIComponent(key)}/${entryName(leaseId, owner)}`);
   }
+}
+
+/**
+ * Where the semaphores and read-write locks of a backend with this layout live, apart from
+ * the lock folders: every holder and waiter of semaphore `key` is one entry
+ * `<prefix>#sem/<encoded key>/<lease-hex>-<suffix>`, and the key's kind and permit count is
+ * one key `<prefix>#semcfg/<encoded key>` (no lease: see `semaphore-ops.ts`). `#` is never in
+ * an encoded key, so no lock folder starts with `<prefix>#`.
+ */
+export class SemaphoreLayout {
+  readonly #prefix: string;
+
+  constructor(prefix: string) {
+    this.#prefix = prefix;
+  }
+
+  /** The folder of semaphore `key`: every holder's and waiter's entry starts with it. */
+  folder(key: string): Buffer {
+    return Buffer.from(`${this.#prefix}#sem/${encodeURIComponent(key)}/`);
+  }
+
+  /** The key holding semaphore `key`'s kind and permit count. */
+  config(key: string): Buffer {
+    return Buffer.from(`${this.#prefix}#semcfg/${encodeURIComponent(key)}`);
+  }
+
+  /** The entry `owner` writes for semaphore `key` under the lease `leaseId`. */
+  entry(key: string, leaseId: string, owner: string): Buffer {
+    return Buffer.concat([this.folder(key), Buffer.from(entryName(leaseId, owner))]);
+  }
+}
+
+/** `<lease-hex>-<first 16 hex of sha256(owner)>`: unique per acquisition, hides the token. */
+function entryName(leaseId: string, owner: string): string {
+  const suffix = createHash('sha256').update(owner).digest('hex').slice(0, 16);
+  return `${BigInt(leaseId).toString(16)}-${suffix}`;
 }
 
 /** The end of the range of every key starting with `prefix` (etcd's `WithPrefix`). */

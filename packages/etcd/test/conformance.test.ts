@@ -33,6 +33,11 @@ const available = serverAvailable(ETCD);
     // Election timeout 250 ms → etcd's smallest lease is 375 ms, granted as whole seconds: 1 s.
     // etcd's lessor revokes expired leases on a 500 ms loop, so expiry shows up to ~0.7 s late.
     // A shorter extend() keeps the lock on its lease, whose TTL never shrinks.
-    capabilities: { minTtlMs: 1_000, expirySlackMs: 700, extendShortensTtl: false },
+    capabilities: {
+      minTtlMs: 1_000,
+      expirySlackMs: 700,
+      extendShortensTtl: false,
+      semaphores: true,
+    },
   });
 });

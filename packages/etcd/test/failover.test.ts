@@ -88,6 +88,50 @@ const available = serverAvailable(ETCD);
     expect(await entriesOf(key)).toBe(0);
   });
 
+  it('a semaphore acquire that committed before its retry is granted its own entry, once', async () => {
+    const key = randomKey();
+    const semaphoreEntries = () =>
+      etcd.raw
+        .getAll()
+        .prefix(`${prefix}#sem/${encodeURIComponent(key)}/`)
+        .count();
+    const request = {
+      key,
+      owner: 'one.s',
+      mode: 'permit',
+      count: 2,
+      permits: 3,
+      ttlMs,
+      wait: true,
+    } as const;
+    await backend.acquire({ key: randomKey(), owner: 'one.warm', ttlMs }); // grants the lease
+    const result = await landThenDrop(() => backend.semaphoreAcquire(request));
+    expect(second.stats.bytesUp).toBeGreaterThan(0); // it was retried on the other member
+    expect(result).toMatchObject({ acquired: true });
+    expect(await semaphoreEntries()).toBe(1);
+    expect(await backend.semaphoreInspect(key)).toMatchObject({ inUse: 2, waiting: 0 });
+    await expect(backend.semaphoreRelease({ key, owner: 'one.s' })).resolves.toBe('ok');
+    expect(await semaphoreEntries()).toBe(0);
+  });
+
+  it('a semaphore release that committed before its retry reports ok, not not-found', async () => {
+    const key = randomKey();
+    const request = {
+      key,
+      owner: 'one.r',
+      mode: 'read',
+      count: 1,
+      permits: 10_000,
+      ttlMs,
+      wait: false,
+    } as const;
+    expect(await backend.semaphoreAcquire(request)).toMatchObject({ acquired: true });
+    const released = await landThenDrop(() => backend.semaphoreRelease({ key, owner: 'one.r' }));
+    expect(second.stats.bytesUp).toBeGreaterThan(0);
+    expect(released).toBe('ok');
+    expect(await backend.semaphoreInspect(key)).toBeUndefined();
+  });
+
   it('a write the backend gave up on is not sent again to another member', async () => {
     const impatient = new EtcdBackend({
       hosts: [`http://127.0.0.1:${second.port}`, `http://127.0.0.1:${first.port}`],
