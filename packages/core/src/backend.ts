@@ -141,4 +141,12 @@ export interface LockBackend {
    * When present, core's `lock()` uses it instead of its own try-and-wait loop.
    */
   acquireQueued?(request: AcquireRequest, options: QueuedAcquireOptions): Promise<QueuedGrant>;
+
+  /**
+   * Optional: true when {@link acquireQueued} takes a free lock in one round trip, as cheaply as
+   * {@link acquire}. `lock()` (with a timeout other than 0) then joins the queue at once instead
+   * of trying first: under contention that try is a round trip (and on some servers a write)
+   * that only ever fails.
+   */
+  readonly queuesInOneRoundTrip?: boolean;
 }

@@ -477,7 +477,13 @@ export class Locker {
   ): Promise<LockHandle> {
     const owner = newOwnerToken(this.identity);
     const deadline = progress.since + timeout;
-    if (options?.signal === undefined) {
+    // A backend whose queue takes a free lock in one round trip is joined at once (unless the
+    // call is a single attempt): a plain try first would only cost a round trip under contention.
+    const queueAtOnce =
+      this.#backend.queuesInOneRoundTrip === true &&
+      this.#backend.acquireQueued !== undefined &&
+      timeout !== 0;
+    if (options?.signal === undefined && !queueAtOnce) {
       // Fast path: one plain attempt. The waiting machinery (signals, timers, a queue place or a
       // subscription) is only built when the key turns out to be taken.
       const sentAt = this.#clock.now();

@@ -82,6 +82,11 @@ export class EtcdBackend implements LockBackend {
   readonly layout: KeyLayout;
   /** Counters for benchmarks and tests. */
   readonly stats: EtcdBackendStats = { keepalives: 0 };
+  /**
+   * Always `true`: the queue's first transaction takes a free lock, as `acquire` does, so core's
+   * `lock()` queues at once instead of trying first (see `queue-wait.ts`).
+   */
+  readonly queuesInOneRoundTrip = true;
   readonly #options: ResolvedOptions;
   readonly #ownsClient: boolean;
   /** The streams of the client this backend made (see {@link OpenStreams}). */
@@ -146,10 +151,12 @@ export class EtcdBackend implements LockBackend {
       giveUpAfterMs: this.#options.requestTimeoutMs,
       txn: (operation, request, key) => this.#txn(operation, request, key),
       listenDeletes: (folder, listener) => this.#folderWatches.listen(folder, listener),
+      hearingDeletes: (folder) => this.#folderWatches.isLive(folder),
       watchDelete: (entry, fromRevision, onDelete) =>
         this.#watches.entry(entry, fromRevision, onDelete),
       adopt: (owner, holding) => this.#adopt(owner, holding),
       refusedOutright,
+      leaseGone: isLeaseGone,
       removeLater: (entry, guard, key, lease) => this.#removeLater(entry, guard, key, lease),
     };
   }
