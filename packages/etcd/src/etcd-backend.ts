@@ -150,6 +150,8 @@ export class EtcdBackend implements LockBackend {
       pollIntervalMs: this.#options.queuePollIntervalMs,
       giveUpAfterMs: this.#options.requestTimeoutMs,
       txn: (operation, request, key) => this.#txn(operation, request, key),
+      batchedTxn: (operation, request, key) =>
+        this.#batcher.run(request, this.layout.folder(key).toString('latin1'), operation, key),
       listenDeletes: (folder, listener) => this.#folderWatches.listen(folder, listener),
       hearingDeletes: (folder) => this.#folderWatches.isLive(folder),
       watchDelete: (entry, fromRevision, onDelete) =>

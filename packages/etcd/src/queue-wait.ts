@@ -38,6 +38,11 @@ export interface QueueContext {
   readonly giveUpAfterMs: number;
   txn(operation: string, request: ITxnRequest, key: string): Promise<ITxnResponse>;
   /**
+   * Like {@link txn}, but sent with the acquires and releases of other locks made in the same
+   * tick, as one transaction (see `TxnBatcher`): `request` touches only the folder of `key`.
+   */
+  batchedTxn(operation: string, request: ITxnRequest, key: string): Promise<ITxnResponse>;
+  /**
    * Calls `listener` for every entry of `folder` deleted from now on, in revision order;
    * resolves with a canceller once the watch is live.
    */
@@ -194,7 +199,8 @@ async function waitWithFeed(
       // with nobody ahead is valid a full TTL from now (a no-op within the lease's headroom).
       const renewal = deletes.live ? undefined : lease.ensureValidUntil(checkAt + ttlMs);
       renewal?.catch(() => {});
-      const pending = context.txn(
+      // Batched, so that many locks taken at once cost one transaction, as acquires do.
+      const pending = context.batchedTxn(
         'enqueue',
         {
           compare: [absent(entry)],
