@@ -143,10 +143,10 @@ export interface LockBackend {
   acquireQueued?(request: AcquireRequest, options: QueuedAcquireOptions): Promise<QueuedGrant>;
 
   /**
-   * Optional: true when {@link acquireQueued} takes a free lock in one round trip, as cheaply as
-   * {@link acquire}. `lock()` (with a timeout other than 0) then joins the queue at once instead
-   * of trying first: under contention that try is a round trip (and on some servers a write)
-   * that only ever fails.
+   * Optional: whether `lock(key)` (with a timeout other than 0) should join the queue of
+   * {@link acquireQueued} at once instead of trying first, say because this backend saw `key`
+   * contended a moment ago: a try would then be a round trip (and on some servers a write)
+   * that only fails. Return true only if `acquireQueued` takes a free lock in one round trip.
    */
-  readonly queuesInOneRoundTrip?: boolean;
+  queuesAtOnce?(key: string): boolean;
 }

@@ -477,12 +477,12 @@ export class Locker {
   ): Promise<LockHandle> {
     const owner = newOwnerToken(this.identity);
     const deadline = progress.since + timeout;
-    // A backend whose queue takes a free lock in one round trip is joined at once (unless the
-    // call is a single attempt): a plain try first would only cost a round trip under contention.
+    // A queue the backend says to join at once (a key it saw contended a moment ago) is joined
+    // without a plain try first, unless the call is a single attempt (see `queuesAtOnce`).
     const queueAtOnce =
-      this.#backend.queuesInOneRoundTrip === true &&
+      timeout !== 0 &&
       this.#backend.acquireQueued !== undefined &&
-      timeout !== 0;
+      this.#backend.queuesAtOnce?.(key) === true;
     if (options?.signal === undefined && !queueAtOnce) {
       // Fast path: one plain attempt. The waiting machinery (signals, timers, a queue place or a
       // subscription) is only built when the key turns out to be taken.

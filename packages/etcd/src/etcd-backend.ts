@@ -82,11 +82,6 @@ export class EtcdBackend implements LockBackend {
   readonly layout: KeyLayout;
   /** Counters for benchmarks and tests. */
   readonly stats: EtcdBackendStats = { keepalives: 0 };
-  /**
-   * Always `true`: the queue's first transaction takes a free lock, as `acquire` does, so core's
-   * `lock()` queues at once instead of trying first (see `queue-wait.ts`).
-   */
-  readonly queuesInOneRoundTrip = true;
   readonly #options: ResolvedOptions;
   readonly #ownsClient: boolean;
   /** The streams of the client this backend made (see {@link OpenStreams}). */
@@ -288,6 +283,16 @@ export class EtcdBackend implements LockBackend {
   ): Promise<QueuedGrant> {
     this.#assertOpen();
     return waitInQueue(this.#queue, request, options);
+  }
+
+  /**
+   * Whether core's `lock(key)` should queue without a plain try first: when a waiter of this
+   * backend waited for `key` within the last second (its delete watch is still live), the
+   * lock is likely taken, and the queue's first transaction takes it anyway if it is free.
+   * Otherwise `lock()` tries first: an uncontended acquire is cheaper on the client.
+   */
+  queuesAtOnce(key: string): boolean {
+    return this.#folderWatches.isLive(this.layout.folder(key));
   }
 
   /** Renews the lock's lease if `owner` still holds `key`. */

@@ -97,7 +97,7 @@ const MAX_RETRY_MS = 1_000;
  * 1. One transaction writes this owner's entry (under the owner's lease) and reads the entries
  *    ahead of it (up to 64 of them); with none ahead the lock is granted at once, valid a full
  *    TTL from the call (the lease renewed alongside when needed, as a plain acquire does), so
- *    core's `lock()` queues without a plain try first (`queuesInOneRoundTrip`). It hears the
+ *    core's `lock()` on a key contended here a moment ago queues at once (`queuesAtOnce`). It hears the
  *    deletes in the lock's folder through one watch per lock, shared by this backend's waiters
  *    and started at the current revision: joined before the transaction when it is live
  *    already (a process taking turns on a busy lock), else made after it when entries are
