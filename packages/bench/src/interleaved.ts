@@ -25,12 +25,19 @@ export interface ColumnResult {
   readonly errors: string[];
 }
 
+/** The workloads a round runs, in order. */
+export const WORKLOADS = ['uncontended', 'contended', 'held'] as const;
+/** One of {@link WORKLOADS}. */
+export type Workload = (typeof WORKLOADS)[number];
+
 /** How a suite's rounds run. */
 export interface RoundsOptions {
   readonly rounds: number;
   readonly durationMs: number;
   /** Only the uncontended workloads (for suites comparing variants of one implementation). */
   readonly uncontendedOnly: boolean;
+  /** Which workloads run (`pnpm bench etcd --only=contended`); all of them when undefined. */
+  readonly only?: ReadonlySet<Workload> | undefined;
   /** The suite's server's own command counter, read around each uncontended run. */
   readonly counter: ServerCounter | undefined;
   readonly log: (line: string) => void;
@@ -46,6 +53,7 @@ export async function runRounds(
   columns: readonly Column[],
   options: RoundsOptions,
 ): Promise<ColumnResult[]> {
+  const runs = (workload: Workload) => options.only === undefined || options.only.has(workload);
   const rounds = columns.map(() => [] as Record<string, number>[]);
   const errors = columns.map(() => new Set<string>());
   const attempt = async (i: number, what: string, measure: () => Promise<void>) => {
@@ -56,6 +64,11 @@ export async function runRounds(
     }
   };
   for (const column of columns) await column.uncontended?.(10, 500).catch(() => {}); // warm-up
+  // The contenders' processes too, through the contended path (a short run, not recorded): the
+  // first calls in a fresh process load and compile code, and the first column to run would
+  // otherwise pay for the driver code it shares with the next.
+  if (!options.uncontendedOnly && runs('contended'))
+    for (const column of columns) await column.contended?.('equal', 500).catch(() => undefined);
   for (let round = 0; round < options.rounds; round++) {
     const figures = columns.map(() => ({}) as Record<string, number>);
     const order = columns.map((_, i) => (i + round) % columns.length);
@@ -69,10 +82,12 @@ export async function runRounds(
           measure(columns[i] as Column, figures[i] as Record<string, number>),
         );
     };
-    for (const [prefix, inFlight] of [
-      ['seq', 1],
-      ['par', 50],
-    ] as const) {
+    for (const [prefix, inFlight] of runs('uncontended')
+      ? ([
+          ['seq', 1],
+          ['par', 50],
+        ] as const)
+      : []) {
       await each(`uncontended, ${inFlight} in flight`, async (column, into) => {
         if (column.uncontended === undefined) return;
         const before = await options.counter?.read();
@@ -85,7 +100,7 @@ export async function runRounds(
       });
     }
     if (!options.uncontendedOnly) {
-      for (const footing of ['equal', 'defaults'] as const) {
+      for (const footing of runs('contended') ? (['equal', 'defaults'] as const) : []) {
         await each(`contended, ${footing}`, async (column, into) => {
           const result = await column.contended?.(footing, options.durationMs);
           if (result === undefined) return;
@@ -96,10 +111,12 @@ export async function runRounds(
           );
         });
       }
-      await each('held locks', async (column, into) => {
-        const result = await column.held?.();
-        if (result !== undefined) Object.assign(into, flatten('held', result));
-      });
+      if (runs('held')) {
+        await each('held locks', async (column, into) => {
+          const result = await column.held?.();
+          if (result !== undefined) Object.assign(into, flatten('held', result));
+        });
+      }
     }
     for (const [i, f] of figures.entries()) rounds[i]?.push(f);
   }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { randomKey } from '@lock/testkit/servers';
 import type { LockAdapter, Suite } from './adapter.js';
 import type { Footing } from './child-protocol.js';
-import { type Column, runRounds } from './interleaved.js';
+import { type Column, runRounds, WORKLOADS, type Workload } from './interleaved.js';
 import { BenchChild, contendInChildren, heldInChild } from './processes.js';
 import { RedisBenchmarkFloor } from './redis-benchmark.js';
 import { type SuiteResult, toMarkdown } from './report.js';
@@ -30,6 +30,7 @@ const WORK_MS = 1;
 
 assertBuiltPackages();
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const only = onlyWorkloads(process.argv.slice(2));
 const names = wanted.length > 0 ? wanted : Object.keys(SUITES);
 for (const name of names) suiteFactory(name); // unknown names fail before anything runs
 const results: SuiteResult[] = [];
@@ -71,6 +72,7 @@ for (const name of names) {
       rounds: suite.rounds ?? ROUNDS,
       durationMs: DURATION_MS,
       uncontendedOnly,
+      only,
       counter,
       log: (line) => console.log(`${name}: ${line}`),
     });
@@ -81,7 +83,7 @@ for (const name of names) {
       notes: [
         ...suite.notes,
         ...extraNotes,
-        ...howItRan(suite, counter, uncontendedOnly),
+        ...howItRan(suite, counter, uncontendedOnly, only),
         `this suite took ${seconds} s`,
       ],
       columns: columnResults,
@@ -134,13 +136,33 @@ function adapterColumn(
   };
 }
 
+/**
+ * The workloads named by `--only=a,b` (of {@link WORKLOADS}), to measure one of them in a few
+ * seconds; undefined (all of them) without the flag.
+ */
+function onlyWorkloads(args: readonly string[]): ReadonlySet<Workload> | undefined {
+  const flag = args.find((a) => a.startsWith('--only='));
+  if (flag === undefined) return undefined;
+  const names = flag.slice('--only='.length).split(',');
+  for (const name of names)
+    if (!(WORKLOADS as readonly string[]).includes(name))
+      throw new Error(`--only=${name}: not a workload (${WORKLOADS.join(', ')})`);
+  return new Set(names as Workload[]);
+}
+
 /** Notes on how the suite's figures were taken. */
-function howItRan(suite: Suite, counter: ServerCounter | undefined, only: boolean): string[] {
+function howItRan(
+  suite: Suite,
+  counter: ServerCounter | undefined,
+  only: boolean,
+  selected: ReadonlySet<Workload> | undefined,
+): string[] {
   const notes = [
     `each cell: median of ${suite.rounds ?? ROUNDS} rounds (min–max), the columns taking turns in each round; ${DURATION_MS} ms per run; "· 0.76×" is the ratio to the first column, "~" marks a ratio within the rounds' spread`,
   ];
   if (counter) notes.push(`server commands: ${counter.what}`);
   if (only) notes.push('uncontended workloads only (variants of one implementation)');
+  else if (selected !== undefined) notes.push(`only the ${[...selected].join(', ')} workloads`);
   else {
     notes.push(
       suite.processLocal

@@ -143,6 +143,14 @@ export interface LockBackend {
   acquireQueued?(request: AcquireRequest, options: QueuedAcquireOptions): Promise<QueuedGrant>;
 
   /**
+   * Optional: whether `lock(key)` (with a timeout other than 0) should join the queue of
+   * {@link acquireQueued} at once instead of trying first, say because this backend saw `key`
+   * contended a moment ago: a try would then be a round trip (and on some servers a write)
+   * that only fails. Return true only if `acquireQueued` takes a free lock in one round trip.
+   */
+  queuesAtOnce?(key: string): boolean;
+
+  /**
    * Optional (semaphores, native): one single-attempt acquire of `count` permits of the
    * semaphore or read-write lock at `key`, applying the rules listed above this interface
    * atomically in one round trip (a script, a transaction, a conditional write). Replies

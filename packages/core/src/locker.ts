@@ -561,7 +561,13 @@ export class Locker {
   ): Promise<LockHandle> {
     const owner = newOwnerToken(this.identity);
     const deadline = progress.since + timeout;
-    if (options?.signal === undefined) {
+    // A queue the backend says to join at once (a key it saw contended a moment ago) is joined
+    // without a plain try first, unless the call is a single attempt (see `queuesAtOnce`).
+    const queueAtOnce =
+      timeout !== 0 &&
+      this.#backend.acquireQueued !== undefined &&
+      this.#backend.queuesAtOnce?.(key) === true;
+    if (options?.signal === undefined && !queueAtOnce) {
       // Fast path: one plain attempt. The waiting machinery (signals, timers, a queue place or a
       // subscription) is only built when the key turns out to be taken. The call's start, read
       // in this same synchronous run just before, stands for the send time: no later than it,

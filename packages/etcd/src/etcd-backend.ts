@@ -157,11 +157,15 @@ export class EtcdBackend implements LockBackend {
       pollIntervalMs: this.#options.queuePollIntervalMs,
       giveUpAfterMs: this.#options.requestTimeoutMs,
       txn: (operation, request, key) => this.#txn(operation, request, key),
+      batchedTxn: (operation, request, key) =>
+        this.#batcher.run(request, this.layout.folder(key).toString('latin1'), operation, key),
       listenDeletes: (folder, listener) => this.#folderWatches.listen(folder, listener),
+      hearingDeletes: (folder) => this.#folderWatches.isLive(folder),
       watchDelete: (entry, fromRevision, onDelete) =>
         this.#watches.entry(entry, fromRevision, onDelete),
       adopt: (owner, holding) => this.#adopt(owner, holding),
       refusedOutright,
+      leaseGone: isLeaseGone,
       removeLater: (entry, guard, key, lease) => this.#removeLater(entry, guard, key, lease),
     };
     this.#semaphores = new EtcdSemaphores({
@@ -305,6 +309,16 @@ export class EtcdBackend implements LockBackend {
   ): Promise<QueuedGrant> {
     this.#assertOpen();
     return waitInQueue(this.#queue, request, options);
+  }
+
+  /**
+   * Whether core's `lock(key)` should queue without a plain try first: when a waiter of this
+   * backend waited for `key` within the last second (its delete watch is still live), the
+   * lock is likely taken, and the queue's first transaction takes it anyway if it is free.
+   * Otherwise `lock()` tries first: an uncontended acquire is cheaper on the client.
+   */
+  queuesAtOnce(key: string): boolean {
+    return this.#folderWatches.isLive(this.layout.folder(key));
   }
 
   /** Renews the lock's lease if `owner` still holds `key`. */

@@ -24,6 +24,8 @@ export interface LiveWatch {
 interface Shared {
   readonly listeners: Set<DeleteListener>;
   readonly live: Promise<LiveWatch>;
+  /** Whether `live` has resolved (the watch hears deletes now). */
+  ready: boolean;
   /** Pending cancel after the last listener left (see {@link KEEP_IDLE_MS}). */
   idle: ReturnType<typeof setTimeout> | undefined;
 }
@@ -78,9 +80,10 @@ export class FolderWatches {
           listeners.clear();
           for (const each of told) each.ended();
         });
+        made.ready = true;
         return watch;
       });
-      const made: Shared = { listeners, live, idle: undefined };
+      const made: Shared = { listeners, live, ready: false, idle: undefined };
       shared = made;
       this.#byFolder.set(name, shared);
     }
@@ -106,6 +109,14 @@ export class FolderWatches {
       current.idle = setTimeout(retire, KEEP_IDLE_MS);
       current.idle.unref?.();
     };
+  }
+
+  /**
+   * Whether a watch of `folder` hears deletes now (in use, or idle and not yet retired), so
+   * that {@link listen} makes no request and resolves at once.
+   */
+  isLive(folder: Buffer): boolean {
+    return this.#byFolder.get(folder.toString('latin1'))?.ready === true;
   }
 
   /** Cancels every watch, idle or not (the backend is closing). */

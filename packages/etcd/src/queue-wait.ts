@@ -38,10 +38,17 @@ export interface QueueContext {
   readonly giveUpAfterMs: number;
   txn(operation: string, request: ITxnRequest, key: string): Promise<ITxnResponse>;
   /**
+   * Like {@link txn}, but sent with the acquires and releases of other locks made in the same
+   * tick, as one transaction (see `TxnBatcher`): `request` touches only the folder of `key`.
+   */
+  batchedTxn(operation: string, request: ITxnRequest, key: string): Promise<ITxnResponse>;
+  /**
    * Calls `listener` for every entry of `folder` deleted from now on, in revision order;
    * resolves with a canceller once the watch is live.
    */
   listenDeletes(folder: Buffer, listener: DeleteListener): Promise<() => void>;
+  /** Whether a watch of `folder`'s deletes is live now, so that listening costs no request. */
+  hearingDeletes(folder: Buffer): boolean;
   /** Calls `onDelete` when `entry` is deleted at or after `fromRevision`; returns a canceller. */
   watchDelete(entry: Buffer, fromRevision: string, onDelete: () => void): () => void;
   /** Deletes `entry` (on `lease`) in the background while `guard` holds (see `removal.ts`). */
@@ -50,6 +57,8 @@ export interface QueueContext {
   adopt(owner: string, holding: Holding): void;
   /** Whether etcd refused a call outright, so that it wrote nothing. */
   refusedOutright(error: unknown): boolean;
+  /** Whether etcd refused a call because the lease is gone (expired or revoked). */
+  leaseGone(error: unknown): boolean;
 }
 
 type Position =
@@ -85,10 +94,14 @@ const MAX_RETRY_MS = 1_000;
 /**
  * Waits for `key` in etcd's fair queue, after Go's `concurrency.Mutex.Lock`:
  *
- * 1. It listens to the deletes in the lock's folder (one watch per lock, shared by this
- *    backend's waiters, started at the current revision), then one transaction writes this
- *    owner's entry (under the owner's lease) and reads the entries ahead of it (up to 64 of
- *    them); with none ahead the lock is granted at once.
+ * 1. One transaction writes this owner's entry (under the owner's lease) and reads the entries
+ *    ahead of it (up to 64 of them); with none ahead the lock is granted at once, valid a full
+ *    TTL from the call (the lease renewed alongside when needed, as a plain acquire does), so
+ *    core's `lock()` on a key contended here a moment ago queues at once (`queuesAtOnce`). It hears the
+ *    deletes in the lock's folder through one watch per lock, shared by this backend's waiters
+ *    and started at the current revision: joined before the transaction when it is live
+ *    already (a process taking turns on a busy lock), else made after it when entries are
+ *    ahead, followed by a read again, so no delete after the last read goes unheard.
  * 2. Otherwise, with at most 64 ahead, it crosses off each entry ahead as its delete is heard
  *    (released, expired, or its waiter gave up) and takes the lock on the last one, with no
  *    read after it: no entry can be created ahead of an existing one. With more than 64 ahead
@@ -136,13 +149,16 @@ async function wait(
 ): Promise<QueuedGrant> {
   if (stop.aborted) throw stop.reason;
   const folder = context.layout.folder(key);
-  // Listen before the first read, so no delete after that read goes unheard.
   const deletes = new DeleteFeed(
     (where, listener) => context.listenDeletes(where, listener),
     folder,
     stop,
   );
-  await deletes.listen();
+  // A live watch of the folder (another waiter's here, or one kept after a recent wait) is
+  // joined before the enqueue at no cost, so every delete after the enqueue's read is heard.
+  // Without one the lock is likely free: the enqueue goes first and takes it in one round trip
+  // when nobody is ahead; a waiter that finds entries ahead listens, then reads again.
+  if (context.hearingDeletes(folder)) await deletes.listen();
   try {
     return await waitWithFeed(context, key, owner, ttlMs, now, stop, folder, deletes);
   } finally {
@@ -178,7 +194,13 @@ async function waitWithFeed(
     try {
       let coreAt = now();
       let checkAt = performance.now();
-      const pending = context.txn(
+      // Likely free (nobody here waits for it): renew alongside the enqueue when the lease's last
+      // renewal does not cover a full TTL from now, as a plain acquire does, so that a grant
+      // with nobody ahead is valid a full TTL from now (a no-op within the lease's headroom).
+      const renewal = deletes.live ? undefined : lease.ensureValidUntil(checkAt + ttlMs);
+      renewal?.catch(() => {});
+      // Batched, so that many locks taken at once cost one transaction, as acquires do.
+      const pending = context.batchedTxn(
         'enqueue',
         {
           compare: [absent(entry)],
@@ -205,6 +227,11 @@ async function waitWithFeed(
           throw stop.reason;
         }
         removeUnknown(context, entry, owner, key, lease, error);
+        if (context.leaseGone(error) && round < 2) {
+          // Nothing was written: queue again on a fresh lease.
+          lease.kill();
+          continue;
+        }
         if (round > 0) {
           // Re-queueing after our entry vanished: keep trying while the cluster recovers.
           await sleep(systemClock, MIN_RETRY_MS * 4, stop);
@@ -223,6 +250,10 @@ async function waitWithFeed(
         revision = reply.responses[0]?.response_range?.kvs[0]?.create_revision;
         position = revision === undefined ? { kind: 'gone' } : { kind: 'unknown' };
       }
+      // Not listening yet (see above): listen, then read again, so no delete goes unheard.
+      if (position.kind === 'behind' && !deletes.live) position = { kind: 'unknown' };
+      // Granted by the enqueue itself, with the lease renewed alongside it when needed.
+      let grantedAtOnce = position.kind === 'first' ? renewal : undefined;
       let woken = false;
       let failingSince: number | undefined;
       let retryMs = MIN_RETRY_MS;
@@ -289,9 +320,12 @@ async function waitWithFeed(
           }
           continue;
         }
-        // First in line: the lock is ours, valid from the send time of the lease's last renewal.
+        // First in line: the lock is ours, valid from the send time of the lease's last renewal,
+        // or a full TTL from the enqueue when that granted it (see `renewal`).
+        const atOnce = grantedAtOnce;
+        grantedAtOnce = undefined; // only for the first pass, right after the enqueue
         try {
-          await raceSignal(renewedSince(lease, checkAt - ttlMs / 2), stop);
+          await raceSignal(atOnce ?? renewedSince(lease, checkAt - ttlMs / 2), stop);
         } catch (error) {
           if (error instanceof LeaseGoneError) {
             position = { kind: 'gone' };
@@ -303,7 +337,9 @@ async function waitWithFeed(
         }
         context.adopt(owner, { key, entry, revision, lease });
         granted = true;
-        const sentAt = coreAt + (Math.min(lease.confirmedAt, performance.now()) - checkAt);
+        const sentAt = atOnce
+          ? coreAt
+          : coreAt + (Math.min(lease.confirmedAt, performance.now()) - checkAt);
         return { acquired: true, fence: Number(revision), sentAt, ttlMs: lease.grantedMs };
       }
       // Our entry vanished (its lease expired during an outage, or it was deleted): queue again.

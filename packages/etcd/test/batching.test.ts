@@ -42,6 +42,17 @@ const available = serverAvailable(ETCD);
       for (const key of keys) expect(await l.inspect(key)).toBeUndefined();
     });
 
+    it('50 lock() calls in one tick join their queues in one transaction too (one fence)', async () => {
+      const l = locker();
+      await (await l.lock(randomKey())).release(); // lease granted
+      const keys = Array.from({ length: 50 }, () => randomKey());
+      const handles = await Promise.all(keys.map((key) => l.lock(key)));
+      expect(handles.map((h) => h.key)).toEqual(keys);
+      expect(new Set(handles.map((h) => h.fence)).size).toBe(1);
+      await Promise.all(handles.map((h) => h.release()));
+      for (const key of keys) expect(await l.inspect(key)).toBeUndefined();
+    });
+
     it('two contenders for one lock in one tick: exactly one wins (they never share a batch)', async () => {
       const prefix = `${randomNamespace()}/`;
       const a = locker(prefix);

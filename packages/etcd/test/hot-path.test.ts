@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { createLocker } from '@lock/core';
 import { randomKey, randomNamespace, serverAvailable } from '@lock/testkit';
 import { EtcdBackend } from '../src/index.js';
 import { leaseSecondsFor } from '../src/lease-pool.js';
@@ -95,6 +96,65 @@ describe('lease TTL for a lock TTL', () => {
       // etcd keeps the entry at least until `started + ttlMs` (it reports whole seconds, down).
       const owed = ttlMs - (performance.now() - started);
       expect(Number(reply.TTL) * 1_000).toBeGreaterThanOrEqual(Math.floor(owed / 1_000) * 1_000);
+    }
+  }, 30_000);
+
+  it('an uncontended lock() + release is 2 gRPC messages, and the lock is valid a full TTL from the call', async () => {
+    const backend = open();
+    const locker = createLocker(backend, { ttl: 10_000 });
+    try {
+      await (await locker.lock(randomKey())).release(); // grants the lease
+      // What a plain acquire leaves of the TTL (core subtracts a safety margin from it).
+      const tried = performance.now();
+      const plain = await locker.tryLock(randomKey());
+      const plainDeficit = 10_000 - plain.remainingMs - (performance.now() - tried);
+      await plain.release();
+      const before = await messagesReceived();
+      const keepalivesBefore = backend.stats.keepalives;
+      const started = performance.now();
+      const pairs = 40;
+      for (let i = 0; i < pairs; i++) {
+        const called = performance.now();
+        const lock = await locker.lock(randomKey());
+        // Core counts validity from the call, as for a plain acquire (not from an older renewal).
+        const deficit = 10_000 - lock.remainingMs - (performance.now() - called);
+        expect(deficit).toBeLessThan(plainDeficit + 20);
+        await lock.release();
+      }
+      const elapsed = performance.now() - started;
+      const keepalives = backend.stats.keepalives - keepalivesBefore;
+      // One transaction joins the queue and, with nobody ahead, takes the lock; one releases.
+      expect((await messagesReceived()) - before).toBe(2 * pairs + keepalives);
+      expect(keepalives).toBeLessThanOrEqual(Math.ceil(elapsed / 1_000));
+    } finally {
+      await locker.close();
+    }
+  }, 30_000);
+
+  it('a contended lock() joins the queue with one transaction, without a plain try first', async () => {
+    const holder = open();
+    const contender = new EtcdBackend({ hosts: etcd.server.url, prefix: holder.layout.prefix });
+    backends.push(contender);
+    const locker = createLocker(contender, { ttl: 10_000 });
+    const key = randomKey();
+    try {
+      // The contender waits once, so that its watch of the lock's deletes is live (it is kept
+      // a moment after a wait), as it is for a process that takes turns on a busy lock.
+      await holder.acquire({ key, owner: 'h.first', ttlMs: 10_000 });
+      const first = locker.lock(key);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await holder.release({ key, owner: 'h.first' });
+      await (await first).release();
+      await holder.acquire({ key, owner: 'h.second', ttlMs: 10_000 });
+      const before = await messagesReceived('Txn');
+      const second = locker.lock(key);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // queued by now
+      // Only the enqueue: no try that could only fail, and no read after it.
+      expect((await messagesReceived('Txn')) - before).toBe(1);
+      await holder.release({ key, owner: 'h.second' });
+      await (await second).release();
+    } finally {
+      await locker.close();
     }
   }, 30_000);
 
