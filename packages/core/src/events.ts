@@ -1,5 +1,6 @@
 import type { LockErrorCode, LostReason } from './errors.js';
 import type { LockHandle } from './lock-handle.js';
+import { checkFunction } from './validate.js';
 
 /**
  * What a locker reports about its locks, by event name. Times are milliseconds on the locker's
@@ -109,6 +110,97 @@ export type LockEventListener<E extends LockEventName> = (event: LockEventMap[E]
 export type LockEventHandlers = { readonly [E in LockEventName]?: LockEventListener<E> };
 
 /**
+ * A lower-level subscription than {@link LockEventMap}'s events, for a consumer that runs on every
+ * grant and release (a metrics library): core calls its methods with positional arguments
+ * instead of building an event object, gives it the times it already read instead of reading
+ * the clock again, and keeps on each lock one value of the observer's own (what `acquired`
+ * returned), handed back with every later call about that lock, so that the observer needs no
+ * map from locks to its state. Attach it with `locker.observe(observer)`: one observer per locker
+ * and its sessions; `locker.on()` listeners may listen beside it.
+ *
+ * Times are milliseconds on the locker's clock, as in the events. A method that throws is
+ * isolated like a listener (its error goes to the locker's `onError`). The observer is called
+ * before the listeners of the same event.
+ * @typeParam State what the observer keeps on each lock it saw granted.
+ * @example
+ * ```ts
+ * const stop = locker.observe({
+ *   acquired: (lock, waitMs) => ({ key: lock.key, waitMs }),
+ *   released: (lock, state, holdMs) => {
+ *     if (state !== undefined) histogram.record(holdMs);
+ *   },
+ * });
+ * ```
+ */
+export interface LockObserver<State = unknown> {
+  /**
+   * `lock` was granted (the `acquired` event). Returns the state kept on the lock for this
+   * observer.
+   * @param waitMs from the call to the grant.
+   * @param attempts attempts made (a fair queue's wait counts as one).
+   * @param contended whether the call had to wait for another holder.
+   * @param call the acquire call (as in the `acquire-attempted` and `denied` events).
+   * @param grantedAt when the grant arrived.
+   */
+  acquired(
+    lock: LockHandle,
+    waitMs: number,
+    attempts: number,
+    contended: boolean,
+    call: number,
+    grantedAt: number,
+  ): State;
+  /**
+   * `lock` was released by its holder (the `released` event), or its release got no reply
+   * (`error` is then the error its caller got, after the `backend-error` event, and the lock is
+   * left to expire by its TTL). `state` is what `acquired` returned, or undefined when this
+   * observer did not see the lock granted (in every method).
+   * @param holdMs from the grant to the release's confirmation (or its failure).
+   * @param sentAt when the release was sent.
+   */
+  released?(
+    lock: LockHandle,
+    state: State | undefined,
+    holdMs: number,
+    sentAt: number,
+    error?: unknown,
+  ): void;
+  /** A renewal of `lock` was confirmed (the `renewed` event): sent at `sentAt`, valid until `validUntil`. */
+  renewed?(
+    lock: LockHandle,
+    state: State | undefined,
+    sentAt: number,
+    ttlMs: number,
+    validUntil: number,
+  ): void;
+  /** A renewal failed while `lock` had `remainingMs` left (the `at-risk` event). */
+  atRisk?(lock: LockHandle, state: State | undefined, remainingMs: number, cause: unknown): void;
+  /** `lock` was lost (the `lost` event, with its fields in the same order). */
+  lost?(
+    lock: LockHandle,
+    state: State | undefined,
+    reason: LostReason,
+    holdMs: number,
+    sinceLastRenewalMs: number,
+    beforeValidityEndMs: number,
+  ): void;
+}
+
+/** Throws unless `observer` has an `acquired` method and only methods as its other members. */
+export function checkObserver(observer: unknown): asserts observer is LockObserver {
+  for (const name of ['acquired', 'released', 'renewed', 'atRisk', 'lost']) {
+    const method = (observer as Record<string, unknown> | null)?.[name];
+    if (name === 'acquired' || method !== undefined) checkFunction(method, `observer.${name}`);
+  }
+}
+
+/** A lock as core keeps it for its observer: which observer saw it granted, and its state. */
+export interface ObservedLock extends LockHandle {
+  observer: LockObserver | undefined;
+  observation: unknown;
+}
+
+/**
  * The listeners of one locker and its sessions. Emitting costs one property read when nobody
  * listens to an event: callers check {@link LockEvents.wants} before they build the event.
  * A listener that throws is isolated: its error goes to the locker's `onError`.
@@ -116,6 +208,8 @@ export type LockEventHandlers = { readonly [E in LockEventName]?: LockEventListe
 export class LockEvents {
   readonly #listeners: { [E in LockEventName]?: Set<LockEventListener<E>> } = {};
   readonly #onError: (error: unknown) => void;
+  /** The {@link LockObserver} attached, if any: callers check it before `observeAcquired` or `tell`. */
+  observer: LockObserver | undefined = undefined;
 
   constructor(onError: (error: unknown) => void) {
     this.#onError = onError;
@@ -150,6 +244,67 @@ export class LockEvents {
       }
     }
   }
+
+  /** Tells the observer `lock` was granted, and keeps what it returns on the lock. */
+  observeAcquired(
+    lock: ObservedLock,
+    waitMs: number,
+    attempts: number,
+    contended: boolean,
+    call: number,
+    grantedAt: number,
+  ): void {
+    const observer = this.observer as LockObserver;
+    try {
+      lock.observation = observer.acquired(lock, waitMs, attempts, contended, call, grantedAt);
+      lock.observer = observer;
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+
+  /** Tells the observer `lock` was released (`tell('released', …)`, on the hot path). */
+  observeReleased(lock: ObservedLock, holdMs: number, sentAt: number): void {
+    const observer = this.observer as LockObserver;
+    try {
+      observer.released?.(lock, stateOf(lock, observer), holdMs, sentAt);
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+
+  /**
+   * Calls the observer's `method` (if it has one) about `lock`, with its state and then `a` to
+   * `d` (as many as the method takes).
+   */
+  tell(
+    method: Exclude<keyof LockObserver, 'acquired'>,
+    lock: ObservedLock,
+    a: unknown,
+    b: unknown,
+    c?: unknown,
+    d?: unknown,
+  ): void {
+    const observer = this.observer as LockObserver;
+    try {
+      (observer[method] as ((...args: unknown[]) => void) | undefined)?.call(
+        observer,
+        lock,
+        stateOf(lock, observer),
+        a,
+        b,
+        c,
+        d,
+      );
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+}
+
+/** What `observer` keeps on `lock`: nothing unless it saw the lock granted. */
+function stateOf(lock: ObservedLock, observer: LockObserver): unknown {
+  return lock.observer === observer ? lock.observation : undefined;
 }
 
 /** Ids of acquire calls (locks and semaphores alike), unique in this process. */

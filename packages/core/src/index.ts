@@ -65,6 +65,7 @@ export type {
   LockEventListener,
   LockEventMap,
   LockEventName,
+  LockObserver,
 } from './events.js';
 export type { LockCallbacks, LockHandle, RenewEvent, RiskEvent } from './lock-handle.js';
 export { createLocker, Locker, type SessionOptions } from './locker.js';

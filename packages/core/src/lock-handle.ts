@@ -9,7 +9,7 @@ import {
   NotFoundError,
   quoteKey,
 } from './errors.js';
-import type { LockEvents } from './events.js';
+import type { LockEvents, LockObserver, ObservedLock } from './events.js';
 import type { KeepaliveGroup } from './keepalive.js';
 import { identityOf } from './token.js';
 import { type Renewal, Validity } from './validity.js';
@@ -139,7 +139,7 @@ export interface LockContext {
 type State = 'held' | 'released' | 'lost';
 
 /** The {@link LockHandle} implementation. Internal: created by the locker. */
-export class HeldLock implements LockHandle {
+export class HeldLock implements ObservedLock {
   readonly key: string;
   readonly owner: string;
   readonly fence: number;
@@ -159,6 +159,9 @@ export class HeldLock implements LockHandle {
   group: KeepaliveGroup | undefined;
   readonly #context: LockContext;
   readonly #callbacks: LockCallbacks | undefined;
+  /** The observer that saw this lock granted, and what it keeps on it (see `LockObserver`). */
+  observer: LockObserver | undefined = undefined;
+  observation: unknown = undefined;
 
   /**
    * @param acquire the acquire request that made the lock (its send time and TTL: validity
@@ -182,6 +185,11 @@ export class HeldLock implements LockHandle {
     this.#acquiredAt = context.clock.now();
     this.#validity = new Validity(acquire, this.#acquiredAt, (ttl) => context.marginMs(ttl));
     this.#callbacks = callbacks;
+  }
+
+  /** When the grant arrived, on the locker's clock. */
+  get acquiredAt(): number {
+    return this.#acquiredAt;
   }
 
   get identity(): string {
@@ -258,6 +266,9 @@ export class HeldLock implements LockHandle {
       sentAt: renewal.sentAt,
     });
     const events = this.#context.events;
+    if (events.observer !== undefined) {
+      events.tell('renewed', this, renewal.sentAt, renewal.ttlMs, this.#validity.until);
+    }
     if (events.wants('renewed')) {
       events.emit('renewed', {
         key: this.key,
@@ -286,6 +297,7 @@ export class HeldLock implements LockHandle {
     const remainingMs = Math.max(0, this.#validity.until - this.#context.clock.now());
     this.#callbacks?.onRisk?.({ lock: this, remainingMs, cause });
     const events = this.#context.events;
+    if (events.observer !== undefined) events.tell('atRisk', this, remainingMs, cause);
     if (events.wants('at-risk')) {
       events.emit('at-risk', { key: this.key, lock: this, remainingMs, cause });
     }
@@ -369,6 +381,16 @@ export class HeldLock implements LockHandle {
     } catch (error) {
       const wrapped = asBackendError(error, this.key, 'release');
       this.#context.backendError(wrapped, this.key, 'release', this);
+      const events = this.#context.events;
+      if (events.observer !== undefined) {
+        events.tell(
+          'released',
+          this,
+          this.#context.clock.now() - this.#acquiredAt,
+          sentAt,
+          wrapped,
+        );
+      }
       throw wrapped;
     }
     if (result !== 'ok') {
@@ -379,27 +401,32 @@ export class HeldLock implements LockHandle {
       throw refusal;
     }
     const events = this.#context.events;
-    if (events.wants('released')) {
-      events.emit('released', {
-        key: this.key,
-        lock: this,
-        holdMs: this.#context.clock.now() - this.#acquiredAt,
-        sentAt,
-      });
-    }
+    const observed = events.observer !== undefined;
+    if (!observed && !events.wants('released')) return;
+    const holdMs = this.#context.clock.now() - this.#acquiredAt;
+    if (observed) events.observeReleased(this, holdMs, sentAt);
+    if (events.wants('released'))
+      events.emit('released', { key: this.key, lock: this, holdMs, sentAt });
   }
 
   #reportLost(reason: LostReason): void {
     const events = this.#context.events;
-    if (!events.wants('lost')) return;
+    const observed = events.observer !== undefined;
+    if (!observed && !events.wants('lost')) return;
     const now = this.#context.clock.now();
+    const holdMs = now - this.#acquiredAt;
+    const sinceLastRenewalMs = now - this.#validity.lastConfirmedAt;
+    const beforeValidityEndMs = this.#validity.until - now;
+    if (observed)
+      events.tell('lost', this, reason, holdMs, sinceLastRenewalMs, beforeValidityEndMs);
+    if (!events.wants('lost')) return;
     events.emit('lost', {
       key: this.key,
       lock: this,
       reason,
-      holdMs: now - this.#acquiredAt,
-      sinceLastRenewalMs: now - this.#validity.lastConfirmedAt,
-      beforeValidityEndMs: this.#validity.until - now,
+      holdMs,
+      sinceLastRenewalMs,
+      beforeValidityEndMs,
     });
   }
 

@@ -16,7 +16,14 @@ import {
   LockTimeoutError,
   NotAcquiredError,
 } from './errors.js';
-import { type LockEventListener, type LockEventName, LockEvents, nextCall } from './events.js';
+import {
+  checkObserver,
+  type LockEventListener,
+  type LockEventName,
+  LockEvents,
+  type LockObserver,
+  nextCall,
+} from './events.js';
 import { Inflight } from './inflight.js';
 import { KeepaliveGroup } from './keepalive.js';
 import {
@@ -232,6 +239,33 @@ export class Locker {
     }
     checkFunction(listener, 'listener');
     return this.#events.on(name, listener);
+  }
+
+  /**
+   * Attaches a {@link LockObserver}: the lower-level subscription a metrics library uses on the
+   * hot path (positional arguments, no event object, the times core already read, and one value
+   * of its own kept on each lock). One observer per locker and its sessions; `on()` listeners
+   * listen beside it. Returns the function that detaches it. Costs nothing while none is attached.
+   * @throws {InvalidArgumentError} when `observer` has no `acquired` method, or another observer
+   * is attached.
+   * @example
+   * ```ts
+   * const stop = locker.observe({
+   *   acquired: (lock) => performance.now(),
+   *   released: (lock, startedAt, holdMs) => holds.record(holdMs),
+   * });
+   * ```
+   */
+  observe<State>(observer: LockObserver<State>): () => void {
+    checkObserver(observer);
+    const events = this.#events;
+    if (events.observer !== undefined) {
+      throw new InvalidArgumentError('observer', observer, 'is one too many: detach the other');
+    }
+    events.observer = observer as LockObserver;
+    return () => {
+      if (events.observer === observer) events.observer = undefined;
+    };
   }
 
   /** Aborted (with a {@link LockClosedError}) once `close()` has been called. */
@@ -686,15 +720,16 @@ export class Locker {
     }
     lock.checkExpiry();
     lock.assertHeld();
-    if (this.#events.wants('acquired')) {
-      this.#events.emit('acquired', {
-        key,
-        call: progress.call,
-        lock,
-        waitMs: this.#clock.now() - progress.since,
-        attempts: progress.attempts,
-        contended,
-      });
+    const events = this.#events;
+    const observed = events.observer !== undefined;
+    if (observed || events.wants('acquired')) {
+      const waitMs = lock.acquiredAt - progress.since;
+      const { attempts, call } = progress;
+      if (observed)
+        events.observeAcquired(lock, waitMs, attempts, contended, call, lock.acquiredAt);
+      if (events.wants('acquired')) {
+        events.emit('acquired', { key, call, lock, waitMs, attempts, contended });
+      }
     }
     return lock;
   }

@@ -60,13 +60,11 @@ export function instrument(locker: Locker, options: InstrumentOptions = {}): () 
     new KeyScopes(sink, locker.backend.name, options.keys),
     new LockSpanMaker(tracer, options.spans ?? 'with-parent'),
   );
+  // Everything about held locks through the observer (the hot path: no event objects), the
+  // events of calls through listeners.
   const stops = [
-    locker.on('acquired', (event) => telemetry.acquired(event)),
+    locker.observe(telemetry),
     locker.on('acquire-failed', (event) => telemetry.acquireFailed(event)),
-    locker.on('released', (event) => telemetry.released(event)),
-    locker.on('lost', (event) => telemetry.lost(event)),
-    locker.on('renewed', (event) => telemetry.renewed(event)),
-    locker.on('at-risk', (event) => telemetry.atRisk(event)),
     locker.on('denied', (event) => telemetry.denied(event)),
     locker.on('backend-error', (event) => telemetry.backendError(event)),
   ];
@@ -87,6 +85,7 @@ function checkLocker(locker: unknown): asserts locker is Locker {
     typeof locker !== 'object' ||
     candidate === null ||
     typeof candidate.on !== 'function' ||
+    typeof candidate.observe !== 'function' ||
     typeof candidate.clock?.now !== 'function' ||
     typeof candidate.backend?.name !== 'string'
   ) {

@@ -1,8 +1,9 @@
-import type { LockEventMap } from '@lock/core';
+import type { LockEventMap, LockHandle, LostReason } from '@lock/core';
 import {
   type Attributes,
   type Context,
   context,
+  ROOT_CONTEXT,
   type Span,
   SpanStatusCode,
   type Tracer,
@@ -64,16 +65,26 @@ export class LockSpanMaker {
     denials.push({ at: epochNow(), holder: event.holder, remainingMs: event.remainingMs });
   }
 
-  /** Records the acquire span of `event` and starts its hold span (none, per the mode). */
-  acquired(event: LockEventMap['acquired'], scope: KeyScope): Span | undefined {
-    const denials = this.#take(event.call);
+  /**
+   * Records the acquire span of call `call`, which got `lock` after `waitMs` and `attempts`, and
+   * starts its hold span (none, per the mode).
+   */
+  acquired(
+    lock: LockHandle,
+    call: number,
+    waitMs: number,
+    attempts: number,
+    contended: boolean,
+    scope: KeyScope,
+  ): Span | undefined {
+    const denials = this.#take(call);
     const parent = this.#parent();
     if (parent === undefined) return undefined;
     const now = epochNow();
-    const acquire = this.#acquireSpan(parent, now - event.waitMs, denials, {
+    const acquire = this.#acquireSpan(parent, now - waitMs, denials, {
       ...scope.base,
-      [LockAttributes.CONTENDED]: event.contended,
-      [LockAttributes.ATTEMPTS]: event.attempts,
+      [LockAttributes.CONTENDED]: contended,
+      [LockAttributes.ATTEMPTS]: attempts,
     });
     // Sampled out (a root span's own sampling, in 'always' mode): no hold span either, so that
     // a trace holds both or neither, and an unsampled lock costs one span instead of two.
@@ -86,8 +97,8 @@ export class LockSpanMaker {
         startTime: now,
         attributes: {
           ...scope.base,
-          [LockAttributes.FENCE]: event.lock.fence,
-          [LockAttributes.TTL]: event.lock.ttlMs / 1000,
+          [LockAttributes.FENCE]: lock.fence,
+          [LockAttributes.TTL]: lock.ttlMs / 1000,
         },
         links: [{ context: acquire.spanContext() }],
       },
@@ -146,6 +157,8 @@ export class LockSpanMaker {
   #parent(): Context | undefined {
     if (this.#mode === 'off') return undefined;
     const active = context.active();
+    // Outside any context (and always with no context manager registered): no span is active.
+    if (active === ROOT_CONTEXT) return this.#mode === 'always' ? active : undefined;
     // A parent that is not recording belongs to a trace that was not sampled: its children would
     // not be recorded either (with the SDK's parent-based sampling), so none are made.
     if (this.#mode === 'with-parent' && trace.getSpan(active)?.isRecording() !== true) {
@@ -156,25 +169,30 @@ export class LockSpanMaker {
 }
 
 /** Adds the `lock.at_risk` event to a hold span. */
-export function spanAtRisk(span: Span, event: LockEventMap['at-risk']): void {
+export function spanAtRisk(span: Span, remainingMs: number, cause: unknown): void {
   span.addEvent(
     'lock.at_risk',
     {
-      [LockAttributes.REMAINING_VALIDITY]: event.remainingMs / 1000,
-      [LockAttributes.ERROR_TYPE]: errorType(event.cause),
+      [LockAttributes.REMAINING_VALIDITY]: remainingMs / 1000,
+      [LockAttributes.ERROR_TYPE]: errorType(cause),
     },
     epochNow(),
   );
 }
 
 /** Adds the `lock.lost` event to a hold span (it is then ended as an error). */
-export function spanLost(span: Span, event: LockEventMap['lost']): void {
+export function spanLost(
+  span: Span,
+  reason: LostReason,
+  sinceLastRenewalMs: number,
+  beforeValidityEndMs: number,
+): void {
   span.addEvent(
     'lock.lost',
     {
-      [LockAttributes.LOSS_REASON]: event.reason,
-      [LockAttributes.LOSS_DETECTION]: event.sinceLastRenewalMs / 1000,
-      [LockAttributes.REMAINING_VALIDITY]: event.beforeValidityEndMs / 1000,
+      [LockAttributes.LOSS_REASON]: reason,
+      [LockAttributes.LOSS_DETECTION]: sinceLastRenewalMs / 1000,
+      [LockAttributes.REMAINING_VALIDITY]: beforeValidityEndMs / 1000,
     },
     epochNow(),
   );

@@ -1,4 +1,4 @@
-import type { LockEventMap, LockHandle } from '@lock/core';
+import type { LockEventMap, LockHandle, LockObserver, LostReason } from '@lock/core';
 import type { Span } from '@opentelemetry/api';
 import type { HoldEnd, KeyScope, KeyScopes } from './key-scope.js';
 import { endHoldSpan, type LockSpanMaker, spanAtRisk, spanLost } from './lock-spans.js';
@@ -26,24 +26,22 @@ class Hold {
 /** Most ended holds kept for measuring the handoff to the next holder of their key. */
 const MAX_HANDOFF_CANDIDATES = 10_000;
 
-/** A lock as this instrumentation marks it: its {@link Hold} under the instrumentation's own symbol. */
-type MarkedLock = LockHandle & Record<symbol, Hold | undefined>;
-
 /**
- * Turns one locker's events into metrics and spans. Holds are tracked from `acquired` to
- * `released`, `lost` or a failed release (hold time, the held-locks count, hold spans, handoffs);
- * core reports exactly one of these for every grant.
+ * Turns one locker's lock events into metrics and spans: the locker's {@link LockObserver} for
+ * everything about a held lock (core calls it with positional arguments and the times it already
+ * read, and keeps each lock's {@link Hold} on the lock for it), and listener methods for the
+ * events of calls (`denied`, `acquire-failed`, `backend-error`). Holds are tracked from
+ * `acquired` to `released` (or its failure) or `lost` (hold time, the held-locks count, hold
+ * spans, handoffs); core reports exactly one of these for every grant.
  *
- * A lock's {@link Hold} is kept on the lock object itself, under a symbol of this
- * instrumentation's own, rather than in a `Map` keyed by lock: on the uncontended Redis pair the
- * map's insert, lookup and delete cost about 0.4 µs per lock (measured), most of the budget, and a
- * `WeakMap` more. One symbol per instrumentation, so that two never see each other's holds.
+ * Core keeping the {@link Hold} is what makes a lock cheap to follow: a `Map` keyed by lock costs
+ * an insert, a lookup and a delete per lock (about 0.4 µs on the uncontended Redis pair,
+ * measured), and a property added to the lock changes its shape under core's feet.
  */
-export class LockTelemetry {
+export class LockTelemetry implements LockObserver<Hold> {
   readonly #now: () => number;
   readonly #scopes: KeyScopes;
   readonly #spans: LockSpanMaker;
-  readonly #mark = Symbol('@lock/otel hold');
   /** Holds with a span still open (ended by {@link LockTelemetry.stop}). */
   readonly #traced = new Set<Hold>();
   /** The latest hold of each key, live or ended (its release's send time dates the next handoff). */
@@ -56,24 +54,96 @@ export class LockTelemetry {
   }
 
   /** `acquired`: wait time, acquisition and attempt counts, held count, handoff, spans. */
-  acquired(event: LockEventMap['acquired']): void {
-    const now = this.#now();
-    const scope = this.#scopes.of(event.key);
-    const contended = event.contended ? 1 : 0;
-    scope.waits[contended].record(event.waitMs / 1000);
-    scope.acquisitions[contended].value += 1;
-    scope.attempts.value += event.attempts;
+  acquired(
+    lock: LockHandle,
+    waitMs: number,
+    attempts: number,
+    contended: boolean,
+    call: number,
+    grantedAt: number,
+  ): Hold {
+    const key = lock.key;
+    const scope = this.#scopes.of(key);
+    const index = contended ? 1 : 0;
+    scope.waits[index].record(waitMs / 1000);
+    scope.acquisitions[index].value += 1;
+    scope.attempts.value += attempts;
     scope.held.value += 1;
     scope.heldHere += 1;
-    if (event.contended) {
-      const previous = this.#latest.get(event.key);
-      if (previous !== undefined) this.#handoff(previous, now - event.waitMs, now);
+    const latest = this.#latest;
+    if (contended) {
+      const previous = latest.get(key);
+      if (previous !== undefined) this.#handoff(previous, grantedAt - waitMs, grantedAt);
     }
-    const hold = new Hold(scope, now, this.#spans.acquired(event, scope));
-    if (hold.span !== undefined) this.#traced.add(hold);
-    (event.lock as MarkedLock)[this.#mark] = hold;
-    this.#latest.set(event.key, hold);
-    if (this.#latest.size > MAX_HANDOFF_CANDIDATES) this.#evictEndedHolds();
+    const span = this.#spans.acquired(lock, call, waitMs, attempts, contended, scope);
+    const hold = new Hold(scope, grantedAt, span);
+    if (span !== undefined) this.#traced.add(hold);
+    latest.set(key, hold);
+    if (latest.size > MAX_HANDOFF_CANDIDATES) this.#evictEndedHolds();
+    return hold;
+  }
+
+  /**
+   * `released`: hold time, held count, the handoff to a waiter granted before this reply; a
+   * release without a reply (`error`) ends the hold as `release_failed`.
+   */
+  released(
+    _lock: LockHandle,
+    hold: Hold | undefined,
+    holdMs: number,
+    sentAt: number,
+    error?: unknown,
+  ): void {
+    // None: granted before this instrumentation, or while the locker closed (never reported).
+    if (hold === undefined || hold.ended) return;
+    if (error !== undefined) {
+      this.#end(hold, 'release_failed', holdMs, 'release failed: the lock expires by its TTL');
+      return;
+    }
+    this.#end(hold, 'released', holdMs);
+    hold.releaseSentAt = sentAt;
+    const successor = hold.successor;
+    if (successor !== undefined && sentAt >= successor.startedAt) {
+      hold.scope.handoffs.record(Math.max(0, successor.grantedAt - sentAt) / 1000);
+    }
+  }
+
+  /** `lost`: loss count by reason, detection delay, remaining validity, hold time, span. */
+  lost(
+    lock: LockHandle,
+    tracked: Hold | undefined,
+    reason: LostReason,
+    holdMs: number,
+    sinceLastRenewalMs: number,
+    beforeValidityEndMs: number,
+  ): void {
+    const hold = tracked?.ended === false ? tracked : undefined;
+    const scope = hold?.scope ?? this.#scopes.of(lock.key);
+    const loss = scope.loss(reason, beforeValidityEndMs < 0);
+    loss.tally.value += 1;
+    loss.detection.record(Math.max(0, sinceLastRenewalMs) / 1000);
+    loss.remaining.record(Math.max(0, beforeValidityEndMs) / 1000);
+    if (hold === undefined) return; // lost before its grant was reported
+    if (hold.span !== undefined) {
+      spanLost(hold.span, reason, sinceLastRenewalMs, beforeValidityEndMs);
+    }
+    this.#end(hold, 'lost', holdMs, `lock lost (${reason})`);
+  }
+
+  /** `renewed`: renewal count and round trip. */
+  renewed(lock: LockHandle, tracked: Hold | undefined, sentAt: number): void {
+    const hold = tracked?.ended === false ? tracked : undefined;
+    const scope = hold?.scope ?? this.#scopes.of(lock.key);
+    scope.renewals.value += 1;
+    scope.renewalTimes.record(Math.max(0, this.#now() - sentAt) / 1000);
+    if (hold !== undefined) hold.renewals += 1;
+  }
+
+  /** `at-risk`: risk count, span event. */
+  atRisk(lock: LockHandle, tracked: Hold | undefined, remainingMs: number, cause: unknown): void {
+    const hold = tracked?.ended === false ? tracked : undefined;
+    (hold?.scope ?? this.#scopes.of(lock.key)).risks.value += 1;
+    if (hold?.span !== undefined) spanAtRisk(hold.span, remainingMs, cause);
   }
 
   /** `acquire-failed`: the failed call's wait time, by error code; its acquire span. */
@@ -83,71 +153,21 @@ export class LockTelemetry {
     this.#spans.failed(event, scope);
   }
 
-  /** `released`: hold time, held count, the handoff to a waiter granted before this reply. */
-  released(event: LockEventMap['released']): void {
-    const hold = this.#holdOf(event.lock);
-    if (hold === undefined) return; // granted while the locker closed: never reported acquired
-    this.#end(hold, 'released', event.holdMs);
-    hold.releaseSentAt = event.sentAt;
-    const successor = hold.successor;
-    if (successor !== undefined && event.sentAt >= successor.startedAt) {
-      hold.scope.handoffs.record(Math.max(0, successor.grantedAt - event.sentAt) / 1000);
-    }
-  }
-
-  /** `lost`: loss count by reason, detection delay, remaining validity, hold time, span. */
-  lost(event: LockEventMap['lost']): void {
-    const hold = this.#holdOf(event.lock);
-    const scope = hold?.scope ?? this.#scopes.of(event.key);
-    const loss = scope.loss(event.reason, event.beforeValidityEndMs < 0);
-    loss.tally.value += 1;
-    loss.detection.record(Math.max(0, event.sinceLastRenewalMs) / 1000);
-    loss.remaining.record(Math.max(0, event.beforeValidityEndMs) / 1000);
-    if (hold === undefined) return; // lost before its grant was reported
-    if (hold.span !== undefined) spanLost(hold.span, event);
-    this.#end(hold, 'lost', event.holdMs, `lock lost (${event.reason})`);
-  }
-
-  /** `renewed`: renewal count and round trip. */
-  renewed(event: LockEventMap['renewed']): void {
-    const hold = this.#holdOf(event.lock);
-    const scope = hold?.scope ?? this.#scopes.of(event.key);
-    scope.renewals.value += 1;
-    scope.renewalTimes.record(Math.max(0, this.#now() - event.sentAt) / 1000);
-    if (hold !== undefined) hold.renewals += 1;
-  }
-
-  /** `at-risk`: risk count, span event. */
-  atRisk(event: LockEventMap['at-risk']): void {
-    const hold = this.#holdOf(event.lock);
-    (hold?.scope ?? this.#scopes.of(event.key)).risks.value += 1;
-    if (hold?.span !== undefined) spanAtRisk(hold.span, event);
-  }
-
   /** `denied`: contention count; the denial goes on its call's acquire span. */
   denied(event: LockEventMap['denied']): void {
     this.#scopes.of(event.key).denials.value += 1;
     this.#spans.denied(event);
   }
 
-  /** `backend-error`: error count; a release without a reply ends its hold. */
+  /** `backend-error`: error count (a release without a reply ends its hold in `released`). */
   backendError(event: LockEventMap['backend-error']): void {
     this.#scopes.of(event.key).error(event.code, event.operation).value += 1;
-    if (event.operation !== 'release' || event.lock === undefined) return;
-    const hold = this.#holdOf(event.lock);
-    if (hold === undefined) return;
-    this.#end(
-      hold,
-      'release_failed',
-      this.#now() - hold.grantedAt,
-      'release failed: the lock expires by its TTL',
-    );
   }
 
   /**
    * Stops tracking: open hold spans end (without a `lock.hold.end`), and the holds still open
-   * leave the held-locks count, which would otherwise stay up forever. (Their locks keep their
-   * marks; with the listeners gone, nothing reads them again.)
+   * leave the held-locks count, which would otherwise stay up forever. (Core keeps their holds on
+   * their locks for this observer; detached, it is never called with them again.)
    */
   stop(): void {
     for (const hold of this.#traced) {
@@ -160,12 +180,6 @@ export class LockTelemetry {
     }
     this.#latest.clear();
     this.#spans.stop();
-  }
-
-  /** The live hold of `lock` (none for a lock granted before this instrumentation, or ended). */
-  #holdOf(lock: LockHandle): Hold | undefined {
-    const hold = (lock as MarkedLock)[this.#mark];
-    return hold === undefined || hold.ended ? undefined : hold;
   }
 
   #end(hold: Hold, end: HoldEnd, holdMs: number, detail?: string): void {

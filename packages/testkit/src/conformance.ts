@@ -518,6 +518,87 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       expect(() => a.on('nope' as never, () => {})).toThrow(/must be one of/);
     }, 30_000);
 
+    it('the observer gets every lock path with its own state back, beside listeners', async () => {
+      const calls: unknown[][] = [];
+      const errors: unknown[] = [];
+      const a = await locker({ ttl: Math.max(minTtl, 3_000), onError: (e) => errors.push(e) });
+      const before = await a.tryLock(randomKey()); // granted before the observer: no state
+      const events: string[] = [];
+      a.on('released', () => events.push('released'));
+      const observer = {
+        acquired: (lock: LockHandle, ...rest: unknown[]) => {
+          calls.push(['acquired', lock.key, ...rest]);
+          return { key: lock.key };
+        },
+        released: (lock: LockHandle, state: unknown, holdMs: number, sentAt: number) => {
+          events.push('observer released');
+          calls.push(['released', lock.key, state, holdMs, sentAt]);
+        },
+        renewed: (lock: LockHandle, state: unknown, sentAt: number, ttlMs: number) =>
+          calls.push(['renewed', lock.key, state, sentAt, ttlMs]),
+        lost: (lock: LockHandle, state: unknown, reason: string, ...times: number[]) =>
+          calls.push(['lost', lock.key, state, reason, ...times]),
+      };
+      const stop = a.observe(observer);
+      expect(() => a.observe(observer)).toThrow(/one too many/);
+      expect(() => a.session().observe({ acquired: () => 1 })).toThrow(/one too many/);
+      const key = randomKey();
+      const lock = await a.tryLock(key);
+      await lock.extend();
+      await lock.release();
+      await before.release();
+      expect(calls[0]).toEqual([
+        'acquired',
+        key,
+        expect.any(Number),
+        1,
+        false,
+        expect.any(Number),
+        expect.any(Number),
+      ]);
+      const [, , waitMs, , , , grantedAt] = calls[0] as number[];
+      expect(waitMs).toBeGreaterThanOrEqual(0);
+      expect(grantedAt).toBeLessThanOrEqual(performance.now());
+      expect(calls[1]).toEqual(['renewed', key, { key }, expect.any(Number), lock.ttlMs]);
+      expect(calls[2]).toEqual(['released', key, { key }, expect.any(Number), expect.any(Number)]);
+      expect(calls[2]?.[4]).toBeGreaterThanOrEqual(grantedAt as number); // sent after the grant
+      expect(calls[3]).toEqual([
+        'released',
+        before.key,
+        undefined,
+        expect.any(Number),
+        expect.any(Number),
+      ]);
+      expect(events.slice(0, 2)).toEqual(['observer released', 'released']);
+      // A lock taken away behind its holder's back: lost, with its state.
+      const taken = await a.tryLock(randomKey(), { keepalive: false });
+      await target.forceDelete(namespace, taken.key);
+      await expect(taken.extend()).rejects.toMatchObject({ code: 'LOST' });
+      expect(calls.at(-1)).toEqual([
+        'lost',
+        taken.key,
+        { key: taken.key },
+        'refused',
+        expect.any(Number),
+        expect.any(Number),
+        expect.any(Number),
+      ]);
+      // Detached: nothing more; a throwing observer is isolated to onError.
+      stop();
+      const count = calls.length;
+      await (await a.tryLock(randomKey())).release();
+      expect(calls).toHaveLength(count);
+      expect(() => a.observe({} as never)).toThrow(/observer.acquired/);
+      const stopThrowing = a.observe({
+        acquired: () => {
+          throw new Error('observer bug');
+        },
+      });
+      await (await a.tryLock(randomKey())).release();
+      stopThrowing();
+      expect(errors).toEqual([expect.objectContaining({ message: 'observer bug' })]);
+    }, 30_000);
+
     it('a backend error is reported as an event with its code and operation', async () => {
       const unreachable = createLocker(await target.createUnreachableBackend(), {
         onError: () => {},
