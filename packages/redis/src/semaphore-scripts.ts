@@ -85,17 +85,17 @@ local kind = 'read-write'
 if mode == 'permit' then kind = 'semaphore' end
 local purged = purge(meta, holders, line, line_exp, entries)
 local m = redis.call('HMGET', meta, 'kind', 'permits', 'inuse')
-local holding = redis.call('ZCARD', holders)
+-- Every holder holds at least one permit, so permits in use tell whether anyone holds.
+local inuse = tonumber(m[3]) or 0
 local waiting = redis.call('ZCARD', line)
 -- Rule 2: a busy record keeps its kind and count; an idle one takes the request's.
 if m[1] ~= kind or tonumber(m[2]) ~= permits then
-  if holding > 0 or waiting > 0 then
+  if inuse > 0 or waiting > 0 then
     if purged then wake(line, channel) end
     return {2, m[1], tonumber(m[2]), now}
   end
   redis.call('HSET', meta, 'kind', kind, 'permits', permits)
 end
-local inuse = tonumber(m[3]) or 0
 local expires = now + ttl
 -- Rule 3: an owner that holds already is granted again with its own fence.
 if redis.call('ZSCORE', holders, owner) then
@@ -172,7 +172,7 @@ if wait then
   end
 end
 if purged then wake(line, channel) end
-return {0, inuse, holding, ahead, retry, now}
+return {0, inuse, redis.call('ZCARD', holders), ahead, retry, now}
 `,
 );
 
@@ -231,7 +231,7 @@ local entry = redis.call('HGET', entries, owner)
 local held = redis.call('ZREM', holders, owner)
 if held == 1 then redis.call('HINCRBY', meta, 'inuse', -count_of(entry)) end
 local queued = redis.call('ZREM', line, owner)
-redis.call('ZREM', line_exp, owner)
+if queued == 1 then redis.call('ZREM', line_exp, owner) end
 if held == 1 or queued == 1 then redis.call('HDEL', entries, owner) end
 if purged or held == 1 or queued == 1 then wake(line, channel) end
 return {held, now}
