@@ -188,6 +188,13 @@ export interface LockBackend {
   semaphoreInspect?(key: string): Promise<BackendSemaphoreInfo | undefined>;
 
   /**
+   * Optional: why this backend deliberately serves no semaphores or read-write locks (it has
+   * neither the native methods nor the record primitive), such as a quorum of independent
+   * servers. `locker.semaphore()` and `locker.readWriteLock()` put it in their error.
+   */
+  readonly semaphoresUnsupported?: string;
+
+  /**
    * Optional (semaphores, fallback): read the record core keeps at `key` (stored apart from
    * mutex keys of the same name), or `undefined` if there is none. A backend with `readRecord`
    * and `writeRecord` but no `semaphoreAcquire` gets semaphores from core, which applies

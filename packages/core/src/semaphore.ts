@@ -112,7 +112,7 @@ export function semaphoreOpsOf(backend: LockBackend, clock: Clock): SemaphoreOps
   }
   throw new LockError(
     'UNSUPPORTED_SERVICE',
-    `the "${backend.name}" backend serves no semaphores or read-write locks (it has neither semaphoreAcquire… nor readRecord/writeRecord)`,
+    `the "${backend.name}" backend serves no semaphores or read-write locks (${backend.semaphoresUnsupported ?? 'it has neither semaphoreAcquire… nor readRecord/writeRecord'})`,
   );
 }
 

@@ -6,7 +6,7 @@
 export type { MessageListener, RedisClientLike, RedisClusterLike } from './client-types.js';
 export { isOutOfMemoryReply, RedisOutOfMemoryError } from './errors.js';
 export { evictionRisk } from './eviction-policy.js';
-export { type LockKeys, lockKeys } from './keys.js';
+export { type LockKeys, lockKeys, type SemaphoreKeys, semaphoreKeys } from './keys.js';
 export { parseRedisClusterUri, parseRedlockUri } from './multi-host-uri.js';
 export { type OpenBackendOptions, openBackend, parseRedisUri } from './open-backend.js';
 export {

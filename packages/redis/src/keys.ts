@@ -47,3 +47,36 @@ export function lockKeys(prefix: string, key: string): LockKeys {
     channel: tag + KEY_SUFFIX.channel,
   };
 }
+
+/**
+ * Redis key names for one semaphore or read-write lock, apart from the mutex keys of the same
+ * name (every mutex key ends in `}` or in one of `:fence`, `:q`, `:qexp`, `:qseq`) but under the
+ * same hash tag, so one Cluster slot and one script hold them all.
+ */
+export interface SemaphoreKeys {
+  /** HASH, no TTL: `kind`, `permits`, `fence` (last fence handed out), `inuse`, `ticket`. */
+  readonly meta: string;
+  /** ZSET: holders, owner token → expiry (server ms). */
+  readonly holders: string;
+  /** ZSET: the line, owner token → ticket (arrival order). */
+  readonly line: string;
+  /** ZSET: the line's expiries, owner token → expiry (server ms). */
+  readonly lineExpiry: string;
+  /** HASH: owner token → `"<count> <mode> <fence>"` for every holder and waiter (fence 0 in line). */
+  readonly entries: string;
+  /** Pub/sub channel: the mutex's release channel, so `watch(key)` hears both (message `s`). */
+  readonly channel: string;
+}
+
+/** The {@link SemaphoreKeys} of `key` under `prefix`. */
+export function semaphoreKeys(prefix: string, key: string): SemaphoreKeys {
+  const tag = `{${prefix}${key}}`;
+  return {
+    meta: `${tag}:sem`,
+    holders: `${tag}:sem:h`,
+    line: `${tag}:sem:w`,
+    lineExpiry: `${tag}:sem:wx`,
+    entries: `${tag}:sem:e`,
+    channel: `${tag}:released`,
+  };
+}

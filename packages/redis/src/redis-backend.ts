@@ -2,12 +2,16 @@ import type {
   AcquireRequest,
   AcquireResult,
   BackendLockInfo,
+  BackendSemaphoreInfo,
   ExtendRequest,
   LockBackend,
   OwnerCheckedResult,
   QueuedAcquireOptions,
   QueuedGrant,
   ReleaseRequest,
+  SemaphoreAcquireRequest,
+  SemaphoreAcquireResult,
+  SemaphoreOwnerResult,
   Unsubscribe,
 } from '@lock/core';
 import { addressOf } from './address.js';
@@ -17,6 +21,7 @@ import { checkEvictionPolicy } from './eviction-policy.js';
 import { waitInQueue } from './fair-queue.js';
 import { lockKeys, lockTag } from './keys.js';
 import { type RedisBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { RedisSemaphores } from './redis-semaphores.js';
 import { toAcquireResult, toLockInfo, toOwnerChecked } from './replies.js';
 import { ScriptBatcher } from './script-batcher.js';
 import {
@@ -64,6 +69,7 @@ export class RedisBackend implements LockBackend {
   readonly #watchers = new WatcherGroups();
   readonly #subscriptions = new Map<string, Promise<() => void>>();
   readonly #batcher: ScriptBatcher;
+  readonly #semaphores: RedisSemaphores;
   #closing: Promise<void> | undefined;
 
   /**
@@ -94,6 +100,11 @@ export class RedisBackend implements LockBackend {
     this.#batcher = new ScriptBatcher(
       (script, tag, args, what, key) => this.#lone(script, tag, args, what, key),
       (many, argv, what) => this.#connection.eval(many, [], argv, what),
+    );
+    this.#semaphores = new RedisSemaphores(
+      (script, keys, argv, what, key) => this.#connection.eval(script, keys, argv, what, key),
+      this.#options.prefix,
+      () => this.#connection.isCluster,
     );
     if (this.#options.fair) {
       this.acquireQueued = (request, queued) =>
@@ -191,6 +202,41 @@ export class RedisBackend implements LockBackend {
   }
 
   /**
+   * One attempt at `count` permits of the semaphore or read-write lock at `key`, by core's rules
+   * (`decideSemaphore`) ported to one Lua script: one round trip, expiry judged by the server's
+   * `TIME`. Denied with `wait`, the owner joins (or keeps its place in) the key's line.
+   */
+  async semaphoreAcquire(request: SemaphoreAcquireRequest): Promise<SemaphoreAcquireResult> {
+    return (await this.#semaphores.acquire(request)).result;
+  }
+
+  /** Resets the expiry of `owner`'s permits at `key` if it still holds them. One round trip. */
+  async semaphoreExtend(request: ExtendRequest): Promise<SemaphoreOwnerResult> {
+    return (await this.#semaphores.extend(request)).result;
+  }
+
+  /**
+   * Renews many permit holdings: one script call per 100 on a standalone server, one call per
+   * holding (sent at once) on a Cluster.
+   */
+  semaphoreExtendMany(requests: readonly ExtendRequest[]): Promise<SemaphoreOwnerResult[]> {
+    return this.#semaphores.extendMany(requests);
+  }
+
+  /**
+   * Gives back `owner`'s permits at `key` and its place in line, and wakes the key's watchers if
+   * anyone is in line. One round trip.
+   */
+  async semaphoreRelease(request: ReleaseRequest): Promise<SemaphoreOwnerResult> {
+    return (await this.#semaphores.release(request)).result;
+  }
+
+  /** The live holders and the number waiting at `key`, read atomically; `undefined` when idle. */
+  async semaphoreInspect(key: string): Promise<BackendSemaphoreInfo | undefined> {
+    return (await this.#semaphores.inspect(key)).result;
+  }
+
+  /**
    * Calls `onChange` when `key` is released, over the backend's one shared subscriber
    * connection. Each release wakes one of this backend's watchers of `key` (in turn), not all,
    * so waiters do not stampede (see `WatcherGroups`). If the server refuses the subscription (an ACL without channel rights), warns
@@ -201,7 +247,11 @@ export class RedisBackend implements LockBackend {
     const watcher = () => onChange();
     let unsubscribe: (() => void) | undefined;
     if (this.#watchers.add(channel, watcher)) {
-      const subscribed = this.#subscribe(channel, () => this.#watchers.wakeOne(channel));
+      // "s": a semaphore freed permits or its line moved; wake all (the server alone knows who
+      // is first in line). Anything else: a mutex release, which one waiter can use.
+      const subscribed = this.#subscribe(channel, (message) =>
+        message === 's' ? this.#watchers.wakeAll(channel) : this.#watchers.wakeOne(channel),
+      );
       this.#subscriptions.set(channel, subscribed);
     }
     try {

@@ -99,6 +99,12 @@ const OPTION_NAMES = ['nodes', ...REDLOCK_TUNING_OPTION_NAMES] as const;
 export class RedlockBackend implements LockBackend {
   /** Short name for messages and benchmarks. */
   readonly name = 'redlock';
+  /**
+   * Why `locker.semaphore()` and `locker.readWriteLock()` throw on Redlock: semaphores are out of
+   * scope on a quorum (see the README's "Semaphores and read-write locks").
+   */
+  readonly semaphoresUnsupported =
+    'Redlock keeps no semaphores: independent servers see waiters in different orders, so no majority agrees who is next in line or that a waiting writer blocks new readers, and each keeps its own fence counter; use RedisBackend (one server or a Cluster) for semaphores and read-write locks';
   /** Nodes that must agree: a majority of {@link RedlockBackend.size}. */
   readonly quorum: number;
   readonly #nodes: readonly RedisBackend[];

@@ -14,7 +14,7 @@ export interface LockScript {
   readonly NUMBER_OF_KEYS: number;
 }
 
-function script(keys: number, text: string): LockScript {
+export function script(keys: number, text: string): LockScript {
   const defined = defineScript({
     SCRIPT: text,
     NUMBER_OF_KEYS: keys,

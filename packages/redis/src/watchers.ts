@@ -42,4 +42,14 @@ export class WatcherGroups {
       return;
     }
   }
+
+  /**
+   * Wakes every watcher of `channel`: a semaphore's freed permits may serve several waiters, and
+   * which of them is first in line is known only to the server.
+   */
+  wakeAll(channel: string): void {
+    const group = this.#groups.get(channel);
+    if (group === undefined) return;
+    for (const watcher of [...group]) watcher();
+  }
 }

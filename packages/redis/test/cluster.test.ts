@@ -149,6 +149,7 @@ function clusterState(port: number): string {
   describe('conformance on the cluster', () => {
     runConformanceSuite({
       name: 'redis cluster',
+      capabilities: { semaphores: true },
       createBackend: async (namespace) =>
         new RedisBackend({ cluster: asLike(), prefix: `${namespace}:` }),
       forceDelete: async (namespace, key) => {

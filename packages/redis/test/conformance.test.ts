@@ -25,6 +25,7 @@ for (const fair of [true, false]) {
       name: `redis ${fair ? 'fair' : 'unfair'}`,
       createBackend: async (namespace) =>
         new RedisBackend({ url: server.url, prefix: `${namespace}:`, fair }),
+      capabilities: { semaphores: true },
       forceDelete: async (namespace, key) => {
         await raw.del(lockKeys(`${namespace}:`, key).lock);
       },

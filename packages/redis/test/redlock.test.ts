@@ -32,6 +32,34 @@ async function startFive(): Promise<RunningServer[]> {
     await Promise.all(servers.map((s) => s.stop()));
   });
 
+  it('semaphores and read-write locks are refused on Redlock, with the reason, before any I/O', async () => {
+    const locker = createLocker(
+      new RedlockBackend({ nodes: servers.map((s) => s.url), prefix: `${randomNamespace()}:` }),
+    );
+    try {
+      for (const make of [
+        () => locker.semaphore(randomKey(), { permits: 2 }),
+        () => locker.readWriteLock(randomKey()),
+      ]) {
+        let error: unknown;
+        try {
+          make();
+        } catch (e) {
+          error = e;
+        }
+        expect(isLockError(error, 'UNSUPPORTED_SERVICE')).toBe(true);
+        expect((error as Error).message).toMatch(/"redlock" backend serves no semaphores/);
+        expect((error as Error).message).toMatch(/no majority agrees who is next in line/);
+        expect((error as Error).message).toMatch(/use RedisBackend/);
+      }
+      // The locker still serves mutexes.
+      const lock = await locker.tryLock(randomKey());
+      await lock.release();
+    } finally {
+      await locker.close();
+    }
+  });
+
   runConformanceSuite({
     name: 'redlock (5 nodes)',
     createBackend: async (namespace) =>
