@@ -98,6 +98,29 @@ describeMemcached('memcached semaphores: the record', () => {
     }
   });
 
+  it('a keepalive tick of 100 permits of one key held by one locker is one GET and one CAS SET', async () => {
+    const locker = createLocker(
+      new MemcachedBackend({ servers: server.url, keyPrefix: 'tick:' }),
+      { ttl: 1_500 }, // renewed every 500 ms
+    );
+    try {
+      const semaphore = locker.semaphore(randomKey(), { permits: 100 });
+      const permits = [];
+      for (let i = 0; i < 100; i++) permits.push(await semaphore.tryAcquire());
+      const moved = await commandsOf(port, () => sleep(1_100)); // two ticks
+      const reads = moved['cmd_get'] ?? 0;
+      // Before core's fallback had extendMany, each permit was renewed by a compare-and-set of
+      // its own on the same record: ~1,000 GETs and SETs a tick, most of them conflicts.
+      expect(reads).toBeGreaterThanOrEqual(1);
+      expect(reads).toBeLessThanOrEqual(3);
+      expect(moved).toEqual({ cmd_get: reads, cmd_set: reads, cas_hits: reads });
+      expect(permits.every((p) => p.held)).toBe(true);
+      await Promise.all(permits.map((p) => p.release()));
+    } finally {
+      await locker.close();
+    }
+  });
+
   it('a server without CAS (-C) is refused with a BackendError saying why', async () => {
     const noCas = await startServer({
       ...MEMCACHED,
