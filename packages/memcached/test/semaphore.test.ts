@@ -101,21 +101,23 @@ describeMemcached('memcached semaphores: the record', () => {
   it('a keepalive tick of 100 permits of one key held by one locker is one GET and one CAS SET', async () => {
     const locker = createLocker(
       new MemcachedBackend({ servers: server.url, keyPrefix: 'tick:' }),
-      { ttl: 1_500 }, // renewed every 500 ms
+      { ttl: 3_000 }, // renewed every second
     );
     try {
       const semaphore = locker.semaphore(randomKey(), { permits: 100 });
       const permits = [];
       for (let i = 0; i < 100; i++) permits.push(await semaphore.tryAcquire());
-      const moved = await commandsOf(port, () => sleep(1_100)); // two ticks
+      const moved = await commandsOf(port, () => sleep(2_200)); // two ticks
       const reads = moved['cmd_get'] ?? 0;
       // Before core's fallback had extendMany, each permit was renewed by a compare-and-set of
       // its own on the same record: ~1,000 GETs and SETs a tick, most of them conflicts.
       expect(reads).toBeGreaterThanOrEqual(1);
-      expect(reads).toBeLessThanOrEqual(3);
+      // A tick whose reply is late on a loaded machine is retried sooner: allow for one or two.
+      expect(reads).toBeLessThanOrEqual(4);
       expect(moved).toEqual({ cmd_get: reads, cmd_set: reads, cas_hits: reads });
       expect(permits.every((p) => p.held)).toBe(true);
-      await Promise.all(permits.map((p) => p.release()));
+      // One at a time: 100 concurrent releases of one key would contend for its record.
+      for (const permit of permits) await permit.release();
     } finally {
       await locker.close();
     }
@@ -217,7 +219,7 @@ describeMemcached('memcached semaphores: a lost reply', () => {
     backend = new MemcachedBackend({
       servers: [`127.0.0.1:${proxy.port}`],
       keyPrefix: 'lostsem:',
-      timeout: 300,
+      timeout: 1_000, // memjs gives up on a silent connection after this
       retries: 1,
       retry: 1_000,
     });
