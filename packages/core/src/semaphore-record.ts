@@ -101,6 +101,38 @@ export class RecordSemaphores implements SemaphoreOps {
     return this.#apply(key, { op: 'extend', owner, ttlMs }) as Promise<SemaphoreOwnerResult>;
   }
 
+  /**
+   * Extends many holdings (a keepalive tick) with one read → decide → write loop per key, every
+   * extend of that key applied to the same record: N permits of one key held here cost one
+   * compare-and-set, not N that conflict with one another (on memcached, 400 permits of one key
+   * renewed one by one made 20,000 conflicting writes and 220 of them gave up after
+   * {@link MAX_ROUNDS} rounds). Rejects if any key's loop fails, once every key's has settled.
+   */
+  async extendMany(requests: readonly ExtendRequest[]): Promise<SemaphoreOwnerResult[]> {
+    const results = new Array<SemaphoreOwnerResult>(requests.length);
+    const byKey = new Map<string, number[]>();
+    for (const [index, { key }] of requests.entries()) {
+      const indexes = byKey.get(key);
+      if (indexes === undefined) byKey.set(key, [index]);
+      else indexes.push(index);
+    }
+    const settled = await Promise.allSettled(
+      [...byKey].map(async ([key, indexes]) => {
+        const commands = indexes.map((index): SemaphoreCommand => {
+          const { owner, ttlMs } = requests[index] as ExtendRequest;
+          return { op: 'extend', owner, ttlMs };
+        });
+        const replies = await this.#applyAll(key, commands);
+        for (const [n, index] of indexes.entries()) {
+          results[index] = replies[n] as SemaphoreOwnerResult;
+        }
+      }),
+    );
+    const failed = settled.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    return results;
+  }
+
   release({ key, owner }: ReleaseRequest): Promise<SemaphoreOwnerResult> {
     return this.#apply(key, { op: 'release', owner }) as Promise<SemaphoreOwnerResult>;
   }
@@ -115,20 +147,37 @@ export class RecordSemaphores implements SemaphoreOps {
     key: string,
     command: SemaphoreCommand,
   ): Promise<SemaphoreAcquireResult | SemaphoreOwnerResult> {
+    return (await this.#applyAll(key, [command]))[0] as SemaphoreAcquireResult;
+  }
+
+  /** Applies `commands` in order to one read of the record, written back once if any changed it. */
+  async #applyAll(
+    key: string,
+    commands: readonly SemaphoreCommand[],
+  ): Promise<(SemaphoreAcquireResult | SemaphoreOwnerResult)[]> {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const record = await this.#read(key);
       const now = this.#clock.now();
       const state = this.#stateOf(key, record?.stored, now);
-      const decision =
-        command.op === 'acquire'
-          ? decideSemaphore(state, command, now)
-          : decideSemaphore(state, command, now);
-      if (!decision.changed || decision.state === undefined) return decision.reply;
-      const next = toStored(decision.state, state, record?.stored);
-      const written = await this.#write(key, JSON.stringify(next), record?.version);
-      if (written === 'ok') {
-        this.#sawOwnWrite(key, next);
+      let next = state;
+      let changed = false;
+      const replies = commands.map((command) => {
+        const decision =
+          command.op === 'acquire'
+            ? decideSemaphore(next, command, now)
+            : decideSemaphore(next, command, now);
+        if (decision.changed && decision.state !== undefined) {
+          changed = true;
+          next = decision.state;
+        }
         return decision.reply;
+      });
+      if (!changed || next === undefined) return replies;
+      const stored = toStored(next, state, record?.stored);
+      const written = await this.#write(key, JSON.stringify(stored), record?.version);
+      if (written === 'ok') {
+        this.#sawOwnWrite(key, stored);
+        return replies;
       }
       // Someone wrote in between: decide again on what they wrote, backing off when crowded.
       if (round >= 2) await this.#pause(backoffDelay(round - 2, 1, 50));

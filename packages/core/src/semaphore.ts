@@ -130,7 +130,10 @@ export function semaphoreLockView(backend: LockBackend, ops: SemaphoreOps): Lock
     close: () => Promise.resolve(),
   };
   const many = ops.extendMany;
-  if (many !== undefined) view.extendMany = (requests: readonly ExtendRequest[]) => many(requests);
+  // Called on `ops`: core's fallback (RecordSemaphores) is a class with private fields.
+  if (many !== undefined) {
+    view.extendMany = (requests: readonly ExtendRequest[]) => many.call(ops, requests);
+  }
   return view;
 }
 

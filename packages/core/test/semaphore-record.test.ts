@@ -109,4 +109,30 @@ describe('RecordSemaphores: expiry by observation on the observer’s own monoto
     await semaphores.acquire({ ...request('b', 1, 3_000), wait: true });
     expect(backend.writes).toBe(writes + 1);
   });
+
+  it('a keepalive tick of many permits of one key is one read and one write per key (extendMany)', async () => {
+    const backend = recordBackend();
+    const clock = new ManualClock(0);
+    const semaphores = new RecordSemaphores(backend, clock);
+    const owners = Array.from({ length: 100 }, (_, i) => `o${i}`);
+    for (const owner of owners) {
+      await semaphores.acquire({ ...request(owner, 1), key: 'many', permits: 100 });
+    }
+    await semaphores.acquire({ ...request('other', 1), key: 'k' });
+    const writes = backend.writes;
+    clock.advance(400);
+    const results = await semaphores.extendMany([
+      ...owners.map((owner) => ({ key: 'many', owner, ttlMs: 1_000 })),
+      { key: 'k', owner: 'other', ttlMs: 1_000 },
+      { key: 'many', owner: 'gone', ttlMs: 1_000 },
+    ]);
+    expect(results).toEqual([...owners.map(() => 'ok'), 'ok', 'not-found']);
+    // Before extendMany, each extend was a compare-and-set of its own on the same record.
+    expect(backend.writes).toBe(writes + 2);
+    // Every permit was renewed: still held 900 ms later (1,300 after the grants).
+    clock.advance(900);
+    const info = await semaphores.inspect('many');
+    expect(info?.holders).toHaveLength(100);
+    expect(info?.holders.every((h) => h.remainingMs === 100)).toBe(true);
+  });
 });

@@ -15,6 +15,12 @@ const DIGEST_MARK = '#';
 /** Sub-prefix of fence counters; starts with {@link DIGEST_MARK}, so no lock key maps onto it. */
 const FENCE_MARK = '#f:';
 
+/**
+ * Sub-prefix of semaphore and read-write lock records (core's fallback), as long as
+ * {@link FENCE_MARK}, so every key that fits one fits the other.
+ */
+const SEMAPHORE_MARK = '#s:';
+
 /** Length of `#` + a base64url SHA-256 digest. */
 const DIGEST_LENGTH = 44;
 
@@ -28,6 +34,11 @@ export interface ItemKeys {
   readonly lock: string;
   /** The fence counter of this lock key (never expires). */
   readonly fence: string;
+  /**
+   * The record of the semaphore or read-write lock of the same name (holders, line, fence
+   * counter; never expires), kept apart from the mutex.
+   */
+  readonly semaphore: string;
 }
 
 /**
@@ -55,13 +66,19 @@ export function checkPrefix(prefix: unknown, name: string): asserts prefix is st
  * The mapping is stable across processes and versions: changing it would split locks.
  * @example
  * ```ts
- * itemKeys('lock:', 'jobs/42');      // { lock: 'lock:jobs/42', fence: 'lock:#f:jobs/42' }
- * itemKeys('lock:', 'has space');    // { lock: 'lock:#<43 chars>', fence: 'lock:#f:#<43 chars>' }
+ * itemKeys('lock:', 'jobs/42');
+ * // { lock: 'lock:jobs/42', fence: 'lock:#f:jobs/42', semaphore: 'lock:#s:jobs/42' }
+ * itemKeys('lock:', 'has space');
+ * // { lock: 'lock:#<43 chars>', fence: 'lock:#f:#<43 chars>', semaphore: 'lock:#s:#<43 chars>' }
  * ```
  */
 export function itemKeys(prefix: string, key: string): ItemKeys {
   const name = storedName(prefix, key);
-  return { lock: prefix + name, fence: prefix + FENCE_MARK + name };
+  return {
+    lock: prefix + name,
+    fence: prefix + FENCE_MARK + name,
+    semaphore: prefix + SEMAPHORE_MARK + name,
+  };
 }
 
 function storedName(prefix: string, key: string): string {

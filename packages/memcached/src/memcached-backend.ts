@@ -8,6 +8,7 @@ import {
   type LockBackend,
   type OwnerCheckedResult,
   type ReleaseRequest,
+  type VersionedRecord,
 } from '@lock/core';
 import { Client, Server } from 'memjs';
 import { Calls } from './calls.js';
@@ -41,6 +42,7 @@ import {
 } from './options.js';
 import { encodeRequest } from './request-encoder.js';
 import { type RetryPolicy, withRetries } from './retry.js';
+import { readRecord, writeRecord } from './semaphore-records.js';
 import { parseServer, parseUri } from './uri.js';
 
 /**
@@ -424,6 +426,42 @@ export class MemcachedBackend implements LockBackend {
       };
     } catch (error) {
       throw toBackendError(error, 'inspect', key);
+    } finally {
+      this.#calls.end();
+    }
+  }
+
+  /**
+   * The semaphore or read-write lock record of `key` (core's fallback builds semaphores on it),
+   * with its CAS as the version: one GET. Stored at `itemKeys(prefix, key).semaphore`.
+   */
+  async readRecord(key: string): Promise<VersionedRecord | undefined> {
+    this.#calls.begin();
+    try {
+      return await readRecord(this.#target, this.#retry, itemKeys(this.keyPrefix, key).semaphore);
+    } catch (error) {
+      throw toBackendError(error, 'semaphore record read', key);
+    } finally {
+      this.#calls.end();
+    }
+  }
+
+  /**
+   * Writes the semaphore record of `key` if it is still at `expectedVersion`: an ADD when there
+   * was none, else a SET guarded by the CAS of the read, sent once and only on the connection
+   * that CAS came on (`'conflict'` without sending when that connection is gone). Never expires.
+   */
+  async writeRecord(
+    key: string,
+    value: string,
+    expectedVersion: string | undefined,
+  ): Promise<'ok' | 'conflict'> {
+    this.#calls.begin();
+    try {
+      const recordKey = itemKeys(this.keyPrefix, key).semaphore;
+      return await writeRecord(this.#target, this.#retry, recordKey, value, expectedVersion);
+    } catch (error) {
+      throw toBackendError(error, 'semaphore record write', key);
     } finally {
       this.#calls.end();
     }

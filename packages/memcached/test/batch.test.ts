@@ -1,55 +1,9 @@
-import { createConnection } from 'node:net';
 import { isLockError } from '@lock/core';
 import { FaultProxy, type RunningServer, randomKey } from '@lock/testkit';
 import { Client } from 'memjs';
 import { itemKeys, MemcachedBackend } from '../src/index.js';
+import { commandsOf } from './helpers.js';
 import { describeMemcached, startMemcached } from './memcached-server.js';
-
-/** The server's own counters (`stats`), read on a connection of their own. */
-function serverStats(port: number): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection(port, '127.0.0.1', () => socket.write('stats\r\n'));
-    let text = '';
-    socket.on('error', reject);
-    socket.on('data', (chunk) => {
-      text += chunk.toString('latin1');
-      if (!text.endsWith('END\r\n')) return;
-      socket.end();
-      const stats: Record<string, number> = {};
-      for (const line of text.split('\r\n')) {
-        const [tag, name, value] = line.split(' ');
-        if (tag === 'STAT' && name !== undefined) stats[name] = Number(value);
-      }
-      resolve(stats);
-    });
-  });
-}
-
-const COUNTED = [
-  'cmd_get',
-  'cmd_set',
-  'cmd_touch',
-  'cas_hits',
-  'cas_misses',
-  'cas_badval',
-  'incr_hits',
-  'incr_misses',
-  'delete_hits',
-  'delete_misses',
-] as const;
-
-/** How many of each server command `work` cost (the counters that moved). */
-async function commandsOf(port: number, work: () => Promise<unknown>) {
-  const before = await serverStats(port);
-  await work();
-  const after = await serverStats(port);
-  const moved: Record<string, number> = {};
-  for (const name of COUNTED) {
-    const delta = (after[name] ?? 0) - (before[name] ?? 0);
-    if (delta !== 0) moved[name] = delta;
-  }
-  return moved;
-}
 
 function outcomeOf<T>(promise: Promise<T>): Promise<T | unknown> {
   return promise.catch((error: unknown) => error);

@@ -28,6 +28,6 @@ describeMemcached('memcached', () => {
     // Whole-second expiry: the server keeps an item ceil(ttl / 1000) to ceil(ttl / 1000) + 1
     // seconds (this package adds a second), so up to ~1 s past the TTL, plus memcached's clock
     // tick, which runs late on a loaded machine.
-    capabilities: { minTtlMs: 1000, expirySlackMs: 1250 },
+    capabilities: { minTtlMs: 1000, expirySlackMs: 1250, semaphores: true },
   });
 });

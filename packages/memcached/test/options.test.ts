@@ -141,15 +141,18 @@ describe('memcached key mapping', () => {
     expect(itemKeys('lock:', 'jobs/42')).toEqual({
       lock: 'lock:jobs/42',
       fence: 'lock:#f:jobs/42',
+      semaphore: 'lock:#s:jobs/42',
     });
     const spaced = itemKeys('lock:', 'has space');
     // printf 'has space' | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '='
     expect(spaced.lock).toBe('lock:#R7XDb8CwF7pXbxD5iNDLy8eCVtq13g5GiZgImOfHFeM');
     expect(spaced.fence).toBe(`lock:#f:${spaced.lock.slice(5)}`);
+    expect(spaced.semaphore).toBe(`lock:#s:${spaced.lock.slice(5)}`);
     for (const key of ['x'.repeat(300), 'tab\there', 'nl\n', 'ü'.repeat(130), '#looks-digested']) {
       const keys = itemKeys('lock:', key);
       expect(keys.lock).toMatch(/^lock:#[A-Za-z0-9_-]{43}$/);
       expect(Buffer.byteLength(keys.fence)).toBeLessThanOrEqual(250);
+      expect(Buffer.byteLength(keys.semaphore)).toBeLessThanOrEqual(250);
     }
     expect(itemKeys('lock:', 'a'.repeat(242)).lock).toBe(`lock:${'a'.repeat(242)}`);
     expect(itemKeys('lock:', 'a'.repeat(243)).lock).toMatch(/^lock:#/);
