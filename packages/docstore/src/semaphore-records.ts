@@ -28,6 +28,7 @@ import {
   type VersionedRecord,
 } from '@lock/core';
 import type { LeaseCollection, LeaseFields, LeaseRecord } from './collection.js';
+import { DeadlineError } from './deadline.js';
 import { toBackendError } from './errors.js';
 import { semaphoreRecordId } from './ids.js';
 
@@ -49,6 +50,8 @@ interface RunningCall {
   decisive: boolean;
   /** A write landed after that record was read. */
   wrote: boolean;
+  /** A write that failed with an error was followed by a read once already. */
+  recovered: boolean;
 }
 
 /** How {@link SemaphoreRecords} reaches the store. */
@@ -136,6 +139,7 @@ export class SemaphoreRecords {
         fresh,
         decisive: true,
         wrote: false,
+        recovered: false,
       };
       this.#running.set(id, call);
       try {
@@ -225,7 +229,17 @@ export class SemaphoreRecords {
       }
     } catch (error) {
       this.#seen.delete(id);
-      throw error;
+      const call = this.#running.get(id);
+      // The store answered with an error, not silence (the Firestore emulator answers a
+      // conditional update with UNKNOWN now and then under load): once per call, read what
+      // landed. Our write: done. Anything else: a conflict, and core decides again on the read.
+      // A request that ran out of time is left to core as an unknown outcome.
+      if (call === undefined || call.recovered || error instanceof DeadlineError) throw error;
+      call.recovered = true;
+      current = await this.#options.call('read', this.#collection.get(id)).catch(() => {
+        throw error;
+      });
+      current ??= null;
     }
     // A failed condition on a record that carries this very write: it landed, and its reply was
     // lost to a driver that sent it again. Success, not a lost race (a release would otherwise

@@ -142,6 +142,39 @@ for (const [name, describeStore] of suites) {
       }
     });
 
+    it('a write answered with an error is checked by a read: landed is done, not landed is tried again', async () => {
+      const collection = store.collection();
+      const key = randomKey('sem');
+      let failNext: 'after landing' | 'before landing' | undefined;
+      const failing = wrapCollection(collection, {
+        update: async (...args: Parameters<LeaseCollection['update']>) => {
+          const how = failNext;
+          failNext = undefined;
+          if (how === 'before landing') throw new Error('2 UNKNOWN (injected)');
+          const result = await collection.update(...args);
+          if (how === 'after landing') throw new Error('2 UNKNOWN (injected)');
+          return result;
+        },
+      });
+      const backend = new DocstoreBackend(failing);
+      try {
+        const request = { key, mode: 'permit', count: 1, permits: 2, ttlMs: 30_000 } as const;
+        await backend.semaphoreAcquire({ ...request, owner: 'a.1', wait: false });
+        failNext = 'after landing';
+        expect(await backend.semaphoreAcquire({ ...request, owner: 'b.1', wait: false })).toEqual({
+          acquired: true,
+          fence: 2,
+        });
+        failNext = 'before landing';
+        expect(await backend.semaphoreRelease({ key, owner: 'a.1' })).toBe('ok');
+        failNext = 'after landing';
+        expect(await backend.semaphoreRelease({ key, owner: 'b.1' })).toBe('ok');
+        expect(await backend.semaphoreInspect(key)).toBeUndefined();
+      } finally {
+        await backend.close();
+      }
+    });
+
     it('a semaphore record is apart from the lock of the same key, and outlives its holders', async () => {
       const collection = store.collection();
       const key = randomKey('both');
