@@ -8,10 +8,74 @@
  * Rounds of 1 s alternate between the two (mutex, semaphore, mutex, …) so that load from other
  * work on the machine falls on both alike.
  */
+import { createRequire } from 'node:module';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Firestore } from '@google-cloud/firestore';
 import { createLocker, type Locker } from '@lock/core';
-import { randomKey } from '@lock/testkit';
+import {
+  dynaliteServerSpec,
+  ferretdbServerSpec,
+  firestoreServerSpec,
+  randomKey,
+  randomNamespace,
+  startServer,
+} from '@lock/testkit/servers';
+import { MongoClient } from 'mongodb';
+import { createDynamoTable, DynamoLeaseCollection } from '../src/dynamodb/index.js';
+import { FirestoreLeaseCollection } from '../src/firestore/index.js';
 import { DocstoreBackend, type LeaseCollection } from '../src/index.js';
-import { type Store, startStore } from '../test/stores.js';
+import { MongoLeaseCollection } from '../src/mongodb/index.js';
+
+type StoreName = 'mongodb' | 'dynamodb' | 'firestore';
+
+/** A fresh collection on the test server of `name`, and how to stop it all. */
+async function startCollection(
+  name: StoreName,
+): Promise<{ collection: LeaseCollection; stop: () => Promise<void> }> {
+  if (name === 'mongodb') {
+    const server = await startServer(ferretdbServerSpec());
+    const client = new MongoClient(server.url, { serverSelectionTimeoutMS: 5_000 });
+    const collection = client
+      .db('measure')
+      .collection(randomNamespace(), { writeConcern: { w: 'majority' } });
+    return {
+      collection: new MongoLeaseCollection(collection as never),
+      stop: async () => {
+        await client.close();
+        await server.stop();
+      },
+    };
+  }
+  if (name === 'dynamodb') {
+    const cli = createRequire(import.meta.url).resolve('dynalite/cli.js');
+    const server = await startServer(dynaliteServerSpec(cli));
+    const client = new DynamoDBClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      endpoint: server.url,
+    });
+    await createDynamoTable(client, 'measure');
+    return {
+      collection: new DynamoLeaseCollection(client, 'measure', false),
+      stop: async () => {
+        client.destroy();
+        await server.stop();
+      },
+    };
+  }
+  const server = await startServer(firestoreServerSpec());
+  process.env['FIRESTORE_EMULATOR_HOST'] = server.url;
+  process.env['METADATA_SERVER_DETECTION'] = 'none';
+  const firestore = new Firestore({ projectId: 'measure' });
+  await firestore.collection('warmup').doc('warmup').get();
+  return {
+    collection: new FirestoreLeaseCollection(firestore, randomNamespace(), false),
+    stop: async () => {
+      await firestore.terminate();
+      await server.stop();
+    },
+  };
+}
 
 const ROUNDS = 6;
 const ROUND_MS = 1_000;
@@ -36,10 +100,10 @@ function counted(inner: LeaseCollection, count: { requests: number }): LeaseColl
   };
 }
 
-async function measure(name: Store['name']): Promise<void> {
-  const store = await startStore(name);
+async function measure(name: StoreName): Promise<void> {
+  const store = await startCollection(name);
   const count = { requests: 0 };
-  const locker: Locker = createLocker(new DocstoreBackend(counted(store.collection(), count)), {
+  const locker: Locker = createLocker(new DocstoreBackend(counted(store.collection, count)), {
     ttl: 30_000,
   });
   const lockKey = randomKey('mutex');
@@ -78,7 +142,7 @@ async function measure(name: Store['name']): Promise<void> {
   );
 }
 
-const names = process.argv.slice(2) as Store['name'][];
+const names = process.argv.slice(2) as StoreName[];
 for (const name of names.length > 0 ? names : (['mongodb', 'dynamodb', 'firestore'] as const)) {
   await measure(name);
 }
