@@ -20,6 +20,11 @@ export interface LeaseFields {
    * whose reply was lost can tell from it whether its own write landed.
    */
   readonly writeId: string;
+  /**
+   * The record's body when it is not a lock: a semaphore or read-write lock record (core's JSON,
+   * see `semaphore-records.ts`). Lock records have none; adapters store it as one string field.
+   */
+  readonly data?: string | undefined;
 }
 
 /** Opaque version of a record: what a conditional write compares (an update time, a write id). */

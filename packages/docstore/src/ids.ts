@@ -28,3 +28,15 @@ export function recordId(prefix: string, key: string, rules: IdRules): string {
   if (fits) return id;
   return `${prefix}${DIGEST_MARK}${createHash('sha256').update(key, 'utf8').digest('base64url')}`;
 }
+
+/**
+ * Marks a semaphore (or read-write lock) record, kept apart from the lock record of the same
+ * key: `prefix + "#s:" + key`, or `prefix + "#s:#" + digest`. Neither can be a lock record's id
+ * (a lock key starting with `#` is digested, and a digest has no `:`).
+ */
+const SEMAPHORE_MARK = '#s:';
+
+/** The record id of the semaphore or read-write lock `key` under `prefix` in a store with `rules`. */
+export function semaphoreRecordId(prefix: string, key: string, rules: IdRules): string {
+  return recordId(prefix + SEMAPHORE_MARK, key, rules);
+}

@@ -3,10 +3,14 @@ import type {
   AcquireRequest,
   AcquireResult,
   BackendLockInfo,
+  BackendSemaphoreInfo,
   ExtendRequest,
   LockBackend,
   OwnerCheckedResult,
   ReleaseRequest,
+  SemaphoreAcquireRequest,
+  SemaphoreAcquireResult,
+  SemaphoreOwnerResult,
   Unsubscribe,
 } from '@lock/core';
 import { LockClosedError } from '@lock/core';
@@ -23,6 +27,7 @@ import { initialFence } from './fence.js';
 import { recordId } from './ids.js';
 import { type Observation, Observations } from './observations.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS, type LeaseOptions } from './options.js';
+import { ownersOf, SemaphoreRecords } from './semaphore-records.js';
 import { nextWriteId, type WriteOperation } from './write-id.js';
 
 /** Most writes one call makes while the record keeps changing under it. */
@@ -32,7 +37,12 @@ const MAX_ATTEMPTS = 4;
 interface Listening {
   readonly subscribers: Set<() => void>;
   readonly stop: () => void;
+  /** The listener on the key's semaphore record, once this process used the key as one. */
+  stopSemaphore?: (() => void) | undefined;
 }
+
+/** Most keys remembered as used for semaphores (for their listeners); the oldest go first. */
+const MAX_SEMAPHORE_KEYS = 10_000;
 
 /**
  * The lease algorithm, written once against a {@link LeaseCollection}: a lock is a record with
@@ -87,6 +97,9 @@ export class DocstoreBackend implements LockBackend {
   readonly #ownerWrites = new Map<string, Promise<unknown>>();
   /** Random per backend, part of every write id (see `write-id.ts`). */
   readonly #salt = randomBytes(9).toString('base64url');
+  readonly #semaphores: SemaphoreRecords;
+  /** Keys this process used as semaphores: their waiters also listen to the semaphore record. */
+  readonly #semaphoreKeys = new Set<string>();
   #closed = false;
 
   /**
@@ -101,6 +114,11 @@ export class DocstoreBackend implements LockBackend {
     this.name = collection.name;
     this.keyPrefix = options.keyPrefix ?? '';
     this.#timeoutMs = options.operationTimeout ?? DEFAULT_OPERATION_TIMEOUT_MS;
+    this.#semaphores = new SemaphoreRecords(collection, {
+      keyPrefix: this.keyPrefix,
+      salt: this.#salt,
+      call: (what, request) => this.#call(what, request),
+    });
     if (collection.watch !== undefined) {
       Object.defineProperty(this, 'watch', {
         value: (key: string, onChange: () => void) => this.#watch(key, onChange),
@@ -415,6 +433,81 @@ export class DocstoreBackend implements LockBackend {
     }
   }
 
+  /**
+   * One attempt at `count` permits of the semaphore or read-write lock `key` (core's rules, on
+   * the key's semaphore record): one conditional write when this process knows the record's
+   * version, a read more otherwise or when the decision writes nothing.
+   */
+  async semaphoreAcquire(request: SemaphoreAcquireRequest): Promise<SemaphoreAcquireResult> {
+    this.#assertOpen();
+    this.#usedAsSemaphore(request.key);
+    return this.#semaphores.acquire(request);
+  }
+
+  /** Renews `owner`'s permits of `key`: one conditional write (a read more on a stale version). */
+  async semaphoreExtend(request: ExtendRequest): Promise<SemaphoreOwnerResult> {
+    this.#assertOpen();
+    return this.#semaphores.extend(request);
+  }
+
+  /** Hands back `owner`'s permits of `key`, or its place in line: one conditional write. */
+  async semaphoreRelease(request: ReleaseRequest): Promise<SemaphoreOwnerResult> {
+    this.#assertOpen();
+    return this.#semaphores.release(request);
+  }
+
+  /** The live holders and waiters of the semaphore `key`, from a fresh read. */
+  async semaphoreInspect(key: string): Promise<BackendSemaphoreInfo | undefined> {
+    this.#assertOpen();
+    return this.#semaphores.inspect(key);
+  }
+
+  /**
+   * Notes that `key` is used as a semaphore here, so its waiters also listen to its semaphore
+   * record (from now on: waiters already listening get the listener added).
+   */
+  #usedAsSemaphore(key: string): void {
+    if (this.collection.watch === undefined) return;
+    this.#semaphoreKeys.delete(key);
+    this.#semaphoreKeys.add(key);
+    if (this.#semaphoreKeys.size > MAX_SEMAPHORE_KEYS) {
+      const oldest = this.#semaphoreKeys.values().next().value;
+      if (oldest !== undefined) this.#semaphoreKeys.delete(oldest);
+    }
+    const listening = this.#listening.get(this.#id(key));
+    if (listening !== undefined && listening.stopSemaphore === undefined) {
+      this.#listenToSemaphore(key, listening);
+    }
+  }
+
+  /**
+   * Adds a listener on `key`'s semaphore record to `listening`. It wakes the waiters when an
+   * owner left the record (permits freed, the line moved), on its first snapshot (which covers
+   * any change between the waiter's last try and the listener's start), and when the listener
+   * fails; grants, renewals and new waiters wake nobody.
+   */
+  #listenToSemaphore(key: string, listening: Listening): void {
+    const id = this.#semaphores.id(key);
+    let owners: Set<string> | undefined;
+    let first = true;
+    listening.stopSemaphore = (this.collection.watch as NonNullable<LeaseCollection['watch']>)(
+      id,
+      (record) => {
+        this.#semaphores.noteNotified(id, record);
+        const now = ownersOf(record?.data);
+        const before = owners;
+        const wake =
+          first ||
+          before === undefined ||
+          now === undefined ||
+          [...before].some((owner) => !now.has(owner));
+        first = false;
+        owners = now;
+        if (wake) for (const subscriber of [...listening.subscribers]) subscriber();
+      },
+    );
+  }
+
   #watch(key: string, onChange: () => void): Unsubscribe {
     this.#assertOpen();
     const id = this.#id(key);
@@ -435,6 +528,7 @@ export class DocstoreBackend implements LockBackend {
       );
       listening = { subscribers, stop };
       this.#listening.set(id, listening);
+      if (this.#semaphoreKeys.has(key)) this.#listenToSemaphore(key, listening);
     }
     const entry = () => onChange();
     listening.subscribers.add(entry);
@@ -444,6 +538,7 @@ export class DocstoreBackend implements LockBackend {
       if (current.subscribers.size === 0 && this.#listening.get(id) === current) {
         this.#listening.delete(id);
         current.stop();
+        current.stopSemaphore?.();
       }
     };
   }
@@ -455,9 +550,14 @@ export class DocstoreBackend implements LockBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const listening of this.#listening.values()) listening.stop();
+    for (const listening of this.#listening.values()) {
+      listening.stop();
+      listening.stopSemaphore?.();
+    }
     this.#listening.clear();
     this.#seen.clear();
+    this.#semaphores.clear();
+    this.#semaphoreKeys.clear();
     await this.collection.close();
   }
 

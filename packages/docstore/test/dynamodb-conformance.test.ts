@@ -47,6 +47,6 @@ describeDynamo('dynamodb adapter', () => {
         operationTimeout: 2_000,
         clientConfig: TEST_CLIENT_CONFIG,
       }),
-    capabilities: { minTtlMs: 500, expirySlackMs: 200 },
+    capabilities: { minTtlMs: 500, expirySlackMs: 200, semaphores: true },
   });
 });

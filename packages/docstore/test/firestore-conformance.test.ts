@@ -53,6 +53,6 @@ describeFirestore('firestore adapter', () => {
     // 300 contenders, not 1000: each handoff waits for the emulator's snapshot of the release
     // (~0.1 s on this shared machine), so 1000 handoffs took 72 to 119 s, against the scenario's
     // 120 s wait limit. Mutual exclusion and fence order are checked the same way.
-    capabilities: { minTtlMs: 500, expirySlackMs: 200, seedContenders: 300 },
+    capabilities: { minTtlMs: 500, expirySlackMs: 200, seedContenders: 300, semaphores: true },
   });
 });

@@ -32,6 +32,6 @@ describeMongo('mongodb adapter', () => {
         url: `mongodb://127.0.0.1:${await closedPort()}/`,
         operationTimeout: 2_000,
       }),
-    capabilities: { minTtlMs: 500, expirySlackMs: 200 },
+    capabilities: { minTtlMs: 500, expirySlackMs: 200, semaphores: true },
   });
 });

@@ -207,13 +207,15 @@ export class DynamoLeaseCollection implements LeaseCollection {
 }
 
 function toItem(id: string, fields: LeaseFields): Item {
-  return {
+  const item: Item = {
     id: { S: id },
     owner: fields.owner === null ? { NULL: true } : { S: fields.owner },
     leaseMs: { N: String(fields.leaseMs) },
     fence: { N: String(fields.fence) },
     v: { S: fields.writeId },
   };
+  if (fields.data !== undefined) item['data'] = { S: fields.data };
+  return item;
 }
 
 function toRecordOf(fields: LeaseFields): LeaseRecord {
@@ -228,6 +230,7 @@ function toRecord(item: Item): LeaseRecord {
     fence: Number(item['fence']?.N ?? 0),
     writeId,
     version: writeId,
+    ...(item['data']?.S === undefined ? {} : { data: item['data'].S }),
   };
 }
 

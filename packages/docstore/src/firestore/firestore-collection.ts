@@ -36,6 +36,8 @@ interface LockData {
   leaseMs: number;
   fence: number;
   v: string;
+  /** A semaphore record's body (see {@link LeaseFields.data}); absent on lock documents. */
+  data?: string;
 }
 
 /** {@link LeaseCollection} over one Firestore collection. */
@@ -245,7 +247,14 @@ function closeGrpcClients(firestore: Firestore): void {
 }
 
 function toData(fields: LeaseFields): LockData {
-  return { owner: fields.owner, leaseMs: fields.leaseMs, fence: fields.fence, v: fields.writeId };
+  const data = {
+    owner: fields.owner,
+    leaseMs: fields.leaseMs,
+    fence: fields.fence,
+    v: fields.writeId,
+  };
+  // Firestore refuses `undefined` values: a lock document has no `data` field at all.
+  return fields.data === undefined ? data : { ...data, data: fields.data };
 }
 
 function written(fields: LeaseFields, result: WriteResult): LeaseRecord {
@@ -265,6 +274,7 @@ function toRecord(snapshot: DocumentSnapshot): LeaseRecord | undefined {
     writeId: data.v ?? '',
     version: fromTimestamp(snapshot.updateTime),
     remainingMs: owner === null ? undefined : leaseMs - elapsed,
+    ...(typeof data.data === 'string' ? { data: data.data } : {}),
   };
 }
 

@@ -23,6 +23,8 @@ export interface LockDocument {
   leaseMs: number;
   fence: number;
   v: string;
+  /** A semaphore record's body (see {@link LeaseFields.data}); absent on lock documents. */
+  d?: string;
   at?: Date;
 }
 
@@ -32,7 +34,7 @@ const DUPLICATE_KEY = 11000;
 /** A version no document carries: an upsert filtered on it fails on an existing `_id`. */
 const NO_VERSION = '';
 
-const PROJECTION = { owner: 1, leaseMs: 1, fence: 1, v: 1 } as const;
+const PROJECTION = { owner: 1, leaseMs: 1, fence: 1, v: 1, d: 1 } as const;
 
 /**
  * Most updates in one `bulkWrite`. FerretDB 1.24 never answered an unordered bulk update of 100
@@ -90,11 +92,9 @@ export class MongoLeaseCollection implements LeaseCollection {
   async create(id: string, fields: LeaseFields): Promise<CreateResult> {
     await this.#ready();
     try {
-      await this.#collection.updateOne(
-        { _id: id, v: NO_VERSION },
-        { $set: toDocumentFields(fields), $currentDate: { at: true } },
-        { upsert: true },
-      );
+      await this.#collection.updateOne({ _id: id, v: NO_VERSION }, toUpdate(fields), {
+        upsert: true,
+      });
     } catch (error) {
       if ((error as { code?: unknown }).code === DUPLICATE_KEY) return { created: false };
       throw error;
@@ -104,10 +104,7 @@ export class MongoLeaseCollection implements LeaseCollection {
 
   async update(id: string, expected: string, fields: LeaseFields): Promise<UpdateResult> {
     await this.#ready();
-    const result = await this.#collection.updateOne(
-      { _id: id, v: expected },
-      { $set: toDocumentFields(fields), $currentDate: { at: true } },
-    );
+    const result = await this.#collection.updateOne({ _id: id, v: expected }, toUpdate(fields));
     if (result.matchedCount === 1) {
       return { updated: true, record: { ...fields, version: fields.writeId } };
     }
@@ -140,7 +137,7 @@ export class MongoLeaseCollection implements LeaseCollection {
       requests.map(({ id, expected, fields }) => ({
         updateOne: {
           filter: { _id: id, v: expected },
-          update: { $set: toDocumentFields(fields), $currentDate: { at: true } },
+          update: toUpdate(fields),
         },
       })),
       { ordered: false },
@@ -169,16 +166,35 @@ export class MongoLeaseCollection implements LeaseCollection {
   }
 }
 
-function toDocumentFields(fields: LeaseFields): Omit<LockDocument, '_id' | 'at'> {
-  return { owner: fields.owner, leaseMs: fields.leaseMs, fence: fields.fence, v: fields.writeId };
+/**
+ * The update writing `fields`. Lock documents get the server's time in `at` (for the optional
+ * TTL clean-up); semaphore records get none, so a TTL index never deletes them: their fence
+ * counter lives in their body and would restart at 1.
+ */
+function toUpdate(fields: LeaseFields) {
+  if (fields.data !== undefined) return { $set: toDocumentFields(fields) };
+  return { $set: toDocumentFields(fields), $currentDate: { at: true as const } };
 }
 
-function toRecord(document: Pick<LockDocument, 'owner' | 'leaseMs' | 'fence' | 'v'>): LeaseRecord {
+function toDocumentFields(fields: LeaseFields): Omit<LockDocument, '_id' | 'at'> {
+  const document = {
+    owner: fields.owner,
+    leaseMs: fields.leaseMs,
+    fence: fields.fence,
+    v: fields.writeId,
+  };
+  return fields.data === undefined ? document : { ...document, d: fields.data };
+}
+
+function toRecord(
+  document: Pick<LockDocument, 'owner' | 'leaseMs' | 'fence' | 'v' | 'd'>,
+): LeaseRecord {
   return {
     owner: document.owner ?? null,
     leaseMs: Number(document.leaseMs),
     fence: Number(document.fence),
     writeId: document.v,
     version: document.v,
+    ...(typeof document.d === 'string' ? { data: document.d } : {}),
   };
 }
