@@ -23,10 +23,12 @@ export interface Capabilities {
   readonly extendShortensTtl?: boolean;
   /**
    * Whether the backend serves semaphores and read-write locks (natively, or through core's
-   * record fallback): runs the suite's semaphore and read-write sections. Without it they are
-   * skipped with a loud message naming the backend (to become mandatory, issue #15). @default false
+   * record fallback): runs the suite's semaphore and read-write sections. A target must set this
+   * or {@link semaphoresUnsupported}: with neither, the suite fails.
    */
   readonly semaphores?: boolean;
+  /** Why the backend cannot serve semaphores (Redlock: no majority agrees on the line). */
+  readonly semaphoresUnsupported?: string;
 }
 
 /** One backend under test. */

@@ -636,14 +636,18 @@ export function runConformanceSuite(target: ConformanceTarget): void {
 
     defineSafetyCases(target, { namespace: () => namespace, locker, lockerOn });
 
+    const noSemaphores = target.capabilities?.semaphoresUnsupported;
     if (target.capabilities?.semaphores === true) {
       defineSemaphoreCases(target, { namespace: () => namespace, locker, lockerOn });
+    } else if (noSemaphores !== undefined) {
+      // A backend that cannot serve them (Redlock) says why; its own tests check the refusal.
+      it.skip(`semaphore and read-write lock sections: not served (${noSemaphores})`, () => {});
     } else {
-      // Skipped loudly until every backend has them (issue #15); then the flag goes away.
-      console.warn(
-        `[@lock/testkit] ${target.name}: the semaphore and read-write lock sections are SKIPPED (capabilities.semaphores is not set; issue #15)`,
-      );
-      it.skip(`semaphore and read-write lock sections (${target.name} does not serve them yet, issue #15)`, () => {});
+      it('declares whether it serves semaphores and read-write locks (issue #15)', () => {
+        throw new Error(
+          `${target.name}: set capabilities.semaphores, or capabilities.semaphoresUnsupported with the reason`,
+        );
+      });
     }
   });
 }
