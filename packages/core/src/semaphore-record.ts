@@ -69,6 +69,13 @@ interface StoredRecord {
 /** Compare-and-set rounds before an operation gives up with a `BackendError`. */
 const MAX_ROUNDS = 64;
 
+/** Calls waiting for a key's next compare-and-set round (see `RecordSemaphores.#enqueue`). */
+interface QueuedCommands {
+  readonly commands: readonly SemaphoreCommand[];
+  readonly resolve: (replies: (SemaphoreAcquireResult | SemaphoreOwnerResult)[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
  * Semaphores over a compare-and-set record.
  *
@@ -87,6 +94,8 @@ export class RecordSemaphores implements SemaphoreOps {
   readonly #clock: Clock;
   /** Per key: when this process first saw each (owner, stamp), on its monotonic clock. */
   readonly #seen = new Map<string, Map<string, number>>();
+  /** Per key with a compare-and-set round under way: the calls waiting for the next round. */
+  readonly #queued = new Map<string, QueuedCommands[]>();
 
   constructor(backend: LockBackend, clock: Clock) {
     this.#backend = backend;
@@ -122,7 +131,7 @@ export class RecordSemaphores implements SemaphoreOps {
           const { owner, ttlMs } = requests[index] as ExtendRequest;
           return { op: 'extend', owner, ttlMs };
         });
-        const replies = await this.#applyAll(key, commands);
+        const replies = await this.#enqueue(key, commands);
         for (const [n, index] of indexes.entries()) {
           results[index] = replies[n] as SemaphoreOwnerResult;
         }
@@ -147,7 +156,53 @@ export class RecordSemaphores implements SemaphoreOps {
     key: string,
     command: SemaphoreCommand,
   ): Promise<SemaphoreAcquireResult | SemaphoreOwnerResult> {
-    return (await this.#applyAll(key, [command]))[0] as SemaphoreAcquireResult;
+    return (await this.#enqueue(key, [command]))[0] as SemaphoreAcquireResult;
+  }
+
+  /**
+   * Runs `commands` in this process's next compare-and-set round on `key`. One round runs per key
+   * at a time, and every call made while it runs joins the next one: many calls of one process
+   * on one key (a close() releasing hundreds of permits, a keepalive tick beside a release) cost
+   * one read and one write a round instead of racing one another's writes (on memcached, 400
+   * concurrent releases of one key each made conflicting writes and half gave up after
+   * {@link MAX_ROUNDS} rounds). Commands apply in the order they were made.
+   */
+  #enqueue(
+    key: string,
+    commands: readonly SemaphoreCommand[],
+  ): Promise<(SemaphoreAcquireResult | SemaphoreOwnerResult)[]> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.#queued.get(key);
+      if (waiting !== undefined) {
+        waiting.push({ commands, resolve, reject });
+        return;
+      }
+      this.#queued.set(key, []);
+      void this.#rounds(key, [{ commands, resolve, reject }]);
+    });
+  }
+
+  /** Runs rounds on `key` until no call waits for one. */
+  async #rounds(key: string, first: QueuedCommands[]): Promise<void> {
+    let batch = first;
+    while (batch.length > 0) {
+      try {
+        const replies = await this.#applyAll(
+          key,
+          batch.flatMap((call) => call.commands),
+        );
+        let at = 0;
+        for (const call of batch) {
+          call.resolve(replies.slice(at, at + call.commands.length));
+          at += call.commands.length;
+        }
+      } catch (error) {
+        for (const call of batch) call.reject(error);
+      }
+      batch = this.#queued.get(key) ?? [];
+      if (batch.length === 0) this.#queued.delete(key);
+      else this.#queued.set(key, []);
+    }
   }
 
   /** Applies `commands` in order to one read of the record, written back once if any changed it. */

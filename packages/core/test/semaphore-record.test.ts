@@ -1,6 +1,7 @@
 // Core's semaphore fallback over a compare-and-set record: which clock decides expiry. Two
 // processes are two RecordSemaphores with clocks of their own, on one in-memory record table.
 import { describe, expect, it } from '@jest/globals';
+import { systemClock } from '../src/clock.js';
 import type { LockBackend, SemaphoreAcquireRequest, VersionedRecord } from '../src/index.js';
 import { ManualClock } from '../src/manual-clock.js';
 import { RecordSemaphores } from '../src/semaphore-record.js';
@@ -134,5 +135,25 @@ describe('RecordSemaphores: expiry by observation on the observer’s own monoto
     const info = await semaphores.inspect('many');
     expect(info?.holders).toHaveLength(100);
     expect(info?.holders.every((h) => h.remainingMs === 100)).toBe(true);
+  });
+
+  it('400 concurrent calls of one process on one key share compare-and-set rounds instead of racing', async () => {
+    const backend = recordBackend();
+    const semaphores = new RecordSemaphores(backend, systemClock);
+    const owners = Array.from({ length: 400 }, (_, i) => `o${i}`);
+    const many = (owner: string) => ({ ...request(owner, 1), key: 'many', permits: 400 });
+    const granted = await Promise.all(owners.map((owner) => semaphores.acquire(many(owner))));
+    expect(granted.every((reply) => reply.acquired)).toBe(true);
+    const fences = granted.map((reply) => (reply as { fence: number }).fence);
+    expect(new Set(fences).size).toBe(400); // each its own fence
+    const writes = backend.writes;
+    const released = await Promise.all(
+      owners.map((owner) => semaphores.release({ key: 'many', owner })),
+    );
+    expect(released.every((reply) => reply === 'ok')).toBe(true);
+    // One round for the first call, one for the 399 that came while it ran (each round one
+    // write); racing, they made hundreds of conflicting writes and many gave up.
+    expect(backend.writes - writes).toBeLessThanOrEqual(3);
+    expect(await semaphores.inspect('many')).toBeUndefined();
   });
 });
