@@ -21,6 +21,7 @@ import { BackendError, quoteKey } from './errors.js';
 import {
   decideSemaphore,
   describeSemaphore,
+  kindOf,
   type SemaphoreCommand,
   type SemaphoreEntry,
   type SemaphoreState,
@@ -214,7 +215,7 @@ export class RecordSemaphores implements SemaphoreOps {
       const record = await this.#read(key);
       const now = this.#clock.now();
       const state = this.#stateOf(key, record?.stored, now);
-      let next = state;
+      let next = state ?? freshRecord(commands);
       let changed = false;
       const replies = commands.map((command) => {
         const decision =
@@ -360,5 +361,25 @@ function toStored(
     seq,
     holders: next.holders.map(store),
     waiters: next.waiters.map(store),
+  };
+}
+
+/**
+ * The state a record starts from when there is none: empty, taking the first acquire's kind and
+ * permit count, with its fence counter at the wall-clock time in microseconds. A record that is
+ * lost (a memcached restart or eviction) is recreated this way, so its next fences stay above the
+ * old ones as long as the old record handed out fewer fences than microseconds passed between the
+ * two clock readings, as memcached's mutex counter does (its README states the condition). A
+ * record that is never lost only starts high. `undefined` when no command acquires.
+ */
+function freshRecord(commands: readonly SemaphoreCommand[]): SemaphoreState | undefined {
+  const first = commands.find((command) => command.op === 'acquire');
+  if (first?.op !== 'acquire') return undefined;
+  return {
+    kind: kindOf(first.request.mode),
+    permits: first.request.permits,
+    fence: Date.now() * 1000,
+    holders: [],
+    waiters: [],
   };
 }

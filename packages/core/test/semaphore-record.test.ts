@@ -7,13 +7,14 @@ import { ManualClock } from '../src/manual-clock.js';
 import { RecordSemaphores } from '../src/semaphore-record.js';
 
 /** One record table, as a memcached server or a document collection would hold it. */
-function recordBackend(): LockBackend & { writes: number } {
+function recordBackend(): LockBackend & { writes: number; forget(): void } {
   const records = new Map<string, { value: string; version: number }>();
   let version = 0;
   const unused = () => Promise.reject(new Error('not used'));
   return {
     name: 'records',
     writes: 0,
+    forget: () => records.clear(),
     acquire: unused,
     extend: unused,
     release: unused,
@@ -53,7 +54,9 @@ describe('RecordSemaphores: expiry by observation on the observer’s own monoto
     const observerClock = new ManualClock(3_600_000); // an hour apart: it must not matter
     const holder = new RecordSemaphores(backend, holderClock);
     const observer = new RecordSemaphores(backend, observerClock);
-    await expect(holder.acquire(request('a', 2))).resolves.toMatchObject({ acquired: true });
+    const first = await holder.acquire(request('a', 2));
+    expect(first).toMatchObject({ acquired: true });
+    const firstFence = (first as { fence: number }).fence;
     observerClock.advance(500); // the observer looks for the first time now
     await expect(observer.acquire(request('b', 1))).resolves.toMatchObject({ acquired: false });
     // A third process joins the line: the record changes, the holder's entry does not, and the
@@ -67,7 +70,10 @@ describe('RecordSemaphores: expiry by observation on the observer’s own monoto
     });
     observerClock.advance(1);
     // x, first in line, is reserved its permit; b's fits beside it.
-    await expect(observer.acquire(request('b', 1))).resolves.toEqual({ acquired: true, fence: 2 });
+    await expect(observer.acquire(request('b', 1))).resolves.toEqual({
+      acquired: true,
+      fence: firstFence + 1,
+    });
   });
 
   it('a renewal restarts an observer’s count from when it first sees the new stamp', async () => {
@@ -155,5 +161,20 @@ describe('RecordSemaphores: expiry by observation on the observer’s own monoto
     // write); racing, they made hundreds of conflicting writes and many gave up.
     expect(backend.writes - writes).toBeLessThanOrEqual(3);
     expect(await semaphores.inspect('many')).toBeUndefined();
+  });
+
+  it('a lost record is recreated with fences above the old ones (its counter starts at the wall clock in µs)', async () => {
+    const backend = recordBackend();
+    const semaphores = new RecordSemaphores(backend, new ManualClock(0));
+    const before = Date.now() * 1000;
+    const first = (await semaphores.acquire(request('a', 1))) as { fence: number };
+    expect(first.fence).toBeGreaterThan(before);
+    const second = (await semaphores.acquire(request('b', 1))) as { fence: number };
+    expect(second.fence).toBe(first.fence + 1);
+    // The server forgets everything (a memcached restart): the next grant still gets a higher fence.
+    backend.forget();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const after = (await semaphores.acquire(request('c', 1))) as { fence: number };
+    expect(after.fence).toBeGreaterThan(second.fence);
   });
 });
