@@ -59,9 +59,10 @@ const available = serverAvailable(ETCD);
     const waiting = waiter.lock(key, { timeout: 20_000 });
     while ((await etcd.raw.getAll().prefix(folder).count()) < 2) await sleep(10);
     await breakAndCompact();
-    // Connected again (the read goes through the proxy), and the watch stream has had time to
-    // come back and be cancelled by etcd.
-    await waiter.inspect(key);
+    // Connected again (the read goes through the proxy; gRPC may answer UNAVAILABLE while its
+    // channel is still in reconnect backoff), and the watch stream has had time to come back and
+    // be cancelled by etcd.
+    await reconnected(() => waiter.inspect(key));
     await sleep(1_000);
     const releasedAt = performance.now();
     await held.release();
@@ -94,7 +95,7 @@ const available = serverAvailable(ETCD);
       });
       await sleep(300);
       await breakAndCompact();
-      await backend.inspect(key);
+      await reconnected(() => backend.inspect(key));
       await sleep(1_500);
       const before = calls;
       await (await holder.tryLock(key)).release();
@@ -141,3 +142,17 @@ const available = serverAvailable(ETCD);
     }
   });
 });
+
+/** Retries `read` until it succeeds (the channel is connected again), for at most 10 s. */
+async function reconnected(read: () => Promise<unknown>): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    try {
+      await read();
+      return;
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
