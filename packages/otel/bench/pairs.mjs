@@ -6,6 +6,7 @@
 //   node bench/pairs.mjs [--variant none|stopped|empty-listeners|empty-observer|no-sdk|producer|producer-spans-off
 //                                  |meter]
 //                        [--pairs N] [--warmup N] [--inflight N] [--rounds R] [--collect-ms MS]
+//                        [--redis redis://127.0.0.1:6379]   (the pair on @lock/redis instead)
 //
 // Each variant's SDK collects every second into a discarding exporter, as the bench suite's do.
 import { createLocker } from '@lock/core';
@@ -61,7 +62,11 @@ function tracerProvider() {
   return provider;
 }
 
-const locker = createLocker(new LocalBackend(), { ttl: 10_000 });
+const backend =
+  args.redis === undefined
+    ? new LocalBackend()
+    : new (await import('@lock/redis')).RedisBackend({ url: args.redis, checkEvictionPolicy: false });
+const locker = createLocker(backend, { ttl: 10_000 });
 if (variant === 'stopped') instrument(locker, { meterProvider: meterProvider() })();
 else if (variant === 'no-sdk') instrument(locker);
 else if (variant === 'producer')
