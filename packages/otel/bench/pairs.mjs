@@ -65,7 +65,10 @@ function tracerProvider() {
 const backend =
   args.redis === undefined
     ? new LocalBackend()
-    : new (await import('@lock/redis')).RedisBackend({ url: args.redis, checkEvictionPolicy: false });
+    : new (await import('@lock/redis')).RedisBackend({
+        url: args.redis,
+        checkEvictionPolicy: false,
+      });
 const locker = createLocker(backend, { ttl: 10_000 });
 if (variant === 'stopped') instrument(locker, { meterProvider: meterProvider() })();
 else if (variant === 'no-sdk') instrument(locker);
