@@ -100,7 +100,8 @@ for (const [name, describeStore] of suites) {
       // The first acquire reads the (missing) record and creates it; every other call is one
       // update on the version this process wrote last.
       expect(counting.counts).toEqual({ get: 1, create: 1, update: 2 * pairs - 1 });
-      expect(fences).toEqual([1, 2, 3, 4, 5]);
+      // A new record's counter starts at the wall clock in µs; each grant counts one more.
+      expect(fences).toEqual([0, 1, 2, 3, 4].map((i) => (fences[0] as number) + i));
     });
 
     it('a denial decided on a remembered record is made again on a fresh read', async () => {
@@ -125,9 +126,10 @@ for (const [name, describeStore] of suites) {
       try {
         const request = { key, mode: 'permit', count: 1, permits: 2, ttlMs: 30_000 } as const;
         // The record is created by another backend, so every write below is an update.
-        await plain.semaphoreAcquire({ ...request, owner: 'other.1', wait: false });
+        const first = await plain.semaphoreAcquire({ ...request, owner: 'other.1', wait: false });
+        const firstFence = (first as { fence: number }).fence;
         const granted = await backend.semaphoreAcquire({ ...request, owner: 'me.1', wait: false });
-        expect(granted).toEqual({ acquired: true, fence: 2 });
+        expect(granted).toEqual({ acquired: true, fence: firstFence + 1 });
         expect((await plain.semaphoreInspect(key))?.holders.map((h) => h.owner)).toEqual([
           'other.1',
           'me.1',
@@ -159,11 +161,12 @@ for (const [name, describeStore] of suites) {
       const backend = new DocstoreBackend(failing);
       try {
         const request = { key, mode: 'permit', count: 1, permits: 2, ttlMs: 30_000 } as const;
-        await backend.semaphoreAcquire({ ...request, owner: 'a.1', wait: false });
+        const first = await backend.semaphoreAcquire({ ...request, owner: 'a.1', wait: false });
+        const firstFence = (first as { fence: number }).fence;
         failNext = 'after landing';
         expect(await backend.semaphoreAcquire({ ...request, owner: 'b.1', wait: false })).toEqual({
           acquired: true,
-          fence: 2,
+          fence: firstFence + 1,
         });
         failNext = 'before landing';
         expect(await backend.semaphoreRelease({ key, owner: 'a.1' })).toBe('ok');
