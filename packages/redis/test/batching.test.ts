@@ -3,19 +3,10 @@ import { createLocker, isLockError, type Locker, type LockHandle } from '@lock/c
 import { type RunningServer, randomKey, randomNamespace } from '@lock/testkit';
 import { createClient } from 'redis';
 import { lockKeys, RedisBackend } from '../src/index.js';
+import { scriptRuns } from './command-stats.js';
 import { redisAvailable, startOwnRedis } from './redis-server.js';
 
 const available = redisAvailable();
-
-/** Script runs the server has counted so far (EVALSHA and EVAL). */
-async function scriptCalls(raw: ReturnType<typeof createClient>): Promise<number> {
-  const info = await raw.info('commandstats');
-  let calls = 0;
-  for (const match of info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)) {
-    calls += Number(match[1]);
-  }
-  return calls;
-}
 
 (available ? describe : describe.skip)('calls made in the same tick share one script run', () => {
   let server: RunningServer;
@@ -51,10 +42,10 @@ async function scriptCalls(raw: ReturnType<typeof createClient>): Promise<number
       const warm = await Promise.all([l.tryLock(randomKey()), l.tryLock(randomKey())]);
       await Promise.all(warm.map((h) => h.release()));
       const keys = Array.from({ length: 50 }, () => randomKey());
-      const before = await scriptCalls(raw);
+      const before = await scriptRuns(raw);
       const handles = await Promise.all(keys.map((key) => l.tryLock(key)));
       await Promise.all(handles.map((h) => h.release()));
-      const runs = (await scriptCalls(raw)) - before;
+      const runs = (await scriptRuns(raw)) - before;
       expect(runs).toBe(2);
       expect(handles.map((h) => h.key)).toEqual(keys);
       expect(new Set(handles.map((h) => h.owner)).size).toBe(50);

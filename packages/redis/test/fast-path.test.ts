@@ -3,6 +3,7 @@ import { createLocker, type Locker } from '@lock/core';
 import { type RunningServer, randomKey, randomNamespace, sleep } from '@lock/testkit';
 import { createClient } from 'redis';
 import { lockKeys, RedisBackend } from '../src/index.js';
+import { commandCalls } from './command-stats.js';
 import { redisBinaryAvailable, startOwnRedis } from './redis-server.js';
 
 const available = redisBinaryAvailable();
@@ -25,11 +26,7 @@ const available = redisBinaryAvailable();
     return created;
   };
   const commands = async (): Promise<Record<string, number>> => {
-    const counts: Record<string, number> = {};
-    const info = await raw.info('commandstats');
-    for (const [, name, calls] of info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)) {
-      if (name !== 'info') counts[name as string] = Number(calls);
-    }
+    const { info: _ownInfo, ...counts } = await commandCalls(raw);
     return counts;
   };
   const since = async (before: Record<string, number>) => {

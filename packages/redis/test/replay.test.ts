@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FaultProxy, type RunningServer, randomKey, randomNamespace, sleep } from '@lock/testkit';
 import { createClient } from 'redis';
 import { lockKeys, RedisBackend, type RedisClientLike } from '../src/index.js';
+import { scriptRuns as countScriptRuns } from './command-stats.js';
 import { redisAvailable, startOwnRedis } from './redis-server.js';
 import { ownerToken, until } from './redlock-nodes.js';
 
@@ -30,14 +31,7 @@ const available = redisAvailable();
   });
 
   /** Script runs the server has done so far (EVALSHA and EVAL). */
-  const scriptRuns = async () => {
-    const info = await raw.info('commandstats');
-    let calls = 0;
-    for (const name of ['evalsha', 'eval']) {
-      calls += Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
-    }
-    return calls;
-  };
+  const scriptRuns = () => countScriptRuns(raw);
 
   for (const ownership of ['a client you pass in (offline queue on)', 'a client it owns']) {
     it(`${ownership}: acquire, extend and release that landed before a reset run once`, async () => {

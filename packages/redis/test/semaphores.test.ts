@@ -3,6 +3,7 @@ import { createLocker, type Locker } from '@lock/core';
 import { type RunningServer, randomKey, randomNamespace } from '@lock/testkit';
 import { createClient } from 'redis';
 import { lockKeys, RedisBackend, semaphoreKeys } from '../src/index.js';
+import { commandCalls } from './command-stats.js';
 import { redisAvailable, startRedis } from './redis-server.js';
 
 const available = redisAvailable();
@@ -125,8 +126,6 @@ const available = redisAvailable();
   });
 
   async function commandCount(command: string): Promise<number> {
-    const info = await raw.info('commandstats');
-    const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info);
-    return Number(match?.[1] ?? 0);
+    return (await commandCalls(raw))[command] ?? 0;
   }
 });
