@@ -125,8 +125,10 @@ const MAX_RETRY_MS = 1_000;
  * loss like any other, reported by the next keepalive.
  *
  * On abort (caller's signal or backend closed) the entry is deleted, so the queue moves on.
- * Failures before the entry exists reject at once; once queued, failed calls (a leader
- * election, a member down) are retried with backoff for as long as the lease may still live.
+ * An enqueue etcd refused rejects at once; one whose reply was lost is sent again (it cannot
+ * queue twice) for up to `giveUpAfterMs`, so a blip of the connection keeps the place (see
+ * {@link enqueue}); once queued, failed calls (a leader election, a member down) are retried
+ * with backoff for as long as the lease may still live.
  */
 export async function waitInQueue(
   context: QueueContext,
@@ -199,33 +201,11 @@ async function waitWithFeed(
       // with nobody ahead is valid a full TTL from now (a no-op within the lease's headroom).
       const renewal = deletes.live ? undefined : lease.ensureValidUntil(checkAt + ttlMs);
       renewal?.catch(() => {});
-      // Batched, so that many locks taken at once cost one transaction, as acquires do.
-      const pending = context.batchedTxn(
-        'enqueue',
-        {
-          compare: [absent(entry)],
-          success: [putEntry(entry, owner, lease.id), newestIn(folder, TRACKED_AHEAD + 1)],
-          failure: [getEntry(entry)],
-        },
-        key,
-      );
       let reply: ITxnResponse;
       try {
-        reply = await raceSignal(pending, stop);
+        reply = await enqueue(context, key, entry, owner, lease, folder, stop);
       } catch (error) {
-        if (stop.aborted) {
-          // The write may still land: take it back when it does.
-          pending.then(
-            (late) => {
-              const guard = late.succeeded
-                ? createdAt(entry, late.header.revision)
-                : ownedBy(entry, owner); // an earlier attempt of it, retried by the driver
-              context.removeLater(entry, guard, key, lease);
-            },
-            (late: unknown) => removeUnknown(context, entry, owner, key, lease, late),
-          );
-          throw stop.reason;
-        }
+        if (stop.aborted) throw stop.reason;
         removeUnknown(context, entry, owner, key, lease, error);
         if (context.leaseGone(error) && round < 2) {
           // Nothing was written: queue again on a fresh lease.
@@ -352,6 +332,66 @@ async function waitWithFeed(
       if (!granted && revision !== undefined) {
         context.removeLater(entry, createdAt(entry, revision), key, lease);
       }
+    }
+  }
+}
+
+/**
+ * Writes `entry` at the end of `key`'s line and reads the entries just ahead of it, in one
+ * transaction batched with other locks' calls of the same tick (as acquires are).
+ *
+ * A failure etcd did not refuse outright leaves the outcome unknown: the entry may have landed
+ * with its reply lost (a connection reset under it). The same transaction is then sent again,
+ * with backoff, for up to `giveUpAfterMs` from the first failure: it writes the entry only if
+ * absent and otherwise reads it, so a landed attempt is found, never doubled, and a blip of the
+ * connection costs the waiter neither its place nor its `lock()`. A backend still unreachable
+ * after that rejects with the last failure (the caller takes back what may have landed). On
+ * abort, whatever lands late is taken back.
+ */
+async function enqueue(
+  context: QueueContext,
+  key: string,
+  entry: Buffer,
+  owner: string,
+  lease: Lease,
+  folder: Buffer,
+  stop: AbortSignal,
+): Promise<ITxnResponse> {
+  const request: ITxnRequest = {
+    compare: [absent(entry)],
+    success: [putEntry(entry, owner, lease.id), newestIn(folder, TRACKED_AHEAD + 1)],
+    failure: [getEntry(entry)],
+  };
+  let failingSince: number | undefined;
+  let retryMs = MIN_RETRY_MS;
+  for (;;) {
+    const pending = context.batchedTxn('enqueue', request, key);
+    try {
+      return await raceSignal(pending, stop);
+    } catch (error) {
+      if (stop.aborted) {
+        // The write may still land: take it back when it does.
+        pending.then(
+          (late) => {
+            const guard = late.succeeded
+              ? createdAt(entry, late.header.revision)
+              : ownedBy(entry, owner); // an earlier attempt of it, which landed
+            context.removeLater(entry, guard, key, lease);
+          },
+          (late: unknown) => removeUnknown(context, entry, owner, key, lease, late),
+        );
+        throw stop.reason;
+      }
+      if (context.refusedOutright(error)) throw error;
+      failingSince ??= performance.now();
+      if (performance.now() - failingSince + retryMs > context.giveUpAfterMs) throw error;
+      try {
+        await sleep(systemClock, retryMs, stop);
+      } catch (aborted) {
+        removeUnknown(context, entry, owner, key, lease, error);
+        throw aborted;
+      }
+      retryMs = Math.min(MAX_RETRY_MS, retryMs * 2);
     }
   }
 }

@@ -45,3 +45,22 @@ export function delayNextLeaseTimeToLive(client: Etcd3, sendAfterMs: number): vo
 }
 
 type LeaseTimeToLive = Etcd3['leaseClient']['leaseTimeToLive'];
+
+/**
+ * Hands the next `client.kv.txn` call of a real client whose request `matches` to `around`,
+ * with `send` to send it for real; later calls go through untouched. For faults that must hit
+ * one particular transaction (its reply lost on the wire, say) while the others pass.
+ */
+export function aroundNextTxn(
+  client: Etcd3,
+  matches: (request: ITxnRequest) => boolean,
+  around: (send: () => Promise<ITxnResponse>) => Promise<ITxnResponse>,
+): void {
+  const kv = client.kv as unknown as { txn: Txn };
+  const original = kv.txn;
+  kv.txn = (request) => {
+    if (!matches(request)) return original.call(client.kv, request);
+    kv.txn = original;
+    return around(() => original.call(client.kv, request));
+  };
+}
