@@ -34,12 +34,13 @@ export class TracingBackend implements LockBackend {
   extendMany?: (requests: readonly ExtendRequest[]) => Promise<OwnerCheckedResult[]>;
   watch?: (key: string, onChange: () => void) => Unsubscribe | Promise<Unsubscribe>;
   acquireQueued?: (request: AcquireRequest, options: QueuedAcquireOptions) => Promise<QueuedGrant>;
+  queuesAtOnce?: (key: string) => boolean;
 
   constructor(inner: LockBackend, hooks: TraceHooks) {
     this.#inner = inner;
     this.#hooks = hooks;
     this.name = inner.name;
-    const { extendMany, watch, acquireQueued } = inner;
+    const { extendMany, watch, acquireQueued, queuesAtOnce } = inner;
     if (extendMany !== undefined) {
       this.extendMany = (requests) => {
         for (const request of requests) hooks.onRenewSent(request);
@@ -50,6 +51,7 @@ export class TracingBackend implements LockBackend {
     if (acquireQueued !== undefined) {
       this.acquireQueued = (request, options) => acquireQueued.call(inner, request, options);
     }
+    if (queuesAtOnce !== undefined) this.queuesAtOnce = (key) => queuesAtOnce.call(inner, key);
   }
 
   acquire(request: AcquireRequest): Promise<AcquireResult> {
