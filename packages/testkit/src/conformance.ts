@@ -171,6 +171,8 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       const held = await a.tryLock(key);
       const lost = new Promise((resolve) => held.signal.addEventListener('abort', resolve));
       await Promise.race([sleep(ttl * 10.5), lost]);
+      // The reason first, so that a failure says why the lock was lost (refused, expired, …).
+      expect(held.signal.reason).toBeUndefined();
       expect(held.signal.aborted).toBe(false);
       expect(held.held).toBe(true);
       await expect(b.tryLock(key)).rejects.toMatchObject({ code: 'NOT_ACQUIRED' });
@@ -621,10 +623,17 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       const key = randomKey();
       const lockers = [await locker(), await locker()];
       const leads: number[] = [];
+      // Why each leadership ended, so that a failure says whether the first leader lost its lock
+      // (and took it again) rather than resigned.
+      const ends: string[] = [];
       const elections = lockers.map((l, i) =>
         l.elect(key, {
-          onLeader: () => {
+          onLeader: (signal) => {
             leads.push(i);
+            signal.addEventListener('abort', () => {
+              const reason = signal.reason as { code?: string; message?: string } | undefined;
+              ends.push(`${i}: ${reason?.code ?? ''} ${reason?.message ?? String(reason)}`);
+            });
           },
         }),
       );
@@ -633,7 +642,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       await sleep(200); // the other candidate is waiting now
       await elections[first]?.resign();
       await waitFor(() => leads.length === 2, 10_000);
-      expect(leads[1]).toBe(1 - first);
+      expect({ leads, ends }).toEqual({ leads: [first, 1 - first], ends: [expect.any(String)] });
       await Promise.all(elections.map((e) => e.stop()));
     }, 30_000);
 
