@@ -55,8 +55,14 @@ export interface Election {
   stop(): Promise<void>;
 }
 
-/** How long a resigned leader leaves the lock to the other candidates before it campaigns again. */
-const HANDOVER_MS = 500;
+/**
+ * How long a resigned leader leaves the lock to the other candidates before it campaigns again
+ * (it stops waiting as soon as one takes it). A waiting candidate on a backend without
+ * notifications retries every 100 ms at most (core's default backoff), but on a loaded machine
+ * its timer can run hundreds of ms late: with 500 ms, clean-clone CI saw the resigner lead again
+ * before the other candidate's next try. A sole candidate is leaderless this long after resigning.
+ */
+const HANDOVER_MS = 1_000;
 /** How often a resigned leader looks whether another candidate took over. */
 const HANDOVER_POLL_MS = 10;
 
