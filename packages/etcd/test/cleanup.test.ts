@@ -1,9 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createLocker, isLockError, type Locker, type LockHandle } from '@lock/core';
-import { FaultProxy, randomKey, randomNamespace, serverAvailable, sleep } from '@lock/testkit';
-import { EtcdBackend } from '../src/index.js';
+import { describe, expect, it } from '@jest/globals';
+import { isLockError, type Locker, type LockHandle } from '@lock/core';
+import { randomKey, serverAvailable, sleep } from '@lock/testkit';
+import type { EtcdBackend } from '../src/index.js';
 import { delayNextTxn } from './driver-delays.js';
 import { ETCD, etcdForTests } from './etcd-server.js';
+import { proxiedLockers } from './proxied-lockers.js';
 
 const available = serverAvailable(ETCD);
 
@@ -13,19 +14,10 @@ const available = serverAvailable(ETCD);
  */
 (available ? describe : describe.skip)('etcd entries left behind by failed calls', () => {
   const etcd = etcdForTests();
-  let proxy: FaultProxy;
-  let prefix: string;
-  const lockers: Locker[] = [];
+  const fixture = proxiedLockers(etcd);
   /** `one` reaches etcd through the fault proxy; rivals connect directly. */
-  const open = (identity: string, ttl: number, through: 'proxy' | 'direct') => {
-    const port = through === 'proxy' ? proxy.port : Number(new URL(etcd.server.url).port);
-    const locker = createLocker(
-      new EtcdBackend({ hosts: `http://127.0.0.1:${port}`, prefix, requestTimeoutMs: 500 }),
-      { ttl, identity, onError: () => {} },
-    );
-    lockers.push(locker);
-    return locker;
-  };
+  const open = (identity: string, ttl: number, through: 'proxy' | 'direct') =>
+    fixture.open(identity, { through, ttl, requestTimeoutMs: 500 });
   /** Tries `key` every 100 ms for up to `ms`; the handle, or undefined if it stayed held. */
   const takeWithin = async (locker: Locker, key: string, ms: number) => {
     const deadline = performance.now() + ms;
@@ -39,22 +31,12 @@ const available = serverAvailable(ETCD);
     }
   };
 
-  beforeEach(async () => {
-    proxy = await FaultProxy.start(Number(new URL(etcd.server.url).port));
-    prefix = `${randomNamespace()}/`;
-  });
-  afterEach(async () => {
-    await proxy.set({ kind: 'pass' });
-    await Promise.all(lockers.splice(0).map((l) => l.close()));
-    await proxy.close();
-  });
-
   /** Refuses every connection of `one` for `ms` (calls fail fast), then lets it through again. */
   async function outage(ms: number, during: () => Promise<void>): Promise<void> {
-    await proxy.set({ kind: 'refuse' });
+    await fixture.proxy.set({ kind: 'refuse' });
     await during();
     await sleep(ms);
-    await proxy.set({ kind: 'pass' });
+    await fixture.proxy.set({ kind: 'pass' });
   }
 
   it('a release that fails during an outage is completed once etcd is back, while the lease lives on', async () => {

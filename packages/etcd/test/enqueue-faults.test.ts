@@ -1,10 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createLocker, isLockError, type Locker, type LockHandle } from '@lock/core';
-import { FaultProxy, randomKey, randomNamespace, serverAvailable, sleep } from '@lock/testkit';
+import { describe, expect, it } from '@jest/globals';
+import { isLockError, type LockHandle } from '@lock/core';
+import { randomKey, serverAvailable, sleep } from '@lock/testkit';
 import type { ITxnRequest } from 'etcd3';
-import { EtcdBackend } from '../src/index.js';
+import type { EtcdBackend } from '../src/index.js';
 import { aroundNextTxn } from './driver-delays.js';
 import { ETCD, etcdForTests } from './etcd-server.js';
+import { proxiedLockers } from './proxied-lockers.js';
 
 const available = serverAvailable(ETCD);
 
@@ -20,33 +21,14 @@ const isEnqueue = (request: ITxnRequest) =>
  */
 (available ? describe : describe.skip)('etcd enqueue whose reply was lost', () => {
   const etcd = etcdForTests();
-  let proxy: FaultProxy;
-  let prefix: string;
-  const lockers: Locker[] = [];
-  const open = (identity: string, through: 'proxy' | 'direct', requestTimeoutMs = 5_000) => {
-    const port = through === 'proxy' ? proxy.port : Number(new URL(etcd.server.url).port);
-    const locker = createLocker(
-      new EtcdBackend({ hosts: `http://127.0.0.1:${port}`, prefix, requestTimeoutMs }),
-      { ttl: 10_000, identity, onError: () => {} },
-    );
-    lockers.push(locker);
-    return locker;
-  };
+  const fixture = proxiedLockers(etcd);
+  const open = (identity: string, through: 'proxy' | 'direct', requestTimeoutMs = 5_000) =>
+    fixture.open(identity, { through, ttl: 10_000, requestTimeoutMs });
   const entriesOf = (key: string) =>
     etcd.raw
       .getAll()
-      .prefix(`${prefix}${encodeURIComponent(key)}/`)
+      .prefix(`${fixture.prefix}${encodeURIComponent(key)}/`)
       .count();
-
-  beforeEach(async () => {
-    proxy = await FaultProxy.start(Number(new URL(etcd.server.url).port));
-    prefix = `${randomNamespace()}/`;
-  });
-  afterEach(async () => {
-    await proxy.set({ kind: 'pass' });
-    await Promise.all(lockers.splice(0).map((l) => l.close()));
-    await proxy.close();
-  });
 
   it('a waiter whose enqueue landed but whose reply was lost keeps its place and takes the lock on release', async () => {
     const holder = open('holder', 'direct');
@@ -57,11 +39,11 @@ const isEnqueue = (request: ITxnRequest) =>
     // The enqueue reaches etcd; its reply is dropped, then the connection is reset under it and
     // refused for a moment (gRPC then answers UNAVAILABLE until its channel reconnects).
     aroundNextTxn((waiter.backend as EtcdBackend).client, isEnqueue, async (send) => {
-      await proxy.set({ kind: 'drop-replies' });
+      await fixture.proxy.set({ kind: 'drop-replies' });
       const reply = send();
       while ((await entriesOf(key)) < 2) await sleep(10);
-      await proxy.set({ kind: 'refuse' });
-      setTimeout(() => void proxy.set({ kind: 'pass' }), 300);
+      await fixture.proxy.set({ kind: 'refuse' });
+      setTimeout(() => void fixture.proxy.set({ kind: 'pass' }), 300);
       return reply;
     });
     const waiting = waiter.lock(key, { timeout: 20_000 });
@@ -85,11 +67,11 @@ const isEnqueue = (request: ITxnRequest) =>
     await waiter.inspect(key);
     let lostAt = 0;
     aroundNextTxn((waiter.backend as EtcdBackend).client, isEnqueue, async (send) => {
-      await proxy.set({ kind: 'drop-replies' });
+      await fixture.proxy.set({ kind: 'drop-replies' });
       const reply = send();
       while ((await entriesOf(key)) < 2) await sleep(10);
       lostAt = performance.now();
-      await proxy.set({ kind: 'refuse' });
+      await fixture.proxy.set({ kind: 'refuse' });
       return reply;
     });
     const error = await waiter.lock(key, { timeout: 20_000 }).catch((e: unknown) => e);
@@ -98,7 +80,7 @@ const isEnqueue = (request: ITxnRequest) =>
     expect(performance.now() - lostAt).toBeLessThan(3_000);
     expect(isLockError(error, 'BACKEND')).toBe(true);
     expect((error as Error).cause).toBeDefined();
-    await proxy.set({ kind: 'pass' });
+    await fixture.proxy.set({ kind: 'pass' });
     // The entry that landed is taken back once etcd is reachable again, so the holder's release
     // hands the lock to nobody and a rival takes it at once.
     await held.release();
