@@ -52,6 +52,8 @@ export const STATUS = {
   notFound: 0x01,
   /** ADD: the key exists. SET/DELETE with a CAS: the item changed (CAS mismatch). */
   exists: 0x02,
+  /** INCREMENT creating a missing counter: another client created it first. */
+  notStored: 0x05,
 } as const;
 
 /** The parts of a reply this package reads. */
@@ -319,13 +321,19 @@ export async function incrementCounter(
   counterKey: string,
   initial: bigint,
 ): Promise<number> {
-  const extras = INCREMENT_EXTRAS;
-  extras.writeBigUInt64BE(1n, 0);
-  extras.writeBigUInt64BE(initial, 8);
-  extras.writeUInt32BE(0, 16); // 0 = create when missing, never expire
-  const reply = await sendPlain(target, routingKey, OP.increment, counterKey, extras, NO_EXTRAS);
-  if (reply.status !== STATUS.ok) throw new MemcachedStatusError('increment', reply.status);
-  return Number(reply.value.readBigUInt64BE(0));
+  for (let attempt = 1; ; attempt++) {
+    const extras = INCREMENT_EXTRAS;
+    extras.writeBigUInt64BE(1n, 0);
+    extras.writeBigUInt64BE(initial, 8);
+    extras.writeUInt32BE(0, 16); // 0 = create when missing, never expire
+    const reply = await sendPlain(target, routingKey, OP.increment, counterKey, extras, NO_EXTRAS);
+    // Another connection's increment created the missing counter between this one's miss and
+    // its create: this one counted nothing, and the counter exists now, so count again (still
+    // after our ADD, so the fence still exceeds every earlier holder's).
+    if (reply.status === STATUS.notStored && attempt < 3) continue;
+    if (reply.status !== STATUS.ok) throw new MemcachedStatusError('increment', reply.status);
+    return Number(reply.value.readBigUInt64BE(0));
+  }
 }
 
 /** Names of the statuses memcached can answer with, for messages. */
