@@ -84,7 +84,7 @@ export interface LockEventMap {
   released: {
     readonly key: string;
     readonly lock: LockHandle;
-    /** From the grant to the release's confirmation. */
+    /** From the grant to the moment the release was sent (`sentAt`): how long the lock was used. */
     readonly holdMs: number;
     /** When the release was sent: the next holder can have it from about then. */
     readonly sentAt: number;
@@ -155,7 +155,7 @@ export interface LockObserver<State = unknown> {
    * (`error` is then the error its caller got, after the `backend-error` event, and the lock is
    * left to expire by its TTL). `state` is what `acquired` returned, or undefined when this
    * observer did not see the lock granted (in every method).
-   * @param holdMs from the grant to the release's confirmation (or its failure).
+   * @param holdMs from the grant to the moment the release was sent (`sentAt`).
    * @param sentAt when the release was sent.
    */
   released?(

@@ -236,9 +236,22 @@ export class HeldLock implements ObservedLock {
    * signal before the validity ends).
    */
   checkExpiry(leadMs = 0): void {
-    if (this.#state === 'held' && this.#context.clock.now() >= this.#validity.until - leadMs) {
-      this.lose('expired');
-    }
+    if (this.#state === 'held') this.#expireIfPast(this.#context.clock.now(), leadMs);
+  }
+
+  /**
+   * Right after the grant, in the same synchronous run as the clock read that dated it: throws
+   * unless the lock is still valid as of that read (no second read: no time has passed that an
+   * await could have let anything happen in).
+   */
+  assertHeldAtGrant(): void {
+    if (this.#state === 'held') this.#expireIfPast(this.#acquiredAt);
+    if (this.#state !== 'held') throw this.#lostError ?? new NotFoundError(this.key);
+  }
+
+  /** Marks the held lock lost if its validity has run out at `now`, or will within `leadMs`. */
+  #expireIfPast(now: number, leadMs = 0): void {
+    if (now >= this.#validity.until - leadMs) this.lose('expired');
   }
 
   /**
@@ -368,11 +381,14 @@ export class HeldLock implements ObservedLock {
   }
 
   async #release(): Promise<void> {
-    this.checkExpiry();
+    // One clock read checks the validity and dates the send that follows in this same run (the
+    // hold's end and the handoff, for whoever is told of the release).
+    const sentAt = this.#context.clock.now();
+    if (this.#state === 'held') this.#expireIfPast(sentAt);
     if (this.#state === 'lost') throw this.#lostError;
     this.#state = 'released';
     this.#context.unkeep(this);
-    const sentAt = this.#context.clock.now();
+    const events = this.#context.events;
     let result: OwnerCheckedResult;
     try {
       result = await this.#context.inflight(
@@ -381,15 +397,8 @@ export class HeldLock implements ObservedLock {
     } catch (error) {
       const wrapped = asBackendError(error, this.key, 'release');
       this.#context.backendError(wrapped, this.key, 'release', this);
-      const events = this.#context.events;
       if (events.observer !== undefined) {
-        events.tell(
-          'released',
-          this,
-          this.#context.clock.now() - this.#acquiredAt,
-          sentAt,
-          wrapped,
-        );
+        events.tell('released', this, sentAt - this.#acquiredAt, sentAt, wrapped);
       }
       throw wrapped;
     }
@@ -400,10 +409,11 @@ export class HeldLock implements ObservedLock {
       this.#reportLost('released-elsewhere');
       throw refusal;
     }
-    const events = this.#context.events;
     const observed = events.observer !== undefined;
     if (!observed && !events.wants('released')) return;
-    const holdMs = this.#context.clock.now() - this.#acquiredAt;
+    // The hold ends when its holder let go (the release's send): how long the lock was used,
+    // not that plus the release's round trip.
+    const holdMs = sentAt - this.#acquiredAt;
     if (observed) events.observeReleased(this, holdMs, sentAt);
     if (events.wants('released'))
       events.emit('released', { key: this.key, lock: this, holdMs, sentAt });

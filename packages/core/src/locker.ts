@@ -718,8 +718,7 @@ export class Locker {
       lock.release().catch((error: unknown) => this.#onError(error));
       throw this.#closed.signal.reason;
     }
-    lock.checkExpiry();
-    lock.assertHeld();
+    lock.assertHeldAtGrant();
     const events = this.#events;
     const observed = events.observer !== undefined;
     if (observed || events.wants('acquired')) {

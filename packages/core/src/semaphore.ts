@@ -460,8 +460,7 @@ export class SemaphoreClient implements Semaphore, ReadWriteLock {
       lock.release().catch((error: unknown) => context.lockContext.report(error));
       throw context.closed.reason;
     }
-    lock.checkExpiry();
-    lock.assertHeld();
+    lock.assertHeldAtGrant();
     const events = context.lockContext.events;
     if (events.wants('acquired')) {
       events.emit('acquired', {

@@ -569,6 +569,8 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       expect(calls[1]).toEqual(['renewed', key, { key }, expect.any(Number), lock.ttlMs]);
       expect(calls[2]).toEqual(['released', key, { key }, expect.any(Number), expect.any(Number)]);
       expect(calls[2]?.[4]).toBeGreaterThanOrEqual(grantedAt as number); // sent after the grant
+      // The hold ends when the release was sent, not when its reply came: one time for both.
+      expect(calls[2]?.[3]).toBe((calls[2]?.[4] as number) - (grantedAt as number));
       expect(calls[3]).toEqual([
         'released',
         before.key,
