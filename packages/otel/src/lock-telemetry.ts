@@ -1,51 +1,46 @@
 import type { LockEventMap, LockHandle, LockObserver, LostReason } from '@lock/core';
 import type { Span } from '@opentelemetry/api';
+import { Handoffs } from './handoffs.js';
 import type { HoldEnd, KeyScope, KeyScopes } from './key-scope.js';
 import { endHoldSpan, type LockSpanMaker, spanAtRisk, spanLost } from './lock-spans.js';
 
-/** What this instrumentation knows of a lock it saw granted (a class: one shape, made often). */
-class Hold {
+/**
+ * What this instrumentation keeps on a lock that has a hold span (a class: one shape, made
+ * often). A lock without one keeps its {@link KeyScope} alone: nothing is made per lock.
+ */
+class TracedHold {
   renewals = 0;
   ended = false;
-  /** When its release was sent, on the locker's clock (set once the release is confirmed). */
-  releaseSentAt: number | undefined = undefined;
-  /**
-   * A call of this process that was waiting and got the key before this hold's release was
-   * confirmed (both replies raced): when that call began and when it was granted.
-   */
-  successor: { readonly startedAt: number; readonly grantedAt: number } | undefined = undefined;
 
   constructor(
     readonly scope: KeyScope,
-    /** When the grant was reported, on the locker's clock. */
-    readonly grantedAt: number,
-    readonly span: Span | undefined,
+    readonly span: Span,
   ) {}
 }
 
-/** Most ended holds kept for measuring the handoff to the next holder of their key. */
-const MAX_HANDOFF_CANDIDATES = 10_000;
+/** What this instrumentation keeps on a lock it saw granted. */
+type Hold = KeyScope | TracedHold;
 
 /**
  * Turns one locker's lock events into metrics and spans: the locker's {@link LockObserver} for
  * everything about a held lock (core calls it with positional arguments and the times it already
- * read, and keeps each lock's {@link Hold} on the lock for it), and listener methods for the
+ * read, and keeps what `acquired` returned on the lock for it), and listener methods for the
  * events of calls (`denied`, `acquire-failed`, `backend-error`). Holds are tracked from
  * `acquired` to `released` (or its failure) or `lost` (hold time, the held-locks count, hold
  * spans, handoffs); core reports exactly one of these for every grant.
  *
- * Core keeping the {@link Hold} is what makes a lock cheap to follow: a `Map` keyed by lock costs
- * an insert, a lookup and a delete per lock (about 0.4 µs on the uncontended Redis pair,
- * measured), and a property added to the lock changes its shape under core's feet.
+ * Core keeping the state is what makes a lock cheap to follow: a `Map` keyed by lock costs an
+ * insert, a lookup and a delete per lock (about 0.4 µs on the uncontended Redis pair, measured),
+ * and a property added to the lock changes its shape under core's feet. An untraced lock's state
+ * is its key's {@link KeyScope}, which exists already, so following it allocates nothing.
  */
 export class LockTelemetry implements LockObserver<Hold> {
   readonly #now: () => number;
   readonly #scopes: KeyScopes;
   readonly #spans: LockSpanMaker;
   /** Holds with a span still open (ended by {@link LockTelemetry.stop}). */
-  readonly #traced = new Set<Hold>();
-  /** The latest hold of each key, live or ended (its release's send time dates the next handoff). */
-  readonly #latest = new Map<string, Hold>();
+  readonly #traced = new Set<TracedHold>();
+  readonly #handoffs = new Handoffs();
 
   constructor(now: () => number, scopes: KeyScopes, spans: LockSpanMaker) {
     this.#now = now;
@@ -70,16 +65,11 @@ export class LockTelemetry implements LockObserver<Hold> {
     scope.attempts.value += attempts;
     scope.held.value += 1;
     scope.heldHere += 1;
-    const latest = this.#latest;
-    if (contended) {
-      const previous = latest.get(key);
-      if (previous !== undefined) this.#handoff(previous, grantedAt - waitMs, grantedAt);
-    }
+    this.#handoffs.granted(key, contended, grantedAt - waitMs, grantedAt);
     const span = this.#spans.acquired(lock, call, waitMs, attempts, contended, scope);
-    const hold = new Hold(scope, grantedAt, span);
-    if (span !== undefined) this.#traced.add(hold);
-    latest.set(key, hold);
-    if (latest.size > MAX_HANDOFF_CANDIDATES) this.#evictEndedHolds();
+    if (span === undefined) return scope;
+    const hold = new TracedHold(scope, span);
+    this.#traced.add(hold);
     return hold;
   }
 
@@ -88,62 +78,58 @@ export class LockTelemetry implements LockObserver<Hold> {
    * release without a reply (`error`) ends the hold as `release_failed`.
    */
   released(
-    _lock: LockHandle,
+    lock: LockHandle,
     hold: Hold | undefined,
     holdMs: number,
     sentAt: number,
     error?: unknown,
   ): void {
     // None: granted before this instrumentation, or while the locker closed (never reported).
-    if (hold === undefined || hold.ended) return;
+    if (hold === undefined) return;
     if (error !== undefined) {
       this.#end(hold, 'release_failed', holdMs, 'release failed: the lock expires by its TTL');
       return;
     }
-    this.#end(hold, 'released', holdMs);
-    hold.releaseSentAt = sentAt;
-    const successor = hold.successor;
-    if (successor !== undefined && sentAt >= successor.startedAt) {
-      hold.scope.handoffs.record(Math.max(0, successor.grantedAt - sentAt) / 1000);
-    }
+    if (!this.#end(hold, 'released', holdMs)) return;
+    this.#handoffs.released(lock.key, scopeOf(hold), holdMs, sentAt);
   }
 
   /** `lost`: loss count by reason, detection delay, remaining validity, hold time, span. */
   lost(
     lock: LockHandle,
-    tracked: Hold | undefined,
+    hold: Hold | undefined,
     reason: LostReason,
     holdMs: number,
     sinceLastRenewalMs: number,
     beforeValidityEndMs: number,
   ): void {
-    const hold = tracked?.ended === false ? tracked : undefined;
-    const scope = hold?.scope ?? this.#scopes.of(lock.key);
+    const live = isLive(hold) ? hold : undefined;
+    const scope = live === undefined ? this.#scopes.of(lock.key) : scopeOf(live);
     const loss = scope.loss(reason, beforeValidityEndMs < 0);
     loss.tally.value += 1;
     loss.detection.record(Math.max(0, sinceLastRenewalMs) / 1000);
     loss.remaining.record(Math.max(0, beforeValidityEndMs) / 1000);
-    if (hold === undefined) return; // lost before its grant was reported
-    if (hold.span !== undefined) {
-      spanLost(hold.span, reason, sinceLastRenewalMs, beforeValidityEndMs);
+    if (live === undefined) return; // lost before its grant was reported
+    if (live instanceof TracedHold) {
+      spanLost(live.span, reason, sinceLastRenewalMs, beforeValidityEndMs);
     }
-    this.#end(hold, 'lost', holdMs, `lock lost (${reason})`);
+    this.#end(live, 'lost', holdMs, `lock lost (${reason})`);
   }
 
   /** `renewed`: renewal count and round trip. */
-  renewed(lock: LockHandle, tracked: Hold | undefined, sentAt: number): void {
-    const hold = tracked?.ended === false ? tracked : undefined;
-    const scope = hold?.scope ?? this.#scopes.of(lock.key);
+  renewed(lock: LockHandle, hold: Hold | undefined, sentAt: number): void {
+    const live = isLive(hold) ? hold : undefined;
+    const scope = live === undefined ? this.#scopes.of(lock.key) : scopeOf(live);
     scope.renewals.value += 1;
     scope.renewalTimes.record(Math.max(0, this.#now() - sentAt) / 1000);
-    if (hold !== undefined) hold.renewals += 1;
+    if (live instanceof TracedHold) live.renewals += 1;
   }
 
   /** `at-risk`: risk count, span event. */
-  atRisk(lock: LockHandle, tracked: Hold | undefined, remainingMs: number, cause: unknown): void {
-    const hold = tracked?.ended === false ? tracked : undefined;
-    (hold?.scope ?? this.#scopes.of(lock.key)).risks.value += 1;
-    if (hold?.span !== undefined) spanAtRisk(hold.span, remainingMs, cause);
+  atRisk(lock: LockHandle, hold: Hold | undefined, remainingMs: number, cause: unknown): void {
+    const live = isLive(hold) ? hold : undefined;
+    (live === undefined ? this.#scopes.of(lock.key) : scopeOf(live)).risks.value += 1;
+    if (live instanceof TracedHold) spanAtRisk(live.span, remainingMs, cause);
   }
 
   /** `acquire-failed`: the failed call's wait time, by error code; its acquire span. */
@@ -153,9 +139,10 @@ export class LockTelemetry implements LockObserver<Hold> {
     this.#spans.failed(event, scope);
   }
 
-  /** `denied`: contention count; the denial goes on its call's acquire span. */
+  /** `denied`: contention count (and the key is followed for handoffs); the denial goes on its call's acquire span. */
   denied(event: LockEventMap['denied']): void {
     this.#scopes.of(event.key).denials.value += 1;
+    this.#handoffs.contended(event.key);
     this.#spans.denied(event);
   }
 
@@ -166,54 +153,45 @@ export class LockTelemetry implements LockObserver<Hold> {
 
   /**
    * Stops tracking: open hold spans end (without a `lock.hold.end`), and the holds still open
-   * leave the held-locks count, which would otherwise stay up forever. (Core keeps their holds on
+   * leave the held-locks count, which would otherwise stay up forever. (Core keeps their state on
    * their locks for this observer; detached, it is never called with them again.)
    */
   stop(): void {
-    for (const hold of this.#traced) {
-      if (hold.span !== undefined) endHoldSpan(hold.span, 'unobserved', hold.renewals);
-    }
+    for (const hold of this.#traced) endHoldSpan(hold.span, 'unobserved', hold.renewals);
     this.#traced.clear();
     for (const scope of this.#scopes.all()) {
       scope.held.value -= scope.heldHere;
       scope.heldHere = 0;
     }
-    this.#latest.clear();
+    this.#handoffs.clear();
     this.#spans.stop();
   }
 
-  #end(hold: Hold, end: HoldEnd, holdMs: number, detail?: string): void {
-    hold.ended = true;
-    hold.scope.held.value -= 1;
-    hold.scope.heldHere -= 1;
-    hold.scope.holds[end].record(Math.max(0, holdMs) / 1000);
-    if (hold.span !== undefined) {
+  /**
+   * Ends `hold` as `end`: its hold time and the held-locks count, and its span. False when a
+   * traced hold had ended already (core reports one end per grant; this is the guard).
+   */
+  #end(hold: Hold, end: HoldEnd, holdMs: number, detail?: string): boolean {
+    const scope = scopeOf(hold);
+    if (hold instanceof TracedHold) {
+      if (hold.ended) return false;
+      hold.ended = true;
       endHoldSpan(hold.span, end, hold.renewals, detail);
       this.#traced.delete(hold);
     }
+    scope.held.value -= 1;
+    scope.heldHere -= 1;
+    scope.holds[end].record(Math.max(0, holdMs) / 1000);
+    return true;
   }
+}
 
-  /**
-   * A call of this process that began at `startedAt` and waited got `previous`'s key at `now`:
-   * the handoff runs from the moment `previous`'s release was sent. If the release is not
-   * confirmed yet (both replies raced), it is recorded once it is. A release sent before the
-   * call began is no handoff to it, nor is a hold that ended lost.
-   */
-  #handoff(previous: Hold, startedAt: number, now: number): void {
-    if (previous.releaseSentAt !== undefined) {
-      if (previous.releaseSentAt >= startedAt) {
-        previous.scope.handoffs.record(Math.max(0, now - previous.releaseSentAt) / 1000);
-      }
-    } else if (!previous.ended) {
-      previous.successor = { startedAt, grantedAt: now };
-    }
-  }
+/** The key scope `hold` is recorded in. */
+function scopeOf(hold: Hold): KeyScope {
+  return hold instanceof TracedHold ? hold.scope : hold;
+}
 
-  /** Forgets the oldest ended holds (they only date handoffs of keys not taken again since). */
-  #evictEndedHolds(): void {
-    for (const [key, hold] of this.#latest) {
-      if (this.#latest.size <= MAX_HANDOFF_CANDIDATES * 0.9) return;
-      if (hold.ended) this.#latest.delete(key);
-    }
-  }
+/** Whether `hold` is a hold this instrumentation still follows (not a traced one that ended). */
+function isLive(hold: Hold | undefined): hold is Hold {
+  return hold !== undefined && !(hold instanceof TracedHold && hold.ended);
 }

@@ -76,12 +76,12 @@ export const LockMetrics = {
     'Time from a lock call to the grant (wait time), or to the moment the call ended without the lock (with error.type: TIMEOUT, ABORTED, CLOSED, BACKEND, ...).',
     [LockAttributes.CONTENDED, LockAttributes.ERROR_TYPE],
   ),
-  /** Histogram: from the grant to the release's confirmation, or to the moment the loss was noticed. */
+  /** Histogram: from the grant to the moment the release was sent, or to the moment the loss was noticed. */
   HOLD_DURATION: describe(
     'lock.hold.duration',
     'histogram',
     's',
-    'Time a lock was held: from the grant to the confirmed release, or to the moment its loss was noticed.',
+    'Time a lock was held: from the grant to the moment its holder sent the release (released, release_failed), or to the moment its loss was noticed (lost).',
     [LockAttributes.HOLD_END],
   ),
   /** Histogram: from sending a release in this process to the grant of the same key to a call that was already waiting in this process. */
