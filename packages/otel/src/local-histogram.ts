@@ -2,8 +2,12 @@ import type { Attributes } from '@opentelemetry/api';
 import type { HistogramSeries } from './metric-sink.js';
 import { DURATION_BUCKETS_SECONDS } from './semconv.js';
 
-/** The bucket boundaries, as a typed array for the binary search. */
-const BOUNDARIES = Float64Array.from(DURATION_BUCKETS_SECONDS);
+/**
+ * The bucket boundaries. Plain arrays here and for the counts (doubles and small integers, packed):
+ * on Node 20, a typed array's element access cost the two records of an uncontended pair about
+ * 150 instructions more (counted under valgrind).
+ */
+const BOUNDARIES: readonly number[] = [...DURATION_BUCKETS_SECONDS];
 
 /**
  * One histogram series aggregated here, exactly as the OpenTelemetry SDK's explicit-bucket
@@ -15,7 +19,7 @@ export class LocalHistogram implements HistogramSeries {
   readonly attributes: Attributes;
   /** When the series was made (`Date.now()`): the start of its cumulative aggregation. */
   readonly startedAt: number;
-  readonly counts = new Float64Array(BOUNDARIES.length + 1);
+  readonly counts: number[] = Array.from({ length: BOUNDARIES.length + 1 }, () => 0);
   count = 0;
   sum = 0;
   min = Number.POSITIVE_INFINITY;
