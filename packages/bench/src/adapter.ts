@@ -40,6 +40,8 @@ export interface Suite {
    * differences are smaller than this machine's drift between runs. Unset: every workload once.
    */
   readonly rounds?: number;
+  /** How long each measurement runs, when the suite sets it (`BENCH_DURATION_MS` otherwise). */
+  readonly durationMs?: number;
   /**
    * Set for in-process locks (such as @lock/local), which separate processes cannot contend for:
    * their contenders run in one process, sharing the locker as an application would. Unset:

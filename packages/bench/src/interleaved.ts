@@ -22,6 +22,8 @@ export interface ColumnResult {
   readonly column: string;
   readonly renews?: boolean;
   readonly figures: Record<string, Spread>;
+  /** Each round's figures, in the order measured (a failed measurement leaves its figures out). */
+  readonly rounds: readonly Record<string, number>[];
   readonly errors: string[];
 }
 
@@ -132,6 +134,7 @@ export async function runRounds(
       column: column.name,
       ...(column.renews === undefined ? {} : { renews: column.renews }),
       figures,
+      rounds: all,
       errors: [...(errors[i] ?? [])],
     };
   });

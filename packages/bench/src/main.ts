@@ -70,7 +70,7 @@ for (const name of names) {
     }
     const columnResults = await runRounds(columns, {
       rounds: suite.rounds ?? ROUNDS,
-      durationMs: DURATION_MS,
+      durationMs: suite.durationMs ?? DURATION_MS,
       uncontendedOnly,
       only,
       counter,
@@ -158,7 +158,7 @@ function howItRan(
   selected: ReadonlySet<Workload> | undefined,
 ): string[] {
   const notes = [
-    `each cell: median of ${suite.rounds ?? ROUNDS} rounds (min–max), the columns taking turns in each round; ${DURATION_MS} ms per run; "· 0.76×" is the ratio to the first column, "~" marks a ratio within the rounds' spread`,
+    `each cell: median of ${suite.rounds ?? ROUNDS} rounds (min–max), the columns taking turns in each round; ${suite.durationMs ?? DURATION_MS} ms per run; "· 0.76×" is the ratio to the first column, "~" marks a ratio within the rounds' spread`,
   ];
   if (counter) notes.push(`server commands: ${counter.what}`);
   if (only) notes.push('uncontended workloads only (variants of one implementation)');

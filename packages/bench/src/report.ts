@@ -1,5 +1,5 @@
 import type { ColumnResult } from './interleaved.js';
-import { differsBeyondSpread, type Spread } from './stats.js';
+import { differsBeyondSpread, median, medianInterval, pairedRatios, type Spread } from './stats.js';
 
 /** One suite's results. */
 export interface SuiteResult {
@@ -105,6 +105,7 @@ export function toMarkdown(meta: Record<string, string>, suites: SuiteResult[]):
     }
     for (const note of suite.notes) lines.push(`- ${note}`);
     lines.push('', ...suiteTable(suite.columns), '', ...beyondSpread(suite.columns));
+    if (suite.rounds !== undefined) lines.push('', ...pairedTable(suite.columns));
     for (const c of suite.columns)
       for (const error of c.errors) lines.push('', `${c.column}: ${error}`);
   }
@@ -159,4 +160,40 @@ export function beyondSpread(columns: readonly ColumnResult[]): string[] {
     '',
     ...(found.length > 0 ? found : ['- none']),
   ];
+}
+
+/** The figures compared round by round in suites of variants: throughput and client CPU. */
+const PAIRED_ROWS = ROWS.filter(
+  (spec) => spec.key.endsWith('.pairsPerSecond') || spec.key.endsWith('.cpuUsPerPair'),
+);
+
+/**
+ * For suites whose columns are variants of one implementation: each column over the first,
+ * round by round (the two ran back to back in every round), as the median ratio with its 95%
+ * confidence interval. Differences of a few percent, which the min–max spread of rounds cannot
+ * show, are read here: an interval that excludes 1.00 is a difference.
+ */
+export function pairedTable(columns: readonly ColumnResult[]): string[] {
+  const [base, ...others] = columns;
+  if (base === undefined || others.length === 0) return [];
+  const lines = [
+    `Paired ratios to ${base.column}: each round's figure over ${base.column}'s in the same round, the median of those ratios and its 95% confidence interval (distribution-free, from the order statistics; "–" with fewer than 6 rounds). An interval that excludes 1.00 is a difference; one that includes it bounds the difference either way.`,
+    '',
+    `| figure | ${others.map((c) => c.column).join(' | ')} |`,
+    `|---|${others.map(() => '---').join('|')}|`,
+  ];
+  for (const spec of PAIRED_ROWS) {
+    if (!(spec.key in base.figures)) continue;
+    const cells = others.map((other) => {
+      const ratios = pairedRatios(base.rounds, other.rounds, spec.key);
+      if (ratios.length === 0) return '–';
+      const interval = medianInterval(ratios);
+      const middle = `${fmt(median(ratios), 3)}×`;
+      return interval === undefined
+        ? `${middle} (–)`
+        : `${middle} (${fmt(interval.low, 3)}–${fmt(interval.high, 3)})`;
+    });
+    lines.push(`| ${spec.label} | ${cells.join(' | ')} |`);
+  }
+  return lines;
 }

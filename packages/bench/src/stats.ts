@@ -53,3 +53,53 @@ export function spreadsOf<K extends string>(
   }
   return out;
 }
+
+/** A confidence interval. */
+export interface Interval {
+  readonly low: number;
+  readonly high: number;
+}
+
+/**
+ * A distribution-free confidence interval for the median of `values`: the order statistics
+ * x(j) and x(n + 1 − j) (1-based, sorted) for the largest j such that fewer than j of n values
+ * fall below the true median with a chance of at most (1 − `confidence`) / 2 (a binomial tail
+ * with p = ½). No assumption on the shape of the rounds' distribution, which on a shared machine
+ * is skewed. Undefined when there are too few values for that confidence (fewer than 6 at 95%).
+ */
+export function medianInterval(values: readonly number[], confidence = 0.95): Interval | undefined {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const n = sorted.length;
+  const tail = (1 - confidence) / 2;
+  let j = 0;
+  let cumulative = 0;
+  let probability = 0.5 ** n; // P(X = 0) for X ~ Binomial(n, ½)
+  for (let i = 0; i < n; i++) {
+    cumulative += probability;
+    if (cumulative > tail) break;
+    j = i + 1;
+    probability = (probability * (n - i)) / (i + 1);
+  }
+  if (j === 0) return undefined;
+  return { low: sorted[j - 1] as number, high: sorted[n - j] as number };
+}
+
+/**
+ * Each round's `key` figure of `other` over `base`'s in the same round: pairs measured back to
+ * back, so the machine's slow stretches, which move both, mostly cancel. Rounds where either
+ * figure is missing or the base is 0 are left out.
+ */
+export function pairedRatios(
+  base: readonly Readonly<Record<string, number>>[],
+  other: readonly Readonly<Record<string, number>>[],
+  key: string,
+): number[] {
+  const ratios: number[] = [];
+  for (const [i, round] of base.entries()) {
+    const a = round[key];
+    const b = other[i]?.[key];
+    if (a === undefined || b === undefined || !(a > 0) || !Number.isFinite(b)) continue;
+    ratios.push(b / a);
+  }
+  return ratios;
+}

@@ -15,6 +15,7 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   etcd: etcdSuite,
   otel: () => otelSuite('redis'),
   'otel-local': () => otelSuite('local'),
+  'otel-cost': () => otelSuite('redis', 'cost'),
   mongodb: mongodbSuite,
   dynamodb: dynamodbSuite,
   firestore: firestoreSuite,
@@ -26,6 +27,7 @@ export const SERVER_OF: Record<string, ServerKind> = {
   memcached: 'memcached',
   etcd: 'etcd',
   otel: 'redis',
+  'otel-cost': 'redis',
 };
 
 /** The suite called `name`, or an error naming the known ones. */

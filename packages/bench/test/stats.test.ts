@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { beyondSpread, formatRatio, formatSpread } from '../src/report.js';
-import { differsBeyondSpread, median, spreadOf } from '../src/stats.js';
+import { beyondSpread, formatRatio, formatSpread, pairedTable } from '../src/report.js';
+import {
+  differsBeyondSpread,
+  median,
+  medianInterval,
+  pairedRatios,
+  spreadOf,
+} from '../src/stats.js';
 import { summarizeContention } from '../src/workloads.js';
 
 const spread = (...values: number[]) => {
@@ -90,5 +96,39 @@ describe('contention summary across contender processes', () => {
     expect(result.failed).toBe(1);
     expect(result.spread.min).toBeCloseTo(1 / 1.5);
     expect(result.spread.max).toBeCloseTo(2 / 1.5);
+  });
+});
+
+describe('paired ratios and the median interval', () => {
+  it('pairs rounds by index and leaves out rounds missing either figure', () => {
+    const base = [{ x: 100 }, { x: 200 }, {}, { x: 0 }, { x: 50 }];
+    const other = [{ x: 110 }, { x: 180 }, { x: 90 }, { x: 10 }, {}];
+    expect(pairedRatios(base, other, 'x')).toEqual([1.1, 0.9]);
+  });
+
+  it('gives the order statistics a binomial tail of at most 2.5% on each side allows', () => {
+    // n = 6: P(X = 0) = 1/64 ≤ 2.5% < P(X ≤ 1) = 7/64, so x(1)..x(6).
+    expect(medianInterval([6, 1, 5, 2, 4, 3])).toEqual({ low: 1, high: 6 });
+    // n = 5: P(X = 0) = 1/32 > 2.5%: no 95% interval exists.
+    expect(medianInterval([1, 2, 3, 4, 5])).toBeUndefined();
+    // n = 60: P(X ≤ 21) ≈ 1.4% ≤ 2.5% < P(X ≤ 22) ≈ 2.7%, so x(22)..x(39).
+    const values = Array.from({ length: 60 }, (_, i) => i + 1).reverse();
+    expect(medianInterval(values)).toEqual({ low: 22, high: 39 });
+    expect(medianInterval([Number.NaN, ...values])).toEqual({ low: 22, high: 39 });
+  });
+
+  it('prints each variant over the first column with its interval', () => {
+    const rounds = (values: number[]) => values.map((v) => ({ 'par.pairsPerSecond': v }));
+    const column = (name: string, values: number[]) => ({
+      column: name,
+      figures: { 'par.pairsPerSecond': spread(...values) },
+      rounds: rounds(values),
+      errors: [],
+    });
+    const lines = pairedTable([
+      column('none', [100, 100, 100, 100, 100, 100]),
+      column('on', [97, 98, 99, 100, 101, 96]),
+    ]);
+    expect(lines.at(-1)).toBe('| pairs/s, 50 keys in parallel | 0.985× (0.960–1.010) |');
   });
 });

@@ -18,6 +18,10 @@ import { startRedis } from './servers.js';
 
 /** Rounds per variant (adapters take turns each round; medians are reported). */
 const ROUNDS = Number(process.env['BENCH_OTEL_ROUNDS'] ?? 7);
+/** Rounds of the `otel-cost` suite: enough for a 95% interval of a few percent on paired ratios. */
+const COST_ROUNDS = Number(process.env['BENCH_OTEL_COST_ROUNDS'] ?? 100);
+/** Each `otel-cost` measurement's length: short, so that many rounds fit in a few minutes. */
+const COST_DURATION_MS = 500;
 
 /** A metric exporter that drops what it gets: the SDK's collection cost without an exporter's I/O. */
 const discardMetrics: PushMetricExporter = {
@@ -41,8 +45,15 @@ const discardSpans: SpanExporter = {
  * With `'local'` (the `otel-local` suite), the same columns on @lock/local: no server and no
  * I/O, so the client CPU per pair is all lock, events and telemetry, and what a column adds is
  * read in microseconds without redis-server and the network stack sharing the cores.
+ *
+ * With `'cost'` (the `otel-cost` suite), only the two columns the cost target is about (no
+ * listeners; producer metrics with the default spans), in many short rounds,
+ * so that the report's paired ratios bound a difference of a few percent.
  */
-export async function otelSuite(on: 'redis' | 'local' = 'redis'): Promise<Suite> {
+export async function otelSuite(
+  on: 'redis' | 'local' = 'redis',
+  columns: 'all' | 'cost' = 'all',
+): Promise<Suite> {
   const server = on === 'redis' ? await startRedis() : { url: 'local:', stop: async () => {} };
   const providers: { shutdown(): Promise<void> }[] = [];
   const meterProvider = (producer?: LockMetricProducer) => {
@@ -77,6 +88,31 @@ export async function otelSuite(on: 'redis' | 'local' = 'redis'): Promise<Suite>
     setup(locker);
     return ourAdapter(name, locker);
   };
+  const teardown = async () => {
+    await Promise.all(providers.map((provider) => provider.shutdown()));
+    await server.stop();
+  };
+  if (columns === 'cost') {
+    const adapters = [
+      await variant('no listeners', () => {}),
+      await variant('producer metrics', (locker) =>
+        instrument(locker, { metricProducer: metricProducer(), tracerProvider: tracerProvider(1) }),
+      ),
+    ];
+    return {
+      name: 'otel-cost',
+      notes: [
+        '@lock/redis (fair, the default) on one redis-server 7.0.15; every column is the same locker set up differently',
+        `${COST_ROUNDS} rounds of ${COST_DURATION_MS} ms, the columns taking turns in each; read the paired ratios below the table`,
+        'metrics: a LockMetricProducer read by @opentelemetry/sdk-metrics 2.12.1 collecting every second into a discarding exporter; the default spans (with-parent) with a tracer provider registered, outside any trace',
+        'client CPU µs per pair is this process’s user + system time divided by pairs',
+      ],
+      adapters,
+      rounds: COST_ROUNDS,
+      durationMs: COST_DURATION_MS,
+      teardown,
+    };
+  }
   const adapters = [
     await variant('no listeners', () => {}),
     await variant('instrumented, then stopped', (locker) =>
@@ -123,9 +159,6 @@ export async function otelSuite(on: 'redis' | 'local' = 'redis'): Promise<Suite>
     ],
     adapters,
     rounds: ROUNDS,
-    teardown: async () => {
-      await Promise.all(providers.map((provider) => provider.shutdown()));
-      await server.stop();
-    },
+    teardown,
   };
 }
