@@ -7,6 +7,9 @@ describe('owner tokens', () => {
     for (let i = 0; i < 20_000; i++) {
       const token = newOwnerToken('worker.eu-1');
       expect(token).toMatch(/^worker\.eu-1\.[A-Za-z0-9_-]{22}$/);
+      // Standard base64url of 16 bytes, its last character's 4 padding bits zero.
+      const secret = token.slice('worker.eu-1.'.length);
+      expect(Buffer.from(secret, 'base64url').toString('base64url')).toBe(secret);
       tokens.add(token);
     }
     expect(tokens.size).toBe(20_000);
