@@ -22,7 +22,8 @@ class KeyTurn {
  * same key to a call of this process that was already waiting. Only keys that calls of this
  * process have waited for are followed (from their first denied attempt or their first waited
  * grant on), so the uncontended path costs one `Map` size check per grant and per release
- * instead of a `Map` write per grant (about 1% of the uncontended Redis pair, measured).
+ * instead of a `Map` write per grant (about 320 instructions, 0.8% of an uncontended Redis
+ * pair's, counted under valgrind).
  *
  * What that leaves out: a handoff to a call whose only wait was in the backend's queue (no
  * denied attempt) on a key no call here had waited for before, and one to a call whose first
