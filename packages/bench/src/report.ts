@@ -105,7 +105,8 @@ export function toMarkdown(meta: Record<string, string>, suites: SuiteResult[]):
     }
     for (const note of suite.notes) lines.push(`- ${note}`);
     lines.push('', ...suiteTable(suite.columns), '', ...beyondSpread(suite.columns));
-    if (suite.rounds !== undefined) lines.push('', ...pairedTable(suite.columns));
+    // Only where an interval exists: 3 rounds (the default) give ratios without one.
+    if ((suite.rounds ?? 0) >= MIN_PAIRED_ROUNDS) lines.push('', ...pairedTable(suite.columns));
     for (const c of suite.columns)
       for (const error of c.errors) lines.push('', `${c.column}: ${error}`);
   }
@@ -162,22 +163,25 @@ export function beyondSpread(columns: readonly ColumnResult[]): string[] {
   ];
 }
 
-/** The figures compared round by round in suites of variants: throughput and client CPU. */
+/** Fewest rounds for which the median of paired ratios has a 95% interval (see `medianInterval`). */
+export const MIN_PAIRED_ROUNDS = 6;
+
+/** The figures compared round by round: throughput and client CPU. */
 const PAIRED_ROWS = ROWS.filter(
   (spec) => spec.key.endsWith('.pairsPerSecond') || spec.key.endsWith('.cpuUsPerPair'),
 );
 
 /**
- * For suites whose columns are variants of one implementation: each column over the first,
- * round by round (the two ran back to back in every round), as the median ratio with its 95%
- * confidence interval. Differences of a few percent, which the min–max spread of rounds cannot
- * show, are read here: an interval that excludes 1.00 is a difference.
+ * Each column over the first, round by round (the two ran back to back in every round), as the
+ * median ratio with its 95% confidence interval; for runs of at least {@link MIN_PAIRED_ROUNDS}
+ * rounds (the otel suites always). Differences of a few percent, which the min–max spread of
+ * rounds cannot show, are read here: an interval that excludes 1.00 is a difference.
  */
 export function pairedTable(columns: readonly ColumnResult[]): string[] {
   const [base, ...others] = columns;
   if (base === undefined || others.length === 0) return [];
   const lines = [
-    `Paired ratios to ${base.column}: each round's figure over ${base.column}'s in the same round, the median of those ratios and its 95% confidence interval (distribution-free, from the order statistics; "–" with fewer than 6 rounds). An interval that excludes 1.00 is a difference; one that includes it bounds the difference either way.`,
+    `Paired ratios to ${base.column}: each round's figure over ${base.column}'s in the same round, the median of those ratios and its 95% confidence interval (distribution-free, from the order statistics). An interval that excludes 1.00 is a difference; one that includes it bounds the difference either way.`,
     '',
     `| figure | ${others.map((c) => c.column).join(' | ')} |`,
     `|---|${others.map(() => '---').join('|')}|`,
@@ -189,8 +193,9 @@ export function pairedTable(columns: readonly ColumnResult[]): string[] {
       if (ratios.length === 0) return '–';
       const interval = medianInterval(ratios);
       const middle = `${fmt(median(ratios), 3)}×`;
+      // No interval when failed rounds left fewer than MIN_PAIRED_ROUNDS pairs.
       return interval === undefined
-        ? `${middle} (–)`
+        ? `${middle} (no interval)`
         : `${middle} (${fmt(interval.low, 3)}–${fmt(interval.high, 3)})`;
     });
     lines.push(`| ${spec.label} | ${cells.join(' | ')} |`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { beyondSpread, formatRatio, formatSpread, pairedTable } from '../src/report.js';
+import { beyondSpread, formatRatio, formatSpread, pairedTable, toMarkdown } from '../src/report.js';
 import {
   differsBeyondSpread,
   median,
@@ -130,5 +130,12 @@ describe('paired ratios and the median interval', () => {
       column('on', [97, 98, 99, 100, 101, 96]),
     ]);
     expect(lines.at(-1)).toBe('| pairs/s, 50 keys in parallel | 0.985× (0.960–1.010) |');
+    // In the report only for runs long enough to have an interval (the default is 3 rounds).
+    const columns = [column('none', [100, 100, 100]), column('on', [97, 98, 99])];
+    expect(toMarkdown({}, [{ suite: 's', rounds: 3, notes: [], columns }])).not.toMatch(/Paired/);
+    const six = [column('none', [1, 1, 1, 1, 1, 1]), column('on', [1, 1, 1, 1, 1, 1])];
+    expect(toMarkdown({}, [{ suite: 's', rounds: 6, notes: [], columns: six }])).toMatch(
+      /Paired ratios/,
+    );
   });
 });
