@@ -226,8 +226,7 @@ export class HeldLock implements ObservedLock {
   }
 
   assertHeld(): void {
-    if (this.held) return;
-    throw this.#lostError ?? new NotFoundError(this.key);
+    if (!this.held) this.#throwNotHeld();
   }
 
   /**
@@ -246,7 +245,12 @@ export class HeldLock implements ObservedLock {
    */
   assertHeldAtGrant(): void {
     if (this.#state === 'held') this.#expireIfPast(this.#acquiredAt);
-    if (this.#state !== 'held') throw this.#lostError ?? new NotFoundError(this.key);
+    if (this.#state !== 'held') this.#throwNotHeld();
+  }
+
+  /** The error of a lock no longer held: why it was lost, or not found. */
+  #throwNotHeld(): never {
+    throw this.#lostError ?? new NotFoundError(this.key);
   }
 
   /** Marks the held lock lost if its validity has run out at `now`, or will within `leadMs`. */

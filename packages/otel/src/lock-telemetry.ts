@@ -90,8 +90,8 @@ export class LockTelemetry implements LockObserver<Hold> {
       this.#end(hold, 'release_failed', holdMs, 'release failed: the lock expires by its TTL');
       return;
     }
-    if (!this.#end(hold, 'released', holdMs)) return;
-    this.#handoffs.released(lock.key, scopeOf(hold), holdMs, sentAt);
+    const scope = this.#end(hold, 'released', holdMs);
+    if (scope !== undefined) this.#handoffs.released(lock.key, scope, holdMs, sentAt);
   }
 
   /** `lost`: loss count by reason, detection delay, remaining validity, hold time, span. */
@@ -104,7 +104,7 @@ export class LockTelemetry implements LockObserver<Hold> {
     beforeValidityEndMs: number,
   ): void {
     const live = isLive(hold) ? hold : undefined;
-    const scope = live === undefined ? this.#scopes.of(lock.key) : scopeOf(live);
+    const scope = this.#scopeOf(lock, live);
     const loss = scope.loss(reason, beforeValidityEndMs < 0);
     loss.tally.value += 1;
     loss.detection.record(Math.max(0, sinceLastRenewalMs) / 1000);
@@ -119,7 +119,7 @@ export class LockTelemetry implements LockObserver<Hold> {
   /** `renewed`: renewal count and round trip. */
   renewed(lock: LockHandle, hold: Hold | undefined, sentAt: number): void {
     const live = isLive(hold) ? hold : undefined;
-    const scope = live === undefined ? this.#scopes.of(lock.key) : scopeOf(live);
+    const scope = this.#scopeOf(lock, live);
     scope.renewals.value += 1;
     scope.renewalTimes.record(Math.max(0, this.#now() - sentAt) / 1000);
     if (live instanceof TracedHold) live.renewals += 1;
@@ -128,7 +128,7 @@ export class LockTelemetry implements LockObserver<Hold> {
   /** `at-risk`: risk count, span event. */
   atRisk(lock: LockHandle, hold: Hold | undefined, remainingMs: number, cause: unknown): void {
     const live = isLive(hold) ? hold : undefined;
-    (live === undefined ? this.#scopes.of(lock.key) : scopeOf(live)).risks.value += 1;
+    this.#scopeOf(lock, live).risks.value += 1;
     if (live instanceof TracedHold) spanAtRisk(live.span, remainingMs, cause);
   }
 
@@ -167,14 +167,20 @@ export class LockTelemetry implements LockObserver<Hold> {
     this.#spans.stop();
   }
 
+  /** The scope of `live`, or of `lock`'s key when this instrumentation does not follow it. */
+  #scopeOf(lock: LockHandle, live: Hold | undefined): KeyScope {
+    return live === undefined ? this.#scopes.of(lock.key) : scopeOf(live);
+  }
+
   /**
-   * Ends `hold` as `end`: its hold time and the held-locks count, and its span. False when a
-   * traced hold had ended already (core reports one end per grant; this is the guard).
+   * Ends `hold` as `end`: its hold time and the held-locks count, and its span. Returns the scope
+   * it was recorded in; undefined when a traced hold had ended already (core reports one end per
+   * grant; this is the guard).
    */
-  #end(hold: Hold, end: HoldEnd, holdMs: number, detail?: string): boolean {
+  #end(hold: Hold, end: HoldEnd, holdMs: number, detail?: string): KeyScope | undefined {
     const scope = scopeOf(hold);
     if (hold instanceof TracedHold) {
-      if (hold.ended) return false;
+      if (hold.ended) return undefined;
       hold.ended = true;
       endHoldSpan(hold.span, end, hold.renewals, detail);
       this.#traced.delete(hold);
@@ -182,7 +188,7 @@ export class LockTelemetry implements LockObserver<Hold> {
     scope.held.value -= 1;
     scope.heldHere -= 1;
     scope.holds[end].record(Math.max(0, holdMs) / 1000);
-    return true;
+    return scope;
   }
 }
 

@@ -88,21 +88,23 @@ export async function otelSuite(
     setup(locker);
     return ourAdapter(name, locker);
   };
+  // The column the cost target is about, in both the otel and otel-cost suites.
+  const producerMetrics = () =>
+    variant('producer metrics', (locker) =>
+      instrument(locker, { metricProducer: metricProducer(), tracerProvider: tracerProvider(1) }),
+    );
+  const redisNote =
+    '@lock/redis (fair, the default) on one redis-server 7.0.15; every column is the same locker set up differently';
   const teardown = async () => {
     await Promise.all(providers.map((provider) => provider.shutdown()));
     await server.stop();
   };
   if (columns === 'cost') {
-    const adapters = [
-      await variant('no listeners', () => {}),
-      await variant('producer metrics', (locker) =>
-        instrument(locker, { metricProducer: metricProducer(), tracerProvider: tracerProvider(1) }),
-      ),
-    ];
+    const adapters = [await variant('no listeners', () => {}), await producerMetrics()];
     return {
       name: 'otel-cost',
       notes: [
-        '@lock/redis (fair, the default) on one redis-server 7.0.15; every column is the same locker set up differently',
+        redisNote,
         `${COST_ROUNDS} rounds of ${COST_DURATION_MS} ms, the columns taking turns in each; read the paired ratios below the table`,
         'metrics: a LockMetricProducer read by @opentelemetry/sdk-metrics 2.12.1 collecting every second into a discarding exporter; the default spans (with-parent) with a tracer provider registered, outside any trace',
         'client CPU µs per pair is this process’s user + system time divided by pairs',
@@ -126,9 +128,7 @@ export async function otelSuite(
     await variant('meter metrics (keys not recorded)', (locker) =>
       instrument(locker, { meterProvider: meterProvider(), tracerProvider: tracerProvider(1) }),
     ),
-    await variant('producer metrics', (locker) =>
-      instrument(locker, { metricProducer: metricProducer(), tracerProvider: tracerProvider(1) }),
-    ),
+    await producerMetrics(),
     await variant('producer metrics, spans off', (locker) =>
       instrument(locker, { metricProducer: metricProducer(), spans: 'off' }),
     ),
@@ -151,7 +151,7 @@ export async function otelSuite(
     name: on === 'redis' ? 'otel' : 'otel-local',
     notes: [
       on === 'redis'
-        ? '@lock/redis (fair, the default) on one redis-server 7.0.15; every column is the same locker set up differently'
+        ? redisNote
         : '@lock/local (in-process, no I/O); every column is the same locker set up differently',
       `${ROUNDS} rounds, the columns taking turns in each; every figure is the median of its rounds`,
       'metrics: @opentelemetry/sdk-metrics 2.12.1 collecting every second into a discarding exporter, recorded through a meter or aggregated by a LockMetricProducer the reader collects; spans: sdk-trace-base 2.12.1, batch processor, discarding exporter',
